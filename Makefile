@@ -1,0 +1,49 @@
+# trustml: build, test and reproduce. The fast OpenBLAS build is used where
+# Debian's libopenblas-dev is installed; everything works without it.
+#
+#   make demo     run the main job on embedded defaults
+#   make test     gofmt, go vet and the tests (both builds where OpenBLAS is present)
+#   make build    build bin/trustml
+#   make default-model   retrain the embedded default model (needs dataset-fashion-mnist)
+#   make bench    engine throughput against PyTorch
+
+OPENBLAS := $(shell test -e /usr/include/x86_64-linux-gnu/cblas.h -a -e /usr/include/lapacke.h && echo yes)
+ifeq ($(OPENBLAS),yes)
+TAGS := -tags openblas
+endif
+GO ?= go
+
+.PHONY: demo test build default-model bench fuzz
+
+build:
+	$(GO) build $(TAGS) -o bin/trustml ./cmd/trustml
+
+demo: build
+	./bin/trustml demo
+
+test:
+	@unformatted=$$(gofmt -l .); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) test ./...
+ifeq ($(OPENBLAS),yes)
+	$(GO) vet -tags openblas ./...
+	$(GO) test -tags openblas ./...
+endif
+
+# The default model embedded in package zoo. Takes about 15 minutes on 2 cores.
+default-model: build
+	./bin/trustml train --data fashion-mnist --arch cnn-bn --epochs 15 --out zoo/fashion-cnn.ckpt
+	./bin/trustml eval --model zoo/fashion-cnn.ckpt --data fashion-mnist
+	./bin/trustml eval --model zoo/fashion-cnn.ckpt
+
+bench:
+	bash bench/nn/run.sh
+
+# Run each fuzz target for a short while.
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list 'Fuzz.*' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    $(GO) test -run x -fuzz "^$$f$$" -fuzztime 20s $$pkg || exit 1; \
+	  done; \
+	done

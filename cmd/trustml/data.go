@@ -1,0 +1,265 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/trustml/trustml/data"
+)
+
+func init() { register(newDataCmd) }
+
+func newDataCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "data",
+		Short: "List and inspect data sets: the embedded ones, Fashion-MNIST, CSV and LIBSVM files",
+		Long: `List the built-in data sets and inspect any data set: its source, size,
+sample shape, classes with their counts, and value range.
+
+Built-in sets need no download: "fashion-mnist-small" (the default, a
+stratified 10,000/2,000-image subset of Fashion-MNIST) and the tabular sets
+iris, wine, breast-cancer, digits and diabetes are embedded in the binary.
+The full "fashion-mnist" is read from --data-dir, $` + data.EnvDataDir + ` or
+` + data.DebianFashionDir + ` (apt-get install dataset-fashion-mnist).`,
+		Example: `  trustml data list
+  trustml data info                        # the embedded Fashion-MNIST subset
+  trustml data info fashion-mnist --data-dir ~/datasets/fashion
+  trustml data info wine --json
+  trustml data info measurements.csv --regression`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(newDataInfoCmd(), newDataListCmd())
+	return cmd
+}
+
+func newDataListCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the built-in data sets",
+		Example: `  trustml data list
+  trustml data list --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			names := data.Names()
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), names)
+			}
+			rows := make([][]string, len(names))
+			for i, in := range names {
+				splits := "-"
+				if in.Splits {
+					splits = "train/test"
+				}
+				rows[i] = []string{in.Name, splits, in.Description}
+			}
+			table(cmd.OutOrStdout(), []string{"NAME", "SPLITS", "DESCRIPTION"}, rows)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+	return cmd
+}
+
+// dataSummary is what "trustml data info" reports about one data set.
+type dataSummary struct {
+	Name     string             `json:"name"`
+	Split    string             `json:"split,omitempty"`
+	Source   string             `json:"source"`
+	Samples  int                `json:"samples"`
+	Shape    []int              `json:"shape"`
+	Task     string             `json:"task"`
+	Min      float32            `json:"min"`
+	Max      float32            `json:"max"`
+	Classes  []dataClassCount   `json:"classes,omitempty"`
+	Target   *dataTargetSummary `json:"target,omitempty"`
+	Features []string           `json:"features,omitempty"`
+}
+
+type dataClassCount struct {
+	Label int    `json:"label"`
+	Name  string `json:"name"`
+	Count int    `json:"count"`
+}
+
+type dataTargetSummary struct {
+	Min  float64 `json:"min"`
+	Max  float64 `json:"max"`
+	Mean float64 `json:"mean"`
+}
+
+func newDataInfoCmd() *cobra.Command {
+	var (
+		dir        string
+		asJSON     bool
+		regression bool
+	)
+	cmd := &cobra.Command{
+		Use:   "info [NAME|FILE]",
+		Short: "Describe a data set: source, samples, shape, classes with counts, value range",
+		Long: `Describe a data set: where it comes from, how many samples it has, their
+shape, the classes with their counts (or the range of a regression target),
+and the range of the values. NAME is a built-in name (see "trustml data
+list"; default ` + data.DefaultName + `) or a file ending in .csv, .libsvm,
+.svm or .txt (optionally .gz). Sets with an official split are described for
+both the train and the test split. The data are checked on the way: a
+malformed file is reported with its line or byte offset.`,
+		Example: `  trustml data info
+  trustml data info fashion-mnist --data-dir /srv/data/fashion-mnist
+  trustml data info breast-cancer --json
+  trustml data info train.libsvm
+  trustml data info house-prices.csv --regression`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := data.DefaultName
+			if len(args) == 1 {
+				name = args[0]
+			}
+			sets, err := loadDataForInfo(name, dir, regression)
+			if err != nil {
+				return err
+			}
+			summaries := make([]dataSummary, len(sets))
+			for i, s := range sets {
+				summaries[i] = summarizeData(s.d, s.split)
+			}
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), summaries)
+			}
+			for i, s := range summaries {
+				if i > 0 {
+					fmt.Fprintln(cmd.OutOrStdout())
+				}
+				printDataSummary(cmd.OutOrStdout(), s)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "data-dir", "", "directory with the Fashion-MNIST IDX files (default: $"+data.EnvDataDir+", then "+data.DebianFashionDir+")")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (a list with one object per split) instead of text")
+	cmd.Flags().BoolVar(&regression, "regression", false, "read a file's label column as a regression target rather than class labels")
+	return cmd
+}
+
+type dataWithSplit struct {
+	d     *data.Dataset
+	split string
+}
+
+// loadDataForInfo loads both splits of a built-in set that has them, or the
+// one set of a tabular name or a file.
+func loadDataForInfo(name, dir string, regression bool) ([]dataWithSplit, error) {
+	for _, in := range data.Names() {
+		if in.Name != name {
+			continue
+		}
+		if !in.Splits {
+			d, err := data.Open(name, data.Train, dir)
+			if err != nil {
+				return nil, err
+			}
+			return []dataWithSplit{{d: d}}, nil
+		}
+		var out []dataWithSplit
+		for _, sp := range []data.Split{data.Train, data.Test} {
+			d, err := data.Open(name, sp, dir)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, dataWithSplit{d: d, split: sp.String()})
+		}
+		return out, nil
+	}
+	var d *data.Dataset
+	var err error
+	if regression {
+		d, err = data.OpenFile(name, data.FileOptions{Regression: true})
+	} else {
+		d, err = data.Open(name, data.Train, dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	return []dataWithSplit{{d: d}}, nil
+}
+
+func summarizeData(d *data.Dataset, split string) dataSummary {
+	s := dataSummary{
+		Name:     d.Name,
+		Split:    split,
+		Source:   d.Source,
+		Samples:  d.Len(),
+		Shape:    d.Shape,
+		Features: d.Features,
+	}
+	s.Min, s.Max, _ = d.ValueRange()
+	switch {
+	case d.Y != nil:
+		s.Task = "classification"
+		for c, n := range d.ClassCounts() {
+			s.Classes = append(s.Classes, dataClassCount{Label: c, Name: d.Classes[c], Count: n})
+		}
+	case d.Target != nil:
+		s.Task = "regression"
+		t := &dataTargetSummary{Min: d.Target[0], Max: d.Target[0]}
+		for _, v := range d.Target {
+			t.Min, t.Max = min(t.Min, v), max(t.Max, v)
+			t.Mean += v
+		}
+		t.Mean /= float64(len(d.Target))
+		s.Target = t
+	default:
+		s.Task = "unlabeled"
+	}
+	return s
+}
+
+func printDataSummary(w io.Writer, s dataSummary) {
+	title := s.Name
+	if s.Split != "" {
+		title += " (" + s.Split + ")"
+	}
+	fmt.Fprintln(w, title)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	task := s.Task
+	if s.Classes != nil {
+		task += fmt.Sprintf(", %d classes", len(s.Classes))
+	}
+	fmt.Fprintf(tw, "  source\t%s\n", s.Source)
+	fmt.Fprintf(tw, "  samples\t%d\n", s.Samples)
+	fmt.Fprintf(tw, "  shape\t%v\n", s.Shape)
+	fmt.Fprintf(tw, "  task\t%s\n", task)
+	fmt.Fprintf(tw, "  values\t[%s, %s]\n", fmtFloat32(s.Min), fmtFloat32(s.Max))
+	if s.Target != nil {
+		fmt.Fprintf(tw, "  target\t[%s, %s], mean %.4g\n",
+			strconv.FormatFloat(s.Target.Min, 'g', 6, 64), strconv.FormatFloat(s.Target.Max, 'g', 6, 64), s.Target.Mean)
+	}
+	if len(s.Features) > 0 {
+		f := s.Features
+		more := ""
+		if len(f) > 8 {
+			f, more = f[:8], fmt.Sprintf(", ... (%d in all)", len(s.Features))
+		}
+		fmt.Fprintf(tw, "  features\t%s%s\n", strings.Join(f, ", "), more)
+	}
+	tw.Flush()
+	if len(s.Classes) > 0 {
+		rows := make([][]string, len(s.Classes))
+		for i, c := range s.Classes {
+			rows[i] = []string{"  " + strconv.Itoa(c.Label), c.Name, strconv.Itoa(c.Count),
+				fmt.Sprintf("%.1f%%", 100*float64(c.Count)/float64(max(s.Samples, 1)))}
+		}
+		table(w, []string{"  LABEL", "CLASS", "COUNT", "SHARE"}, rows)
+	}
+}
+
+func fmtFloat32(v float32) string { return strconv.FormatFloat(float64(v), 'g', 6, 32) }

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/trustml/trustml/data"
+	"github.com/trustml/trustml/eval"
+)
+
+func init() { register(newEvalCmd) }
+
+func newEvalCmd() *cobra.Command {
+	var (
+		df     dataFlags
+		modelS string
+		split  string
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "eval",
+		Short: "Evaluate a classifier: accuracy, negative log-likelihood and calibration error",
+		Long: `Evaluate a model on a labelled data set and print its accuracy, mean negative
+log-likelihood (NLL) and expected calibration error (ECE, 15 equal-width
+confidence bins).`,
+		Example: `  trustml eval                                   # default model, embedded test subset
+  trustml eval --data fashion-mnist              # full 10,000-image test set (Debian package)
+  trustml eval --model my.ckpt --split train --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			sp, err := parseSplit(split)
+			if err != nil {
+				return err
+			}
+			net, _, err := loadNetwork(modelS)
+			if err != nil {
+				return err
+			}
+			d, err := df.load(sp)
+			if err != nil {
+				return err
+			}
+			if err := checkShapes(net, d); err != nil {
+				return err
+			}
+			m, _, err := eval.Classifier(cmd.Context(), net, d.X, d.Y)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				return writeJSON(out, map[string]any{"model": modelS, "data": d.Name, "split": split, "metrics": m})
+			}
+			table(out, []string{"model", "data", "split", "n", "accuracy", "nll", "ece"}, [][]string{
+				{modelS, d.Name, split, fmt.Sprint(m.N), pct(m.Accuracy), fmt.Sprintf("%.4f", m.NLL), pct(m.ECE)},
+			})
+			return nil
+		},
+	}
+	df.add(cmd, data.DefaultName)
+	cmd.Flags().StringVar(&modelS, "model", "default", modelHelp)
+	cmd.Flags().StringVar(&split, "split", "test", "split: train or test")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}

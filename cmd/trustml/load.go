@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/trustml/trustml/data"
+	"github.com/trustml/trustml/nn"
+	"github.com/trustml/trustml/zoo"
+)
+
+// modelFlag is the --model flag shared by the commands that take a model.
+const modelHelp = `model: "default" (the embedded Fashion-MNIST CNN), another embedded name, or a checkpoint file written by "trustml train"`
+
+// loadNetwork resolves a --model value to a network.
+func loadNetwork(spec string) (*nn.Network, map[string]string, error) {
+	if spec == "" || spec == "default" {
+		spec = zoo.DefaultName
+	}
+	for _, n := range zoo.Names() {
+		if n == spec {
+			return zoo.Load(n)
+		}
+	}
+	if strings.HasPrefix(spec, "http://") || strings.HasPrefix(spec, "https://") {
+		return nil, nil, fmt.Errorf("model %q: remote models are not supported by this command", spec)
+	}
+	return nn.LoadFile(spec)
+}
+
+// dataFlags are the flags that choose a data set.
+type dataFlags struct {
+	name string
+	dir  string
+}
+
+func (f *dataFlags) add(cmd *cobra.Command, def string) {
+	cmd.Flags().StringVar(&f.name, "data", def, `data set: "fashion-mnist-small" (embedded), "fashion-mnist" (full, Debian package), a tabular name, or a .csv/.libsvm file`)
+	cmd.Flags().StringVar(&f.dir, "data-dir", "", "directory with the Fashion-MNIST IDX files (default: $"+data.EnvDataDir+", then "+data.DebianFashionDir+")")
+}
+
+func (f *dataFlags) load(split data.Split) (*data.Dataset, error) {
+	return data.Open(f.name, split, f.dir)
+}
+
+func parseSplit(s string) (data.Split, error) {
+	switch s {
+	case "train":
+		return data.Train, nil
+	case "test":
+		return data.Test, nil
+	}
+	return 0, fmt.Errorf("split %q: want train or test", s)
+}
+
+// checkShapes verifies a data set fits a network.
+func checkShapes(net *nn.Network, d *data.Dataset) error {
+	want, got := net.InputShape(), d.Shape
+	if fmt.Sprint(want) != fmt.Sprint(got) {
+		return fmt.Errorf("data set %s has samples of shape %v, the model expects %v", d.Name, got, want)
+	}
+	if d.Y == nil {
+		return fmt.Errorf("data set %s has no class labels", d.Name)
+	}
+	if len(d.Classes) > net.NumClasses() {
+		return fmt.Errorf("data set %s has %d classes, the model %d", d.Name, len(d.Classes), net.NumClasses())
+	}
+	return nil
+}

@@ -1,0 +1,34 @@
+package eval
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/trustml/trustml/model"
+)
+
+// Logits returns the n×K logits of c on the inputs x.
+func Logits(ctx context.Context, c model.Classifier, x []float32) ([]float32, error) {
+	n, err := model.CheckBatch(c, nil, x, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float32, n*c.NumClasses())
+	if err := c.Logits(ctx, out, x); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Classifier evaluates c on inputs x with labels y: accuracy, NLL and ECE.
+func Classifier(ctx context.Context, c model.Classifier, x []float32, y []int) (Metrics, []float32, error) {
+	logits, err := Logits(ctx, c, x)
+	if err != nil {
+		return Metrics{}, nil, err
+	}
+	if len(logits) != len(y)*c.NumClasses() {
+		return Metrics{}, nil, fmt.Errorf("eval: %d inputs for %d labels", len(logits)/c.NumClasses(), len(y))
+	}
+	m, err := Evaluate(logits, y, c.NumClasses())
+	return m, logits, err
+}

@@ -1,0 +1,13 @@
+module github.com/trustml/trustml
+
+go 1.26.0
+
+require gonum.org/v1/gonum v0.17.0
+
+require (
+	github.com/inconshreveable/mousetrap v1.1.0 // indirect
+	github.com/spf13/cobra v1.10.2 // indirect
+	github.com/spf13/pflag v1.0.9 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/term v0.48.0 // indirect
+)

@@ -1,0 +1,182 @@
+package nn
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+)
+
+// Checkpoint file layout (all integers little-endian):
+//
+//	magic    8 bytes  "TRUSTMLN"
+//	version  uint32   checkpointVersion
+//	header   uint32 length + JSON {"spec": Spec, "meta": {string: string}}
+//	weights  uint64 count + count float32 values
+//	buffers  uint64 count + count float32 values
+//	crc      uint32   CRC-32 (IEEE) of everything before it
+const (
+	checkpointMagic   = "TRUSTMLN"
+	checkpointVersion = 1
+	maxHeader         = 1 << 20
+)
+
+// ErrCheckpoint is returned (wrapped) for a corrupt, truncated or
+// incompatible checkpoint.
+var ErrCheckpoint = errors.New("nn: bad checkpoint")
+
+type checkpointHeader struct {
+	Spec Spec              `json:"spec"`
+	Meta map[string]string `json:"meta,omitempty"`
+}
+
+// Save writes the network's architecture, weights and buffers, with free-form
+// metadata (training command, metrics, ...), to w.
+func Save(w io.Writer, net *Network, meta map[string]string) error {
+	hdr, err := json.Marshal(checkpointHeader{Spec: net.spec, Meta: meta})
+	if err != nil {
+		return fmt.Errorf("nn: encoding checkpoint header: %w", err)
+	}
+	var buf bytes.Buffer
+	buf.WriteString(checkpointMagic)
+	le := binary.LittleEndian
+	buf.Write(le.AppendUint32(nil, checkpointVersion))
+	buf.Write(le.AppendUint32(nil, uint32(len(hdr))))
+	buf.Write(hdr)
+	for _, v := range [][]float32{net.w, net.b} {
+		buf.Write(le.AppendUint64(nil, uint64(len(v))))
+		b := make([]byte, 4*len(v))
+		for i, f := range v {
+			le.PutUint32(b[4*i:], math.Float32bits(f))
+		}
+		buf.Write(b)
+	}
+	buf.Write(le.AppendUint32(nil, crc32.ChecksumIEEE(buf.Bytes())))
+	_, err = w.Write(buf.Bytes())
+	return err
+}
+
+// SaveFile writes a checkpoint atomically: to a temporary file in the same
+// directory, synced, then renamed over path.
+func SaveFile(path string, net *Network, meta map[string]string) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("nn: saving checkpoint: %w", err)
+	}
+	tmp := f.Name()
+	fail := func(err error) error {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("nn: saving checkpoint %s: %w", path, err)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return fail(err)
+	}
+	if err := Save(f, net, meta); err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("nn: saving checkpoint %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("nn: saving checkpoint %s: %w", path, err)
+	}
+	return nil
+}
+
+// LoadFile reads a checkpoint written by [SaveFile].
+func LoadFile(path string) (*Network, map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("nn: loading checkpoint: %w", err)
+	}
+	net, meta, err := Load(b)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return net, meta, nil
+}
+
+// Load decodes a checkpoint from its bytes. Any corruption — wrong magic,
+// unknown version, truncation, a size that does not match the architecture,
+// a checksum mismatch, non-finite weights — is an error wrapping
+// [ErrCheckpoint].
+func Load(b []byte) (*Network, map[string]string, error) {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrCheckpoint, fmt.Sprintf(format, args...))
+	}
+	le := binary.LittleEndian
+	if len(b) < len(checkpointMagic)+12 {
+		return nil, nil, bad("file too short (%d bytes)", len(b))
+	}
+	if string(b[:8]) != checkpointMagic {
+		return nil, nil, bad("not a trustml network checkpoint (magic %q)", b[:8])
+	}
+	body, sum := b[:len(b)-4], le.Uint32(b[len(b)-4:])
+	if got := crc32.ChecksumIEEE(body); got != sum {
+		return nil, nil, bad("checksum mismatch (stored %08x, computed %08x): the file is corrupt or truncated", sum, got)
+	}
+	if v := le.Uint32(b[8:]); v != checkpointVersion {
+		return nil, nil, bad("version %d, this build reads version %d", v, checkpointVersion)
+	}
+	off := 12
+	hl := int(le.Uint32(b[off:]))
+	off += 4
+	if hl > maxHeader || off+hl > len(body) {
+		return nil, nil, bad("header length %d at byte 12 exceeds the file", hl)
+	}
+	var hdr checkpointHeader
+	if err := json.Unmarshal(body[off:off+hl], &hdr); err != nil {
+		return nil, nil, bad("header at byte %d: %v", off, err)
+	}
+	off += hl
+	net, bld, err := build(hdr.Spec)
+	if err != nil {
+		return nil, nil, bad("architecture: %v", err)
+	}
+	// Check the stored counts against the architecture before allocating.
+	if off+8 > len(body) || le.Uint64(body[off:]) != uint64(cap(net.w)) {
+		return nil, nil, bad("weights count at byte %d does not match architecture %q (%d parameters)", off, hdr.Spec.Name, cap(net.w))
+	}
+	net.alloc(bld, 0)
+	for _, dst := range []struct {
+		name string
+		v    []float32
+	}{{"weights", net.w}, {"buffers", net.b}} {
+		if off+8 > len(body) {
+			return nil, nil, bad("truncated before %s at byte %d", dst.name, off)
+		}
+		n := le.Uint64(body[off:])
+		off += 8
+		if n != uint64(len(dst.v)) {
+			return nil, nil, bad("%s count %d at byte %d, architecture %q has %d", dst.name, n, off-8, hdr.Spec.Name, len(dst.v))
+		}
+		if off+4*len(dst.v) > len(body) {
+			return nil, nil, bad("truncated in %s at byte %d", dst.name, off)
+		}
+		for i := range dst.v {
+			f := math.Float32frombits(le.Uint32(body[off+4*i:]))
+			if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+				return nil, nil, bad("non-finite value in %s at index %d", dst.name, i)
+			}
+			dst.v[i] = f
+		}
+		off += 4 * len(dst.v)
+	}
+	if off != len(body) {
+		return nil, nil, bad("%d trailing bytes after the buffers", len(body)-off)
+	}
+	return net, hdr.Meta, nil
+}

@@ -1,0 +1,62 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/trustml/trustml/internal/linalg"
+)
+
+// dense is a fully connected layer y = x·Wᵀ + b with W of shape [out, in].
+type dense struct {
+	in, out int
+	w, b    *Param
+	st      *state
+	x       []float32
+	n       int
+	y, dx   []float32
+}
+
+func (l *dense) setup(in []int, b *builder) ([]int, error) {
+	if l.out <= 0 {
+		return nil, fmt.Errorf("dense layer needs out > 0, got %d", l.out)
+	}
+	l.in = prod(in)
+	l.st = b.st
+	l.w = b.param("weight", []int{l.out, l.in}, uniformInit(l.in))
+	l.b = b.param("bias", []int{l.out}, uniformInit(l.in))
+	return []int{l.out}, nil
+}
+
+func (l *dense) forward(x []float32, n int, _ bool) []float32 {
+	l.x, l.n = x, n
+	l.y = grow(l.y, n*l.out)
+	for i := 0; i < n; i++ {
+		copy(l.y[i*l.out:(i+1)*l.out], l.b.W)
+	}
+	linalg.Sgemm(false, true, n, l.out, l.in, 1, x, l.in, l.w.W, l.in, 1, l.y, l.out)
+	return l.y
+}
+
+func (l *dense) backward(dy []float32, needDX bool) []float32 {
+	n := l.n
+	if !l.st.skipParamGrad {
+		linalg.Sgemm(true, false, l.out, l.in, n, 1, dy, l.out, l.x, l.in, 1, l.w.G, l.in)
+		addColSums(l.b.G, dy, n, l.out)
+	}
+	if !needDX {
+		return nil
+	}
+	l.dx = grow(l.dx, n*l.in)
+	linalg.Sgemm(false, false, n, l.in, l.out, 1, dy, l.out, l.w.W, l.in, 0, l.dx, l.in)
+	return l.dx
+}
+
+// addColSums adds the column sums of the rows×cols matrix m to dst.
+func addColSums(dst, m []float32, rows, cols int) {
+	for r := 0; r < rows; r++ {
+		row := m[r*cols : (r+1)*cols]
+		for j, v := range row {
+			dst[j] += v
+		}
+	}
+}

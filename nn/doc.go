@@ -1,0 +1,25 @@
+// Package nn is trustml's float32 neural-network engine: tensors, layers with
+// explicit forward and backward passes, the architectures trustml ships (MLP,
+// a small CNN, small ResNets), softmax cross-entropy, and checkpoints.
+//
+// # Design
+//
+// A [Network] is built from a serializable [Spec], a list of [LayerSpec]s, so
+// a checkpoint stores the architecture beside the weights and a network can
+// be rebuilt bit for bit. All trainable parameters live in one flat float32
+// vector (and their gradients in another), exposed both whole
+// ([Network.Weights], [Network.Grads]) and per tensor with shapes
+// ([Network.Params]); batch-norm running statistics live in a third flat
+// vector ([Network.Buffers]). Optimizers, weight averaging, subspace training
+// and unlearning work on exactly these views.
+//
+// Activations are kept internally in NHWC order, so that convolutions become
+// one large matrix product per batch (im2col + GEMM through internal/linalg);
+// inputs and input gradients are exchanged in the NCHW order of package model.
+// Buffers are owned by the layers and reused across steps: a training step
+// allocates nothing once the batch size has been seen.
+//
+// A Network implements [model.Classifier], [model.InputGrader],
+// [model.ParamGrader], [model.FeatureExtractor] and [model.Cloner]. It is not
+// safe for concurrent use; [Network.Clone] makes an independent copy.
+package nn

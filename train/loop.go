@@ -1,0 +1,179 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/trustml/trustml/nn"
+)
+
+// Network is what the training loop needs of a model; [nn.Network]
+// implements it.
+type Network interface {
+	Params
+	InputShape() []int
+	NumClasses() int
+	Forward(x []float32, n int, train bool) []float32
+	Backward(dlogits []float32, needInput bool) []float32
+	ZeroGrad()
+}
+
+// Config configures [Fit].
+type Config struct {
+	Epochs         int     // passes over the data (ignored when Steps > 0)
+	Steps          int     // total optimizer steps, if set
+	BatchSize      int     // default 128
+	Seed           uint64  // shuffling and augmentation
+	LabelSmoothing float64 // PyTorch's label_smoothing
+	Augment        Augment
+	Optimizer      Optimizer // required
+	Schedule       Schedule  // per-step learning rate; nil keeps the optimizer's
+	Progress       *Progress
+	// OnEpoch, if set, is called after every epoch (for evaluation or
+	// checkpoints); an error stops training and is returned.
+	OnEpoch func(EpochStats) error
+}
+
+// EpochStats summarises one epoch.
+type EpochStats struct {
+	Epoch        int           `json:"epoch"` // 1-based
+	Step         int           `json:"step"`  // optimizer steps so far
+	Loss         float64       `json:"loss"`  // mean training loss
+	Accuracy     float64       `json:"accuracy"`
+	LR           float64       `json:"lr"` // at the end of the epoch
+	ImagesPerSec float64       `json:"images_per_sec"`
+	Elapsed      time.Duration `json:"elapsed_ns"`
+}
+
+// ErrNonFiniteLoss is returned (wrapped) when the loss becomes NaN or
+// infinite; the weights are left as they were before the failing step.
+var ErrNonFiniteLoss = errors.New("train: loss is not finite")
+
+// Fit trains net on the n inputs x (NCHW, n×InputSize values) with labels y
+// using softmax cross-entropy, and returns the per-epoch statistics.
+// Shuffling and augmentation are seeded by cfg.Seed, so a run is
+// reproducible bit for bit on the same build.
+func Fit(ctx context.Context, net Network, x []float32, y []int, cfg Config) ([]EpochStats, error) {
+	shape := net.InputShape()
+	size := 1
+	for _, d := range shape {
+		size *= d
+	}
+	n := len(y)
+	k := net.NumClasses()
+	switch {
+	case cfg.Optimizer == nil:
+		return nil, fmt.Errorf("train: no optimizer")
+	case n == 0 || len(x) != n*size:
+		return nil, fmt.Errorf("train: %d input values for %d labels of size %d", len(x), n, size)
+	case cfg.Augment.Enabled() && len(shape) != 3:
+		return nil, fmt.Errorf("train: augmentation needs image inputs, shape is %v", shape)
+	}
+	for i, l := range y {
+		if l < 0 || l >= k {
+			return nil, fmt.Errorf("train: label %d of sample %d outside [0, %d)", l, i, k)
+		}
+	}
+	bs := cfg.BatchSize
+	if bs <= 0 {
+		bs = 128
+	}
+	bs = min(bs, n)
+	perEpoch := n / bs // drop the last partial batch, as drop_last=True
+	total := cfg.Steps
+	epochs := cfg.Epochs
+	if total <= 0 {
+		if epochs <= 0 {
+			return nil, fmt.Errorf("train: set Epochs or Steps")
+		}
+		total = epochs * perEpoch
+	} else {
+		epochs = (total + perEpoch - 1) / perEpoch
+	}
+	r := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
+	bx := make([]float32, bs*size)
+	ax := make([]float32, bs*size)
+	by := make([]int, bs)
+	dl := make([]float32, bs*k)
+	backup := make([]float32, len(net.Weights()))
+	var hist []EpochStats
+	step := 0
+	for ep := 1; ep <= epochs && step < total; ep++ {
+		start := time.Now()
+		perm := r.Perm(n)
+		var lossSum float64
+		var correct, seen int
+		for b := 0; b < perEpoch && step < total; b++ {
+			if err := ctx.Err(); err != nil {
+				return hist, err
+			}
+			for i, j := range perm[b*bs : (b+1)*bs] {
+				copy(bx[i*size:(i+1)*size], x[j*size:(j+1)*size])
+				by[i] = y[j]
+			}
+			in := bx
+			if cfg.Augment.Enabled() {
+				cfg.Augment.Apply(ax, bx, bs, shape[0], shape[1], shape[2], r)
+				in = ax
+			}
+			if cfg.Schedule != nil {
+				cfg.Optimizer.SetLR(cfg.Schedule.LR(step, total))
+			}
+			var batchCorrect int
+			closure := func() (float64, error) {
+				net.ZeroGrad()
+				out := net.Forward(in, bs, true)
+				l, c := nn.SoftmaxCrossEntropy(out, dl, by, k, cfg.LabelSmoothing)
+				if math.IsNaN(l) || math.IsInf(l, 0) {
+					return l, fmt.Errorf("%w at epoch %d step %d (loss %v)", ErrNonFiniteLoss, ep, step, l)
+				}
+				batchCorrect = c
+				net.Backward(dl, false)
+				return l, nil
+			}
+			copy(backup, net.Weights())
+			l, err := cfg.Optimizer.Step(net, closure)
+			if err == nil && !finite(net.Weights()) {
+				err = fmt.Errorf("%w: weights became non-finite at epoch %d step %d", ErrNonFiniteLoss, ep, step)
+			}
+			if err != nil {
+				copy(net.Weights(), backup)
+				return hist, err
+			}
+			step++
+			lossSum += l * float64(bs)
+			correct += batchCorrect
+			seen += bs
+			el := time.Since(start).Seconds()
+			cfg.Progress.Update(fmt.Sprintf("epoch %d/%d", ep, epochs), b+1, perEpoch,
+				fmt.Sprintf("loss %.4f acc %.2f%% %.0f img/s", lossSum/float64(seen), 100*float64(correct)/float64(seen), float64(seen)/el))
+		}
+		el := time.Since(start)
+		st := EpochStats{
+			Epoch: ep, Step: step, Loss: lossSum / float64(seen), Accuracy: float64(correct) / float64(seen),
+			LR: cfg.Optimizer.LR(), ImagesPerSec: float64(seen) / el.Seconds(), Elapsed: el,
+		}
+		hist = append(hist, st)
+		cfg.Progress.Log("epoch %d/%d  loss %.4f  train acc %.2f%%  lr %.4g  %.0f img/s  %s",
+			ep, epochs, st.Loss, 100*st.Accuracy, st.LR, st.ImagesPerSec, el.Round(time.Millisecond))
+		if cfg.OnEpoch != nil {
+			if err := cfg.OnEpoch(st); err != nil {
+				return hist, err
+			}
+		}
+	}
+	return hist, nil
+}
+
+func finite(w []float32) bool {
+	for _, v := range w {
+		if v != v || v > math.MaxFloat32 || v < -math.MaxFloat32 {
+			return false
+		}
+	}
+	return true
+}
