@@ -1,0 +1,511 @@
+package defense
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+
+	"github.com/trustml/trustml/eval"
+)
+
+// Variant selects AAA's target-margin function.
+type Variant int
+
+const (
+	// Linear reflects the margin about the nearest attractor:
+	// t = a − α(m₀ − a).
+	Linear Variant = iota
+	// Sine bends the margin with a sine of the attractor period:
+	// t = m₀ − 0.7τ·sin((1 − 2(m₀ − a)/τ)·π). The amplitude 0.7τ is hard-coded
+	// in the official code and α is ignored.
+	Sine
+)
+
+// String returns "linear" or "sine".
+func (v Variant) String() string {
+	switch v {
+	case Linear:
+		return "linear"
+	case Sine:
+		return "sine"
+	}
+	return fmt.Sprintf("Variant(%d)", int(v))
+}
+
+// sineAmplitude is the official code's hard-coded amplitude factor (×τ).
+const sineAmplitude = 0.7
+
+// AAAConfig holds AAA's settings. [DefaultAAAConfig] gives the official
+// defaults of the released experiments (spec §1.1): the class constructors
+// default to τ = 4 (linear), but every released run passes τ = 6.
+type AAAConfig struct {
+	Variant Variant
+	// Tau (τ) is the attractor interval in logit units: attractors sit at
+	// odd multiples of τ/2. Default 6; scale it to the model's margins (a
+	// fraction of the median clean top-2 margin) for small models.
+	Tau float64
+	// Alpha (α) is the reverse step of the linear variant. Default 1.
+	Alpha float64
+	// Kappa (κ) weighs the calibration loss. Default 5.
+	Kappa float64
+	// Temperature (T) sets the calibration target softmax(z⁰/T) of the
+	// original top-1 class. Default 1 (the released runs' effective value,
+	// which only pins the original confidence); tune it with
+	// [TuneTemperature] to make AAA a calibrator.
+	Temperature float64
+	// Iters is the number of Adam steps. Default 100.
+	Iters int
+	// LR is Adam's learning rate. Default 0.1.
+	LR float64
+	// Beta1, Beta2 and Eps are Adam's constants, PyTorch's defaults
+	// 0.9, 0.999 and 1e-8.
+	Beta1, Beta2, Eps float64
+	// Workers is the number of goroutines a batch's rows are split across
+	// (batches of at least 2×32 rows); 0 means runtime.GOMAXPROCS(0). Rows
+	// are independent, so the outputs do not depend on it.
+	Workers int
+}
+
+// DefaultAAAConfig returns the official defaults for variant v.
+func DefaultAAAConfig(v Variant) AAAConfig {
+	return AAAConfig{
+		Variant:     v,
+		Tau:         6,
+		Alpha:       1,
+		Kappa:       5,
+		Temperature: 1,
+		Iters:       100,
+		LR:          0.1,
+		Beta1:       0.9,
+		Beta2:       0.999,
+		Eps:         1e-8,
+	}
+}
+
+// maxAAAIters bounds Iters, so that a command-line typo cannot stall a server.
+const maxAAAIters = 1_000_000
+
+// Validate reports the first invalid setting.
+func (c AAAConfig) Validate() error {
+	pos := func(name string, v float64) error {
+		if !(v > 0) || math.IsInf(v, 0) {
+			return fmt.Errorf("aaa: %s must be positive and finite, got %v", name, v)
+		}
+		return nil
+	}
+	switch {
+	case c.Variant != Linear && c.Variant != Sine:
+		return fmt.Errorf("aaa: unknown variant %d", int(c.Variant))
+	case pos("tau", c.Tau) != nil:
+		return pos("tau", c.Tau)
+	case !(c.Alpha >= 0) || math.IsInf(c.Alpha, 0):
+		return fmt.Errorf("aaa: alpha must be ≥ 0 and finite, got %v", c.Alpha)
+	case !(c.Kappa >= 0) || math.IsInf(c.Kappa, 0):
+		return fmt.Errorf("aaa: kappa must be ≥ 0 and finite, got %v", c.Kappa)
+	case pos("temperature", c.Temperature) != nil:
+		return pos("temperature", c.Temperature)
+	case c.Iters < 0 || c.Iters > maxAAAIters:
+		return fmt.Errorf("aaa: iters must be in [0, %d], got %d", maxAAAIters, c.Iters)
+	case pos("lr", c.LR) != nil:
+		return pos("lr", c.LR)
+	case !(c.Beta1 >= 0 && c.Beta1 < 1):
+		return fmt.Errorf("aaa: beta1 must be in [0, 1), got %v", c.Beta1)
+	case !(c.Beta2 >= 0 && c.Beta2 < 1):
+		return fmt.Errorf("aaa: beta2 must be in [0, 1), got %v", c.Beta2)
+	case pos("eps", c.Eps) != nil:
+		return pos("eps", c.Eps)
+	case c.Workers < 0:
+		return fmt.Errorf("aaa: workers must be ≥ 0, got %d", c.Workers)
+	}
+	return nil
+}
+
+// Target returns the nearest attractor a of a clean top-2 margin m₀ ≥ 0 and
+// the target margin t that AAA steers the defended logits to (spec §1.2,
+// steps 3 and 4). The attractor is (round(m₀/τ + ½) − ½)·τ with
+// round-half-to-even, as torch.round.
+func (c AAAConfig) Target(margin float64) (attractor, target float64) {
+	a := (math.RoundToEven(margin/c.Tau+0.5) - 0.5) * c.Tau
+	switch c.Variant {
+	case Sine:
+		return a, margin - sineAmplitude*c.Tau*math.Sin((1-2/c.Tau*(margin-a))*math.Pi)
+	default:
+		return a, a - c.Alpha*(margin-a)
+	}
+}
+
+// AAAStats counts what AAA did since it was built or last reset.
+type AAAStats struct {
+	// Rows is the number of rows defended.
+	Rows int64 `json:"rows"`
+	// Reverted rows had their argmax changed by the optimisation (or, with
+	// extreme settings, overflowed float32) and were returned unchanged: the
+	// safety guard, a deviation from the official code, which returns them
+	// anyway. It should stay ≪ 1 % of Rows.
+	Reverted int64 `json:"reverted"`
+	// Crossed rows ended on the other side of their attractor, the official
+	// code's "loss reverse rate": (m̂ − a)(m₀ − a) < 0.
+	Crossed int64 `json:"crossed"`
+}
+
+// AAA is the Adversarial Attack on Attackers post-processor (Chen et al.,
+// NeurIPS 2022; spec §1). Per row it optimises the logits with Adam so that
+// the top-1 minus top-2 margin moves to a target that runs against the real
+// margin inside each attractor period, while the original top-1 probability
+// stays at a (temperature-scaled) calibration target:
+//
+//	L(z) = |m̂(z) − t| + κ·|softmax(z)_c − softmax(z⁰/T)_c|,
+//
+// m̂ the current top-2 margin, c the original top-1 class. Gradients are
+// analytic; the computation is in float64, row by row (the official batch
+// mean only rescales gradients, which Adam cancels). If the optimisation
+// changes the argmax the row is returned unchanged, so AAA keeps the argmax
+// exactly; [AAA.Stats] counts how often that happens.
+//
+// On one worker, Apply allocates nothing once its scratch buffers have
+// grown to k; splitting a batch across goroutines costs a few small
+// allocations per call. An AAA is not safe for concurrent use.
+type AAA struct {
+	cfg      AAAConfig
+	name     string
+	stepSize []float64 // lr / (1 − β1^t)
+	bc2Sqrt  []float64 // √(1 − β2^t)
+	work     []aaaScratch
+	stats    AAAStats
+}
+
+// aaaScratch is one worker's state: the logits z, Adam's moments m and v,
+// the softmax numerators e, and its counts for the current call.
+type aaaScratch struct {
+	z, m, v, e []float64
+	stats      AAAStats
+	_          [64]byte // keep workers' counters on separate cache lines
+}
+
+// minRowsPerWorker is the smallest share of a batch worth a goroutine
+// (about 0.3 ms of work).
+const minRowsPerWorker = 32
+
+var _ Defense = (*AAA)(nil)
+
+// NewAAA returns an AAA defense with settings cfg.
+func NewAAA(cfg AAAConfig) (*AAA, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	d := &AAA{cfg: cfg, name: "aaa-" + cfg.Variant.String()}
+	d.stepSize = make([]float64, cfg.Iters)
+	d.bc2Sqrt = make([]float64, cfg.Iters)
+	for t := range cfg.Iters {
+		step := float64(t + 1)
+		d.stepSize[t] = cfg.LR / (1 - math.Pow(cfg.Beta1, step))
+		d.bc2Sqrt[t] = math.Sqrt(1 - math.Pow(cfg.Beta2, step))
+	}
+	return d, nil
+}
+
+// Name returns "aaa-linear" or "aaa-sine".
+func (d *AAA) Name() string { return d.name }
+
+// Output returns [Logits].
+func (d *AAA) Output() Output { return Logits }
+
+// KeepsArgmax returns true: rows whose argmax would change are reverted.
+func (d *AAA) KeepsArgmax() bool { return true }
+
+// Config returns the settings d was built with.
+func (d *AAA) Config() AAAConfig { return d.cfg }
+
+// Stats returns the counts since d was built or [AAA.ResetStats] was called.
+func (d *AAA) Stats() AAAStats { return d.stats }
+
+// ResetStats zeroes the counts.
+func (d *AAA) ResetStats() { d.stats = AAAStats{} }
+
+// Apply writes the AAA-defended logits of the n×k logits into dst. Large
+// batches are split across [AAAConfig.Workers] goroutines; the per-row loop
+// allocates nothing once the scratch buffers have grown to k.
+func (d *AAA) Apply(dst, logits []float32, k int) error {
+	n, err := checkLogits(d.name, dst, logits, k)
+	if err != nil {
+		return err
+	}
+	workers := d.cfg.Workers
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = max(1, min(workers, n/minRowsPerWorker))
+	if len(d.work) < workers {
+		d.work = append(d.work, make([]aaaScratch, workers-len(d.work))...)
+	}
+	for i := range workers {
+		w := &d.work[i]
+		w.z, w.m, w.v, w.e = grow(w.z, k), grow(w.m, k), grow(w.v, k), grow(w.e, k)
+	}
+	if workers == 1 {
+		for i := range n {
+			d.row(&d.work[0], dst[i*k:(i+1)*k], logits[i*k:(i+1)*k])
+		}
+	} else {
+		var wg sync.WaitGroup
+		per := (n + workers - 1) / workers
+		for w := range workers {
+			lo, hi := w*per, min((w+1)*per, n)
+			wg.Go(func() {
+				for i := lo; i < hi; i++ {
+					d.row(&d.work[w], dst[i*k:(i+1)*k], logits[i*k:(i+1)*k])
+				}
+			})
+		}
+		wg.Wait()
+	}
+	for i := range workers {
+		st := &d.work[i].stats
+		d.stats.Rows += st.Rows
+		d.stats.Reverted += st.Reverted
+		d.stats.Crossed += st.Crossed
+		*st = AAAStats{}
+	}
+	return nil
+}
+
+// top2 returns the indices of the largest and second-largest values of row,
+// the first index on ties.
+func top2(row []float32) (int, int) {
+	i1, i2 := 0, 1
+	if row[1] > row[0] {
+		i1, i2 = 1, 0
+	}
+	for j := 2; j < len(row); j++ {
+		switch v := row[j]; {
+		case v > row[i1]:
+			i1, i2 = j, i1
+		case v > row[i2]:
+			i2 = j
+		}
+	}
+	return i1, i2
+}
+
+func sign(x float64) float64 {
+	switch {
+	case x > 0:
+		return 1
+	case x < 0:
+		return -1
+	}
+	return 0
+}
+
+// row defends one row of logits; out may be the same slice as in.
+func (d *AAA) row(w *aaaScratch, out, in []float32) {
+	cfg := &d.cfg
+	k := len(in)
+	z, m, v, e := w.z[:k], w.m[:k], w.v[:k], w.e[:k]
+
+	c, i2 := top2(in)
+	m0 := float64(in[c]) - float64(in[i2])
+	a, t := cfg.Target(m0)
+
+	// Calibration target pref = softmax(z⁰/T)_c, computed exactly as p_c is
+	// below: with T = 1 the first step must see p_c − pref = 0 (sign 0), as
+	// PyTorch does, or Adam's first, normalised step moves every logit.
+	for j, x := range in {
+		z[j] = float64(x) / cfg.Temperature
+	}
+	s := expShifted(e, z, z[c])
+	pref := e[c] * (1 / s)
+
+	// e holds exp(z_j − max z) for the current z, s their sum.
+	for j, x := range in {
+		z[j], m[j], v[j] = float64(x), 0, 0
+	}
+	s = expShifted(e, z, z[c])
+	i1 := c
+	w1 := 1 - cfg.Beta1
+	b2, w2 := cfg.Beta2, 1-cfg.Beta2
+	kappa, eps := cfg.Kappa, cfg.Eps
+	for it := range cfg.Iters {
+		inv := 1 / s
+		pc := e[c] * inv
+		gm := sign(z[i1] - z[i2] - t)    // ∂|m̂ − t|/∂z = gm·(e_i1 − e_i2)
+		gc := kappa * sign(pc-pref) * pc // ∂κ|p_c − pref|/∂z = gc·(e_c − p)
+		// Adam: z −= lr/(1−β1ᵗ)·m/(√v/√(1−β2ᵗ) + ε), with one division.
+		ssbc, epsbc := d.stepSize[it]*d.bc2Sqrt[it], eps*d.bc2Sqrt[it]
+		n1, n2 := -1, -1
+		best1, best2 := math.Inf(-1), math.Inf(-1)
+		for j := range z {
+			g := -gc * (e[j] * inv)
+			if j == c {
+				g += gc
+			}
+			if j == i1 {
+				g += gm
+			} else if j == i2 {
+				g -= gm
+			}
+			mj := m[j] + w1*(g-m[j])
+			vj := b2*v[j] + w2*g*g
+			m[j], v[j] = mj, vj
+			zj := z[j] - ssbc*mj/(math.Sqrt(vj)+epsbc)
+			z[j] = zj
+			// Track the new top two, the first index on ties.
+			if zj > best1 {
+				best2, n2 = best1, n1
+				best1, n1 = zj, j
+			} else if zj > best2 {
+				best2, n2 = zj, j
+			}
+		}
+		if n2 < 0 {
+			break // NaN from overflowing settings: the guard reverts the row
+		}
+		i1, i2 = n1, n2
+		s = expShifted(e, z, best1)
+	}
+
+	// Guard: keep the argmax of the float32 output exactly, and keep it
+	// finite (an extreme learning rate could overflow float32).
+	w.stats.Rows++
+	o1, o2 := 0, 1
+	if float32(z[1]) > float32(z[0]) {
+		o1, o2 = 1, 0
+	}
+	finite := true
+	for j := range k {
+		zj := float32(z[j])
+		if math.IsInf(float64(zj), 0) || zj != zj {
+			finite = false
+		}
+		if j < 2 {
+			continue
+		}
+		switch {
+		case zj > float32(z[o1]):
+			o1, o2 = j, o1
+		case zj > float32(z[o2]):
+			o2 = j
+		}
+	}
+	if o1 != c || !finite {
+		w.stats.Reverted++
+		copy(out, in)
+		return
+	}
+	if mh := float64(float32(z[o1])) - float64(float32(z[o2])); (mh-a)*(m0-a) < 0 {
+		w.stats.Crossed++
+	}
+	for j := range out {
+		out[j] = float32(z[j])
+	}
+}
+
+// DefaultTemperatureGrid returns the official tuning grid: t = 0.001, 0.002,
+// …, 0.999 and 1/t (1998 values; the official grid also starts at t = 0,
+// which divides by zero and is left out).
+func DefaultTemperatureGrid() []float64 {
+	grid := make([]float64, 0, 1998)
+	for i := 1; i < 1000; i++ {
+		t := float64(i) / 1000
+		grid = append(grid, t, 1/t)
+	}
+	return grid
+}
+
+// TemperatureResult is the outcome of [TuneTemperature].
+type TemperatureResult struct {
+	Temperature float64   `json:"temperature"` // the grid value of least ECE
+	ECE         float64   `json:"ece"`         // its ECE in [0, 1]
+	ECEs        []float64 `json:"eces"`        // the ECE of every grid value, in grid order
+}
+
+// TuneTemperature picks AAA's calibration temperature as the official code
+// does (spec §1.2): for each T in grid it defends the held-out logits with
+// AAA (cfg with Temperature = T) and computes the ECE of the softmax of the
+// defended logits against labels; the first T of least ECE wins. Use about
+// 1000 held-out samples and [DefaultTemperatureGrid]. The cost is
+// len(grid) AAA passes over the logits; ctx is checked between passes.
+func TuneTemperature(ctx context.Context, cfg AAAConfig, logits []float32, labels []int, k int, grid []float64) (TemperatureResult, error) {
+	if len(grid) == 0 {
+		return TemperatureResult{}, errors.New("aaa: empty temperature grid")
+	}
+	if k < 2 || len(logits) != len(labels)*k || len(labels) == 0 {
+		return TemperatureResult{}, fmt.Errorf("aaa: %d logits for %d labels and k=%d", len(logits), len(labels), k)
+	}
+	for i, y := range labels {
+		if y < 0 || y >= k {
+			return TemperatureResult{}, fmt.Errorf("aaa: label %d of sample %d outside [0, %d)", y, i, k)
+		}
+	}
+	res := TemperatureResult{ECE: math.Inf(1), ECEs: make([]float64, len(grid))}
+	out := make([]float32, len(logits))
+	for g, temp := range grid {
+		if err := ctx.Err(); err != nil {
+			return TemperatureResult{}, err
+		}
+		c := cfg
+		c.Temperature = temp
+		d, err := NewAAA(c)
+		if err != nil {
+			return TemperatureResult{}, fmt.Errorf("aaa: grid value %d: %w", g, err)
+		}
+		if err := d.Apply(out, logits, k); err != nil {
+			return TemperatureResult{}, err
+		}
+		eval.Softmax(out, out, k)
+		ece, err := eval.ECE(out, labels, k)
+		if err != nil {
+			return TemperatureResult{}, err
+		}
+		res.ECEs[g] = ece
+		if ece < res.ECE {
+			res.ECE, res.Temperature = ece, temp
+		}
+	}
+	return res, nil
+}
+
+func init() {
+	for _, v := range []Variant{Linear, Sine} {
+		def := DefaultAAAConfig(v)
+		params := []Param{
+			{Name: "tau", Default: def.Tau, Doc: "attractor interval τ (logit units); scale to the model's margins"},
+		}
+		desc := "AAA-linear: reflects the top-2 margin about the nearest attractor so greedy query attacks see progress as regress (keeps argmax)"
+		if v == Linear {
+			params = append(params, Param{Name: "alpha", Default: def.Alpha, Doc: "reverse step α"})
+		} else {
+			desc = "AAA-sine: bends the top-2 margin with a sine of the attractor period (keeps argmax)"
+		}
+		params = append(params,
+			Param{Name: "kappa", Default: def.Kappa, Doc: "calibration loss weight κ"},
+			Param{Name: "temperature", Default: def.Temperature, Doc: "calibration temperature T (tune on held-out data)"},
+			Param{Name: "iters", Default: float64(def.Iters), Doc: "Adam steps", Integer: true},
+			Param{Name: "lr", Default: def.LR, Doc: "Adam learning rate"},
+			Param{Name: "workers", Default: 0, Doc: "goroutines per batch (0: GOMAXPROCS); outputs do not depend on it", Integer: true},
+		)
+		info := Info{Name: "aaa-" + v.String(), Description: desc, Params: params}
+		Register(info, func(o Options) (Defense, error) {
+			cfg := DefaultAAAConfig(v)
+			cfg.Tau = param(info, o, "tau")
+			if v == Linear {
+				cfg.Alpha = param(info, o, "alpha")
+			}
+			cfg.Kappa = param(info, o, "kappa")
+			cfg.Temperature = param(info, o, "temperature")
+			iters, err := intParam(info, o, "iters", 0, maxAAAIters)
+			if err != nil {
+				return nil, err
+			}
+			cfg.Iters = iters
+			cfg.LR = param(info, o, "lr")
+			if cfg.Workers, err = intParam(info, o, "workers", 0, 1<<16); err != nil {
+				return nil, err
+			}
+			return NewAAA(cfg)
+		})
+	}
+}

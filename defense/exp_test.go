@@ -1,0 +1,41 @@
+package defense
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestExpShifted checks the hand-inlined exponential against math.Exp to
+// 4 ulp over the range AAA uses (and beyond), including the clamp below −708.
+func TestExpShifted(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	z := []float64{0, -1e-300, 1e-300, -0.5, 0.5, 1, -1, math.Ln2 / 128, -math.Ln2 / 128, -700, -708, 709, -745, -1e30}
+	for range 20000 {
+		z = append(z, (rng.Float64()*2-1)*50, (rng.Float64()-0.9)*800)
+	}
+	e := make([]float64, len(z))
+	s := expShifted(e, z, 0)
+	var want float64
+	for i, x := range z {
+		w := math.Exp(x)
+		want += w
+		if x < -708 {
+			if e[i] > 1e-307 || e[i] < 0 {
+				t.Errorf("exp(%v) = %v, want about 0", x, e[i])
+			}
+			continue
+		}
+		if ulp := math.Abs(e[i]-w) / (math.Nextafter(w, math.Inf(1)) - w); ulp > 4 {
+			t.Errorf("exp(%v) = %v, math.Exp %v (%.1f ulp)", x, e[i], w, ulp)
+		}
+	}
+	if math.Abs(s-want) > 1e-14*want {
+		t.Errorf("sum %v, want %v", s, want)
+	}
+	// The shift is subtracted before exponentiating.
+	expShifted(e[:1], []float64{5}, 5)
+	if e[0] != 1 {
+		t.Errorf("exp(5−5) = %v, want 1", e[0])
+	}
+}

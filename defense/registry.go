@@ -1,0 +1,215 @@
+package defense
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Param describes one numeric parameter of a registered defense.
+type Param struct {
+	Name    string  `json:"name"`
+	Default float64 `json:"default"`
+	Doc     string  `json:"doc"`
+	// Integer parameters accept only whole numbers.
+	Integer bool `json:"integer,omitempty"`
+}
+
+// Info describes a registered defense for the command line's help.
+type Info struct {
+	Name        string  `json:"name"`
+	Description string  `json:"description"` // one line
+	Params      []Param `json:"params,omitempty"`
+	// Randomized defenses draw noise from a source seeded by Options.Seed.
+	Randomized bool `json:"randomized,omitempty"`
+}
+
+// Options configures a defense built by name with [New].
+type Options struct {
+	// Seed seeds randomized defenses (ignored by deterministic ones).
+	Seed uint64
+	// Params overrides parameters by name (see [Info.Params]); names the
+	// defense does not have are an error.
+	Params map[string]float64
+}
+
+// Factory builds a defense from options.
+type Factory func(Options) (Defense, error)
+
+type entry struct {
+	info    Info
+	factory Factory
+}
+
+var (
+	regMu    sync.RWMutex
+	registry = map[string]entry{}
+)
+
+// Register makes a defense available by info.Name to [New]. It is meant to be
+// called from init functions and panics if the name is empty or taken, or a
+// parameter is declared twice (programming errors, not user input).
+func Register(info Info, f Factory) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if info.Name == "" || f == nil {
+		panic("defense: Register with empty name or nil factory")
+	}
+	if _, dup := registry[info.Name]; dup {
+		panic("defense: Register called twice for " + info.Name)
+	}
+	seen := map[string]bool{}
+	for _, p := range info.Params {
+		if seen[p.Name] {
+			panic("defense: parameter " + p.Name + " declared twice for " + info.Name)
+		}
+		seen[p.Name] = true
+	}
+	info.Params = slices.Clone(info.Params)
+	registry[info.Name] = entry{info, f}
+}
+
+// New builds the defense registered under name.
+func New(name string, opts Options) (Defense, error) {
+	regMu.RLock()
+	e, ok := registry[name]
+	regMu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("defense: unknown defense %q (known: %s)", name, strings.Join(Names(), ", "))
+	}
+	for p := range opts.Params {
+		if !slices.ContainsFunc(e.info.Params, func(q Param) bool { return q.Name == p }) {
+			return nil, fmt.Errorf("defense %s: unknown parameter %q (known: %s)", name, p, paramNames(e.info.Params))
+		}
+	}
+	for _, p := range e.info.Params {
+		v, ok := opts.Params[p.Name]
+		if !ok {
+			continue
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("defense %s: parameter %s=%v is not finite", name, p.Name, v)
+		}
+		if p.Integer && v != math.Trunc(v) {
+			return nil, fmt.Errorf("defense %s: parameter %s=%v must be a whole number", name, p.Name, v)
+		}
+	}
+	d, err := e.factory(opts)
+	if err != nil {
+		return nil, fmt.Errorf("defense %s: %w", name, err)
+	}
+	return d, nil
+}
+
+// Names returns the registered defense names, sorted.
+func Names() []string {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// List returns the registered defenses' descriptions, sorted by name.
+func List() []Info {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	infos := make([]Info, 0, len(registry))
+	for _, e := range registry {
+		info := e.info
+		info.Params = slices.Clone(info.Params)
+		infos = append(infos, info)
+	}
+	slices.SortFunc(infos, func(a, b Info) int { return strings.Compare(a.Name, b.Name) })
+	return infos
+}
+
+// Lookup returns the description of the defense registered under name.
+func Lookup(name string) (Info, bool) {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	e, ok := registry[name]
+	if !ok {
+		return Info{}, false
+	}
+	info := e.info
+	info.Params = slices.Clone(info.Params)
+	return info, true
+}
+
+// ParseParams parses a command-line parameter list such as "tau=3,iters=50"
+// (commas or spaces between pairs) into a map for [Options.Params]. Values
+// are decimal or scientific numbers; an empty string gives an empty map.
+func ParseParams(s string) (map[string]float64, error) {
+	out := map[string]float64{}
+	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
+	for i, f := range fields {
+		name, val, ok := strings.Cut(f, "=")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" {
+			return nil, fmt.Errorf("defense: parameter %d %q: want name=value", i+1, f)
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("defense: parameter %s: value %q is not a finite number", name, val)
+		}
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("defense: parameter %s given twice", name)
+		}
+		out[name] = v
+	}
+	return out, nil
+}
+
+func paramNames(ps []Param) string {
+	if len(ps) == 0 {
+		return "none"
+	}
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// param returns the value of parameter name from opts, or its default from
+// info. Names are validated by New before the factory runs.
+func param(info Info, opts Options, name string) float64 {
+	if v, ok := opts.Params[name]; ok {
+		return v
+	}
+	for _, p := range info.Params {
+		if p.Name == name {
+			return p.Default
+		}
+	}
+	panic("defense: parameter " + name + " not declared for " + info.Name)
+}
+
+// intParam returns integer parameter name, checked to lie in [lo, hi].
+func intParam(info Info, opts Options, name string, lo, hi int) (int, error) {
+	v := param(info, opts, name)
+	if v < float64(lo) || v > float64(hi) {
+		return 0, fmt.Errorf("parameter %s=%v outside [%d, %d]", name, v, lo, hi)
+	}
+	return int(v), nil
+}
+
+// newRand returns the source a registered randomized defense draws from.
+func newRand(seed uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, 0x7472757374646566)) // "trustdef"
+}
+
+func init() {
+	Register(Info{
+		Name:        "none",
+		Description: "no defense: the model's logits unchanged (baseline)",
+	}, func(Options) (Defense, error) { return Identity{}, nil })
+}
