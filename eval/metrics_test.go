@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -86,5 +87,48 @@ func TestArgmaxFirstOnTies(t *testing.T) {
 		if got := Argmax(c.row); got != c.want {
 			t.Errorf("Argmax(%v) = %d, want %d", c.row, got, c.want)
 		}
+	}
+}
+
+func TestReliabilityMatchesECE(t *testing.T) {
+	conf := []float64{0.95, 0.9, 0.55, 0.52, 0.3, 0.99, 0.0}
+	hit := []bool{true, false, true, false, false, true, true}
+	bins := Reliability(conf, hit)
+	var e float64
+	var n int
+	for _, b := range bins {
+		n += b.Count
+		e += float64(b.Count) / float64(len(conf)) * math.Abs(b.Accuracy-b.Confidence)
+	}
+	if n != 6 {
+		t.Errorf("%d samples binned, want 6 (confidence 0 falls in no bin)", n)
+	}
+	if want := ece(conf, hit, ECEBins); math.Abs(e-want) > 1e-12 {
+		t.Errorf("ECE from bins %v, ece() %v", e, want)
+	}
+}
+
+func TestPlotsWritePNG(t *testing.T) {
+	dir := t.TempDir()
+	lines := filepath.Join(dir, "lines.png")
+	err := PlotLines(lines, "robust accuracy", "queries", "accuracy", true, []Series{
+		{Name: "none", X: []float64{1, 10, 100}, Y: []float64{0.9, 0.5, 0.1}},
+		{Name: "aaa", X: []float64{1, 10, 100}, Y: []float64{0.9, 0.85, 0.8}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel := filepath.Join(dir, "rel.png")
+	if err := PlotReliability(rel, "reliability", Reliability([]float64{0.9, 0.6}, []bool{true, false})); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{lines, rel} {
+		b, err := os.ReadFile(p)
+		if err != nil || len(b) < 8 || string(b[1:4]) != "PNG" {
+			t.Errorf("%s is not a PNG (%v)", p, err)
+		}
+	}
+	if err := PlotLines(filepath.Join(dir, "missing", "x.png"), "", "", "", false, nil); err == nil {
+		t.Error("writing into a missing directory succeeded")
 	}
 }

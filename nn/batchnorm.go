@@ -2,6 +2,8 @@ package nn
 
 import (
 	"math"
+	"runtime"
+	"sync"
 )
 
 // bnEps is the variance epsilon of batch normalization (PyTorch's default).
@@ -24,6 +26,7 @@ type batchNorm struct {
 	dgamma, dbeta   []float64
 	mean32, inv32   []float32 // float32 copies of mean and invStd
 	ca, cx, c0      []float32 // per-channel coefficients of the input gradient
+	acc             []float64 // per-worker partial sums
 }
 
 func (l *batchNorm) setup(in []int, b *builder) ([]int, error) {
@@ -48,33 +51,27 @@ func (l *batchNorm) forward(x []float32, n int, train bool) []float32 {
 	l.rows = rows
 	l.usedBatch = train && !l.st.bnFrozen
 	if l.usedBatch {
-		for j := range l.mean {
-			l.mean[j], l.invStd[j] = 0, 0
-		}
-		for r := 0; r < rows; r++ {
+		// One pass of per-channel sums and sums of squares in float64,
+		// split over workers and combined in a fixed order.
+		sums := l.partials(rows, func(acc []float64, r int) {
 			for j, v := range x[r*c : (r+1)*c] {
-				l.mean[j] += float64(v)
+				f := float64(v)
+				acc[j] += f
+				acc[c+j] += f * f
 			}
-		}
-		for j := range l.mean {
-			l.mean[j] /= float64(rows)
-		}
-		variance := l.invStd // reuse as accumulator
-		for r := 0; r < rows; r++ {
-			for j, v := range x[r*c : (r+1)*c] {
-				d := float64(v) - l.mean[j]
-				variance[j] += d * d
-			}
-		}
+		})
 		m := float64(l.st.bnMomentum)
-		for j := range variance {
-			v := variance[j] / float64(rows)
+		for j := 0; j < c; j++ {
+			mean := sums[j] / float64(rows)
+			sq := sums[c+j] - float64(rows)*mean*mean
+			v := max(sq/float64(rows), 0)
+			l.mean[j] = mean
 			if m > 0 {
 				unbiased := v
 				if rows > 1 {
-					unbiased = variance[j] / float64(rows-1)
+					unbiased = max(sq/float64(rows-1), 0)
 				}
-				l.runMean.Data[j] = float32((1-m)*float64(l.runMean.Data[j]) + m*l.mean[j])
+				l.runMean.Data[j] = float32((1-m)*float64(l.runMean.Data[j]) + m*mean)
 				l.runVar.Data[j] = float32((1-m)*float64(l.runVar.Data[j]) + m*unbiased)
 			}
 			l.invStd[j] = 1 / math.Sqrt(v+bnEps)
@@ -107,16 +104,7 @@ func (l *batchNorm) forward(x []float32, n int, train bool) []float32 {
 
 func (l *batchNorm) backward(dy []float32, needDX bool) []float32 {
 	c, rows := l.c, l.rows
-	for j := range l.dgamma {
-		l.dgamma[j], l.dbeta[j] = 0, 0
-	}
-	for r := 0; r < rows; r++ {
-		xh := l.xhat[r*c : (r+1)*c]
-		for j, d := range dy[r*c : (r+1)*c] {
-			l.dgamma[j] += float64(d * xh[j])
-			l.dbeta[j] += float64(d)
-		}
-	}
+	l.partialsDY(dy, rows)
 	if !l.st.skipParamGrad {
 		for j := range l.dgamma {
 			l.gamma.G[j] += float32(l.dgamma[j])
@@ -151,4 +139,54 @@ func (l *batchNorm) backward(dy []float32, needDX bool) []float32 {
 		}
 	})
 	return l.dx
+}
+
+// partials runs add over rows 0..rows-1 in chunks, one per worker, each
+// into its own accumulator of 2c values, and returns their sum taken in chunk
+// order (deterministic for a given core count).
+func (l *batchNorm) partials(rows int, add func(acc []float64, r int)) []float64 {
+	c := l.c
+	workers := min(runtime.GOMAXPROCS(0), max(rows*c/(1<<14), 1))
+	if cap(l.acc) < workers*2*c {
+		l.acc = make([]float64, workers*2*c)
+	}
+	acc := l.acc[:workers*2*c]
+	for i := range acc {
+		acc[i] = 0
+	}
+	chunk := (rows + workers - 1) / workers
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		lo, hi := w*chunk, min((w+1)*chunk, rows)
+		a := acc[w*2*c : (w+1)*2*c]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := lo; r < hi; r++ {
+				add(a, r)
+			}
+		}()
+	}
+	wg.Wait()
+	for w := 1; w < workers; w++ {
+		for j, v := range acc[w*2*c : (w+1)*2*c] {
+			acc[j] += v
+		}
+	}
+	return acc[:2*c]
+}
+
+// partialsDY accumulates dgamma = Σ dy·x̂ and dbeta = Σ dy per channel.
+func (l *batchNorm) partialsDY(dy []float32, rows int) {
+	c := l.c
+	xhat := l.xhat
+	sums := l.partials(rows, func(acc []float64, r int) {
+		xh := xhat[r*c : (r+1)*c]
+		for j, d := range dy[r*c : (r+1)*c] {
+			acc[j] += float64(d * xh[j])
+			acc[c+j] += float64(d)
+		}
+	})
+	copy(l.dgamma, sums[:c])
+	copy(l.dbeta, sums[c:])
 }
