@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/trustml/trustml/nn"
+	"github.com/trustml/trustml/progress"
 )
 
 // Network is what the training loop needs of a model; [nn.Network]
@@ -32,7 +33,7 @@ type Config struct {
 	Augment        Augment
 	Optimizer      Optimizer // required
 	Schedule       Schedule  // per-step learning rate; nil keeps the optimizer's
-	Progress       *Progress
+	Progress       *progress.Bar
 	// OnEpoch, if set, is called after every epoch (for evaluation or
 	// checkpoints); an error stops training and is returned.
 	OnEpoch func(EpochStats) error

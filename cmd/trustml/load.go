@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/trustml/trustml/data"
+	"github.com/trustml/trustml/model"
 	"github.com/trustml/trustml/nn"
+	"github.com/trustml/trustml/oip"
 	"github.com/trustml/trustml/zoo"
 )
 
@@ -28,6 +31,29 @@ func loadNetwork(spec string) (*nn.Network, map[string]string, error) {
 		return nil, nil, fmt.Errorf("model %q: remote models are not supported by this command", spec)
 	}
 	return nn.LoadFile(spec)
+}
+
+// loadClassifier resolves a --model value that may also be a served model:
+// an http(s) URL of the form http://host:port/v2/models/NAME is reached over
+// the Open Inference Protocol.
+func loadClassifier(ctx context.Context, spec string) (model.Classifier, error) {
+	if strings.HasPrefix(spec, "http://") || strings.HasPrefix(spec, "https://") {
+		return oip.Dial(ctx, spec, oip.ClientOptions{})
+	}
+	net, _, err := loadNetwork(spec)
+	return net, err
+}
+
+// parseShard parses "i/N" (0 ≤ i < N).
+func parseShard(s string) (int, int, error) {
+	if s == "" {
+		return 0, 1, nil
+	}
+	var i, n int
+	if _, err := fmt.Sscanf(s, "%d/%d", &i, &n); err != nil || n < 1 || i < 0 || i >= n || fmt.Sprintf("%d/%d", i, n) != s {
+		return 0, 0, fmt.Errorf("--shard %q: want i/N with 0 ≤ i < N, e.g. 0/4", s)
+	}
+	return i, n, nil
 }
 
 // dataFlags are the flags that choose a data set.

@@ -11,6 +11,7 @@ import (
 	"github.com/trustml/trustml/data"
 	"github.com/trustml/trustml/eval"
 	"github.com/trustml/trustml/nn"
+	"github.com/trustml/trustml/progress"
 	"github.com/trustml/trustml/train"
 )
 
@@ -143,7 +144,7 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	hist, err := train.Fit(cmd.Context(), net, trainSet.X, trainSet.Y, train.Config{
 		Epochs: f.epochs, Steps: f.steps, BatchSize: f.batch, Seed: f.seed,
 		LabelSmoothing: f.labelSmoothing, Augment: aug, Optimizer: opt, Schedule: sched,
-		Progress: train.NewProgress(errw),
+		Progress: progress.New(errw),
 		OnEpoch: func(st train.EpochStats) error {
 			meta["epochs_done"] = fmt.Sprint(st.Epoch)
 			return nn.SaveFile(f.out, net, meta)

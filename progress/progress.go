@@ -1,4 +1,7 @@
-package train
+// Package progress reports the progress of long work on a terminal (a
+// redrawn bar) or in logs (plain lines), for training runs, attack
+// evaluations and benchmarks.
+package progress
 
 import (
 	"fmt"
@@ -10,17 +13,17 @@ import (
 	"golang.org/x/term"
 )
 
-// Progress reports the progress of long work: a redrawn bar on a terminal,
-// plain log lines otherwise. A nil *Progress reports nothing.
-type Progress struct {
+// Bar reports the progress of long work: a redrawn bar on a terminal,
+// plain log lines otherwise. A nil *Bar reports nothing.
+type Bar struct {
 	w        io.Writer
 	terminal bool
 	last     time.Time
 }
 
-// NewProgress reports to w; it draws a bar when w is a terminal.
-func NewProgress(w io.Writer) *Progress {
-	p := &Progress{w: w}
+// New reports to w; it draws a bar when w is a terminal.
+func New(w io.Writer) *Bar {
+	p := &Bar{w: w}
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		p.terminal = true
 	}
@@ -29,8 +32,8 @@ func NewProgress(w io.Writer) *Progress {
 
 // Update shows done out of total with a status text. On a terminal it
 // redraws at most ten times a second; elsewhere it prints nothing (call
-// [Progress.Log] for lines that must appear in logs).
-func (p *Progress) Update(label string, done, total int, status string) {
+// [Bar.Log] for lines that must appear in logs).
+func (p *Bar) Update(label string, done, total int, status string) {
 	if p == nil || !p.terminal {
 		return
 	}
@@ -47,7 +50,7 @@ func (p *Progress) Update(label string, done, total int, status string) {
 }
 
 // Log prints a line, ending any bar in progress first.
-func (p *Progress) Log(format string, args ...any) {
+func (p *Bar) Log(format string, args ...any) {
 	if p == nil {
 		return
 	}

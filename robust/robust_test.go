@@ -1,0 +1,169 @@
+package robust
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/trustml/trustml/attack"
+	"github.com/trustml/trustml/nn"
+)
+
+func TestSummarize(t *testing.T) {
+	r := &Report{Budget: 100, Checkpoints: []int{10, 100}, Pairs: []Pair{{Samples: []Sample{
+		{Index: 0, CleanCorrect: true, FooledAt: 5},   // fooled early
+		{Index: 1, CleanCorrect: true, FooledAt: 50},  // fooled late
+		{Index: 2, CleanCorrect: true, FooledAt: -1},  // robust
+		{Index: 3, CleanCorrect: false, FooledAt: 1},  // misclassified when clean
+		{Index: 4, CleanCorrect: true, Failed: "NaN"}, // left out
+	}}}}
+	r.Summarize()
+	s := r.Pairs[0].Summary
+	want := PairSummary{N: 4, Failed: 1, CleanAccuracy: 0.75, RobustAccuracy: []float64{0.5, 0.25}, MeanQueries: 27.5, MedianQueries: 27.5, Successes: 2}
+	if s.N != want.N || s.Failed != want.Failed || s.CleanAccuracy != want.CleanAccuracy || s.MeanQueries != want.MeanQueries ||
+		s.MedianQueries != want.MedianQueries || s.Successes != want.Successes ||
+		s.RobustAccuracy[0] != want.RobustAccuracy[0] || s.RobustAccuracy[1] != want.RobustAccuracy[1] {
+		t.Errorf("summary %+v, want %+v", s, want)
+	}
+	if c := r.Pairs[0].Curve([]int{1, 5, 49, 50, 100}); c[0] != 0.75 || c[1] != 0.5 || c[2] != 0.5 || c[3] != 0.25 || c[4] != 0.25 {
+		t.Errorf("curve %v", c)
+	}
+}
+
+// tiny returns an untrained CNN and a few images in [0, 1] with the labels
+// it predicts, so that every sample starts correctly classified.
+func tiny(t *testing.T, n int) (*nn.Network, []float32, []int) {
+	t.Helper()
+	net, err := nn.New(nn.CNN([]int{1, 8, 8}, 3, nn.CNNOptions{Width: 2, Hidden: 8}), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	x := make([]float32, n*64)
+	for i := range x {
+		x[i] = r.Float32()
+	}
+	logits := make([]float32, n*3)
+	if err := net.Logits(context.Background(), logits, x); err != nil {
+		t.Fatal(err)
+	}
+	y := make([]int, n)
+	for i := range y {
+		row := logits[i*3 : i*3+3]
+		for j := range row {
+			if row[j] > row[y[i]] {
+				y[i] = j
+			}
+		}
+	}
+	return net, x, y
+}
+
+func TestRunShardsAndMerge(t *testing.T) {
+	net, x, y := tiny(t, 12)
+	cfg := Config{Attacks: []string{"square"}, Defenses: []string{"none", "aaa-linear"}, Norm: attack.LInf, Eps: 0.3,
+		Budget: 40, Checkpoints: []int{10, 40}, Seed: 7, Shards: 2}
+	ctx := context.Background()
+	var shards []*Report
+	for s := 0; s < 2; s++ {
+		cfg.Shard = s
+		r, err := Run(ctx, net, x, y, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Pairs) != 2 || len(r.Pairs[0].Samples) != 6 {
+			t.Fatalf("shard %d: %d pairs, %d samples", s, len(r.Pairs), len(r.Pairs[0].Samples))
+		}
+		for _, smp := range r.Pairs[0].Samples {
+			if smp.Index%2 != s {
+				t.Errorf("shard %d holds sample %d", s, smp.Index)
+			}
+			if smp.Queries > cfg.Budget {
+				t.Errorf("sample %d used %d queries, budget %d", smp.Index, smp.Queries, cfg.Budget)
+			}
+		}
+		shards = append(shards, r)
+	}
+	// The same shard twice gives the same report: seeds are per pair and shard.
+	again, err := Run(ctx, net, x, y, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range again.Pairs[1].Samples {
+		if s != shards[1].Pairs[1].Samples[i] {
+			t.Fatalf("rerun differs at sample %d: %+v vs %+v", i, s, shards[1].Pairs[1].Samples[i])
+		}
+	}
+	m, err := Merge(shards...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Pairs[0].Samples) != 12 || len(m.Clean[0].Samples) != 12 || len(m.Shards) != 2 {
+		t.Fatalf("merged %d samples, %d clean, shards %v", len(m.Pairs[0].Samples), len(m.Clean[0].Samples), m.Shards)
+	}
+	for i, s := range m.Pairs[0].Samples {
+		if s.Index != i {
+			t.Fatalf("merged samples out of order at %d", i)
+		}
+	}
+	// The merged summary is the summary of the union.
+	var fooled10 int
+	for _, s := range m.Pairs[0].Samples {
+		if s.CleanCorrect && s.FooledAt >= 0 && s.FooledAt <= 10 {
+			fooled10++
+		}
+	}
+	want := m.Pairs[0].Summary.CleanAccuracy - float64(fooled10)/12
+	if got := m.Pairs[0].Summary.RobustAccuracy[0]; math.Abs(got-want) > 1e-12 {
+		t.Errorf("merged robust@10 %v, want %v", got, want)
+	}
+	// AAA keeps every prediction, so clean accuracy is unchanged.
+	if m.Clean[0].Summary.Accuracy != m.Clean[1].Summary.Accuracy {
+		t.Errorf("clean accuracy none %v, aaa %v", m.Clean[0].Summary.Accuracy, m.Clean[1].Summary.Accuracy)
+	}
+	if _, err := Merge(shards[0], shards[0]); err == nil {
+		t.Error("merging a shard with itself succeeded")
+	}
+	other := *shards[1]
+	other.Budget = 41
+	if _, err := Merge(shards[0], &other); err == nil {
+		t.Error("merging reports with different budgets succeeded")
+	}
+	dir := t.TempDir()
+	files, err := m.WritePlots(dir)
+	if err != nil || len(files) != 3 {
+		t.Fatalf("plots %v, %v", files, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "robust-square.png")); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	net, x, y := tiny(t, 2)
+	base := Config{Attacks: []string{"square"}, Defenses: []string{"none"}, Eps: 0.1, Budget: 10}
+	cases := map[string]func(*Config){
+		"no attacks":       func(c *Config) { c.Attacks = nil },
+		"unknown attack":   func(c *Config) { c.Attacks = []string{"magic"} },
+		"unknown defense":  func(c *Config) { c.Defenses = []string{"shield"} },
+		"bad defense knob": func(c *Config) { c.DefenseParams = map[string]map[string]float64{"none": {"x": 1}} },
+		"zero budget":      func(c *Config) { c.Budget = 0 },
+		"eps":              func(c *Config) { c.Eps = 2 },
+		"checkpoint":       func(c *Config) { c.Checkpoints = []int{11} },
+		"shard":            func(c *Config) { c.Shard, c.Shards = 3, 2 },
+	}
+	for name, mod := range cases {
+		cfg := base
+		mod(&cfg)
+		if _, err := Run(context.Background(), net, x, y, cfg); !errors.Is(err, ErrConfig) {
+			t.Errorf("%s: err = %v, want ErrConfig", name, err)
+		}
+	}
+	if _, err := Run(context.Background(), net, x[:10], y, base); err == nil {
+		t.Error("ragged input accepted")
+	}
+}
