@@ -88,14 +88,14 @@ type DefenseClean struct {
 
 // Report is the outcome of [Run] or [Merge].
 type Report struct {
-	Model       string         `json:"model"`
-	Data        string         `json:"data"`
-	N           int            `json:"n"` // samples evaluated in all shards
-	Budget      int            `json:"budget"`
-	Checkpoints []int          `json:"checkpoints"`
-	Seed        uint64         `json:"seed"`
-	Shards      []int          `json:"shards"` // shard indices included
-	NumShards   int            `json:"num_shards"`
+	Model       string `json:"model"`
+	Data        string `json:"data"`
+	N           int    `json:"n"` // samples evaluated in all shards
+	Budget      int    `json:"budget"`
+	Checkpoints []int  `json:"checkpoints"`
+	Seed        uint64 `json:"seed"`
+	Shards      []int  `json:"shards"` // shard indices included
+	NumShards   int    `json:"num_shards"`
 	// Temperatures holds the AAA temperatures tuned on the calibration set.
 	Temperatures map[string]float64 `json:"temperatures,omitempty"`
 	Clean        []DefenseClean     `json:"clean"`
