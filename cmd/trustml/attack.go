@@ -39,6 +39,7 @@ type attackFlags struct {
 	quantize      bool
 	seed          uint64
 	shard         string
+	calibrate     int
 	outDir        string
 	asJSON        bool
 }
@@ -95,6 +96,7 @@ Defenses: ` + strings.Join(defense.Names(), ", "),
 	fl.BoolVar(&f.quantize, "quantize", true, "quantize queried images to 8 bits, as a deployed image API would")
 	fl.Uint64Var(&f.seed, "seed", 0, "seed for attacks and randomized defenses")
 	fl.StringVar(&f.shard, "shard", "", "evaluate only shard i of N (samples with index mod N = i), as i/N")
+	fl.IntVar(&f.calibrate, "calibrate", 1000, "tune AAA's calibration temperature on up to this many held-out images from the end of the split, disjoint from the evaluated ones (0: keep the temperature parameter)")
 	fl.StringVar(&f.outDir, "out-dir", "", "write PNG plots into this directory (created if needed)")
 	fl.BoolVar(&f.asJSON, "json", false, "print the full report (per-sample records included) as JSON, for trustml merge")
 	return cmd
@@ -184,8 +186,15 @@ func runAttack(cmd *cobra.Command, f *attackFlags) error {
 	if err := checkDataFits(c, d); err != nil {
 		return err
 	}
-	if f.n > 0 && f.n < d.Len() {
-		idx := make([]int, f.n)
+	n := d.Len()
+	if f.n > 0 && f.n < n {
+		n = f.n
+	}
+	if err := f.calibration(&cfg, d, n); err != nil {
+		return err
+	}
+	if n < d.Len() {
+		idx := make([]int, n)
 		for i := range idx {
 			idx[i] = i
 		}
@@ -200,8 +209,29 @@ func runAttack(cmd *cobra.Command, f *attackFlags) error {
 		return err
 	}
 	rep.Model, rep.Data = f.model, fmt.Sprintf("%s (%s, first %d)", d.Name, f.split, d.Len())
+	for name, t := range rep.Temperatures {
+		bar.Log("%s: temperature %.2f tuned on %d held-out images", name, t, len(cfg.CalibrationY))
+	}
 	bar.Log("evaluated %d attack × defense pairs on %d samples", len(rep.Pairs), d.Len())
 	return printReport(cmd.OutOrStdout(), rep, f.asJSON, f.outDir)
+}
+
+// calibration sets aside the held-out images AAA's temperature is tuned on:
+// up to --calibrate images from the end of the evaluated split, disjoint
+// from the first --n that are attacked. (The train split is no use: the
+// model has fit it, so its confidences there are too high.)
+func (f *attackFlags) calibration(cfg *robust.Config, d *data.Dataset, n int) error {
+	if f.calibrate <= 0 {
+		return nil
+	}
+	m := min(f.calibrate, d.Len()-n)
+	if m < 100 {
+		return fmt.Errorf("--calibrate: only %d images of the %s split are left after the %d evaluated ones; lower --n or set --calibrate 0", max(m, 0), f.split, n)
+	}
+	size := d.SampleSize()
+	lo := d.Len() - m
+	cfg.CalibrationX, cfg.CalibrationY = d.X[lo*size:], d.Y[lo:]
+	return nil
 }
 
 // checkDataFits verifies a data set fits a classifier.

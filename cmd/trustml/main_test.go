@@ -98,7 +98,7 @@ func TestCLIErrors(t *testing.T) {
 }
 
 func TestDemo(t *testing.T) {
-	out, err := run(t, "demo", "--json")
+	out, err := run(t, "demo", "--json", "--n", "20", "--budget", "50", "--out-dir", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,11 +108,29 @@ func TestDemo(t *testing.T) {
 			Accuracy float64
 		} `json:"metrics"`
 		Predictions []struct{ True, Predicted string } `json:"predictions"`
+		Robustness  struct {
+			Pairs []struct {
+				Defense string
+				Summary struct {
+					CleanAccuracy  float64   `json:"clean_accuracy"`
+					RobustAccuracy []float64 `json:"robust_accuracy"`
+				}
+			}
+		}
 	}
 	if err := json.Unmarshal([]byte(out), &d); err != nil {
 		t.Fatal(err)
 	}
 	if d.Metrics.N != 2000 || len(d.Predictions) != 8 {
 		t.Errorf("demo: n=%d, %d predictions", d.Metrics.N, len(d.Predictions))
+	}
+	if len(d.Robustness.Pairs) != 4 {
+		t.Fatalf("demo evaluated %d defenses, want 4", len(d.Robustness.Pairs))
+	}
+	for _, p := range d.Robustness.Pairs {
+		s := p.Summary
+		if len(s.RobustAccuracy) != 1 || s.RobustAccuracy[0] > s.CleanAccuracy {
+			t.Errorf("%s: robust accuracy %v above clean %v", p.Defense, s.RobustAccuracy, s.CleanAccuracy)
+		}
 	}
 }
