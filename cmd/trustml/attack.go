@@ -125,7 +125,12 @@ func (f *attackFlags) config() (robust.Config, error) {
 	}
 	cfg.Defenses = splitList(f.defenses)
 	if f.defenses == "all" {
-		cfg.Defenses = defense.Names()
+		cfg.Defenses = []string{"none"}
+		for _, d := range defense.Names() {
+			if d != "none" {
+				cfg.Defenses = append(cfg.Defenses, d)
+			}
+		}
 	}
 	cfg.DefenseParams = map[string]map[string]float64{}
 	for _, dp := range f.defenseParams {
