@@ -64,9 +64,10 @@ type Sample struct {
 // Clean holds one sample's clean-data statistics under a defense.
 type Clean struct {
 	Index      int     `json:"i"`
-	Confidence float64 `json:"conf"`  // top score of the defended output (softmax of logits, or the returned probabilities)
-	Correct    bool    `json:"ok"`    // defended prediction right
-	Change     float64 `json:"delta"` // mean |defended − undefended| over the K outputs (logits, or probabilities for probability outputs)
+	Failed     string  `json:"failed,omitempty"` // why the clean pass failed, if it did
+	Confidence float64 `json:"conf"`             // top score of the defended output (softmax of logits, or the returned probabilities)
+	Correct    bool    `json:"ok"`               // defended prediction right
+	Change     float64 `json:"delta"`            // mean |defended − undefended| over the K outputs (logits, or probabilities for probability outputs)
 }
 
 // Pair is the evaluation of one attack against one defense.
@@ -118,6 +119,7 @@ type DefenseSummary struct {
 	Accuracy    float64    `json:"accuracy"`
 	ECE         float64    `json:"ece"`
 	LogitChange float64    `json:"mean_abs_change"`
+	Failed      int        `json:"failed"` // samples whose clean pass failed
 	Reliability []eval.Bin `json:"reliability"`
 }
 
@@ -201,16 +203,16 @@ func Run(ctx context.Context, c model.Classifier, x []float32, y []int, cfg Conf
 	if rep.Temperatures, err = calibrate(ctx, c, &cfg); err != nil {
 		return nil, err
 	}
-	plain, err := eval.Logits(ctx, c, xs)
+	plain, failed, err := chunkedLogits(ctx, c, xs, k)
 	if err != nil {
-		return nil, fmt.Errorf("robust: clean pass: %w", err)
+		return nil, err
 	}
 	for di, dname := range cfg.Defenses {
 		d, err := cfg.newDefense(dname, uint64(di)<<32)
 		if err != nil {
 			return nil, err
 		}
-		dc, err := cleanStats(ctx, c, d, dname, xs, ys, idx, plain, k)
+		dc, err := cleanStats(ctx, c, d, dname, xs, ys, idx, plain, failed, k)
 		if err != nil {
 			return nil, err
 		}
@@ -323,11 +325,46 @@ func calibrate(ctx context.Context, c model.Classifier, cfg *Config) (map[string
 	return temps, nil
 }
 
-// cleanStats evaluates the defended model on clean data.
-func cleanStats(ctx context.Context, c model.Classifier, d defense.Defense, name string, xs []float32, ys []int, idx []int, plain []float32, k int) (*DefenseClean, error) {
-	out, err := eval.Logits(ctx, defense.Wrap(c, d), xs)
+// cleanChunk is the batch of the clean passes: a failing model call fails
+// only its chunk's samples.
+const cleanChunk = 64
+
+// chunkedLogits computes c's logits on xs chunk by chunk; failed[j] holds
+// the error of sample j's chunk. Only cancellation is returned as an error.
+func chunkedLogits(ctx context.Context, c model.Classifier, xs []float32, k int) ([]float32, []error, error) {
+	size := model.InputSize(c)
+	n := len(xs) / size
+	out := make([]float32, n*k)
+	failed := make([]error, n)
+	for lo := 0; lo < n; lo += cleanChunk {
+		hi := min(lo+cleanChunk, n)
+		err := c.Logits(ctx, out[lo*k:hi*k], xs[lo*size:hi*size])
+		if err == nil {
+			for _, v := range out[lo*k : hi*k] {
+				if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+					err = errors.New("non-finite logits")
+					break
+				}
+			}
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, ctx.Err()
+			}
+			for j := lo; j < hi; j++ {
+				failed[j] = err
+			}
+		}
+	}
+	return out, failed, nil
+}
+
+// cleanStats evaluates the defended model on clean data; samples whose
+// undefended or defended pass failed are recorded as failed.
+func cleanStats(ctx context.Context, c model.Classifier, d defense.Defense, name string, xs []float32, ys []int, idx []int, plain []float32, failed []error, k int) (*DefenseClean, error) {
+	out, dfailed, err := chunkedLogits(ctx, defense.Wrap(c, d), xs, k)
 	if err != nil {
-		return nil, fmt.Errorf("robust: clean pass with %s: %w", name, err)
+		return nil, err
 	}
 	dc := &DefenseClean{Defense: name}
 	probsOut := d.Output() != defense.Logits
@@ -338,6 +375,10 @@ func cleanStats(ctx context.Context, c model.Classifier, d defense.Defense, name
 	pp := make([]float32, k)
 	dp := make([]float32, k)
 	for j, i := range idx {
+		if err := errors.Join(failed[j], dfailed[j]); err != nil {
+			dc.Samples = append(dc.Samples, Clean{Index: i, Failed: err.Error()})
+			continue
+		}
 		zc := plain[j*k : (j+1)*k]
 		zd := out[j*k : (j+1)*k]
 		eval.Softmax(pp, zc, k)
@@ -370,20 +411,25 @@ func (r *Report) Summarize() {
 		conf := make([]float64, len(dc.Samples))
 		hit := make([]bool, len(dc.Samples))
 		var acc, change float64
+		var ok int
 		for j, s := range dc.Samples {
+			if s.Failed != "" {
+				continue // confidence 0: in no reliability bin
+			}
+			ok++
 			conf[j], hit[j] = s.Confidence, s.Correct
 			if s.Correct {
 				acc++
 			}
 			change += s.Change
 		}
-		m := float64(max(len(dc.Samples), 1))
+		m := float64(max(ok, 1))
 		bins := eval.Reliability(conf, hit)
 		var e float64
 		for _, b := range bins {
 			e += float64(b.Count) / m * math.Abs(b.Accuracy-b.Confidence)
 		}
-		dc.Summary = DefenseSummary{Accuracy: acc / m, ECE: e, LogitChange: change / m, Reliability: bins}
+		dc.Summary = DefenseSummary{Accuracy: acc / m, ECE: e, LogitChange: change / m, Reliability: bins, Failed: len(dc.Samples) - ok}
 	}
 	for i := range r.Pairs {
 		p := &r.Pairs[i]

@@ -167,3 +167,38 @@ func TestConfigErrors(t *testing.T) {
 		t.Error("ragged input accepted")
 	}
 }
+
+// flaky fails every call whose batch holds an input starting with the
+// sentinel value, as a remote model failing on some requests would.
+type flaky struct{ *nn.Network }
+
+const sentinel = 0.123
+
+func (f flaky) Logits(ctx context.Context, dst, x []float32) error {
+	size := 64
+	for i := 0; i < len(x); i += size {
+		if x[i] == sentinel {
+			return errors.New("upstream returned 500")
+		}
+	}
+	return f.Network.Logits(ctx, dst, x)
+}
+
+func TestFailingModelRecordsFailedSamples(t *testing.T) {
+	net, x, y := tiny(t, 8)
+	x[3*64] = sentinel
+	cfg := Config{Attacks: []string{"square"}, Defenses: []string{"none"}, Norm: attack.LInf, Eps: 0.2, Budget: 20}
+	r, err := Run(context.Background(), flaky{net}, x, y, cfg)
+	if err != nil {
+		t.Fatalf("a failing model stopped the evaluation: %v", err)
+	}
+	if r.Clean[0].Summary.Failed == 0 || r.Pairs[0].Summary.Failed == 0 {
+		t.Fatalf("no failed samples recorded: clean %d, attack %d", r.Clean[0].Summary.Failed, r.Pairs[0].Summary.Failed)
+	}
+	if s := r.Pairs[0].Samples[3]; s.Failed == "" {
+		t.Errorf("sample 3 (the failing one) not marked failed: %+v", s)
+	}
+	if r.Pairs[0].Summary.N+r.Pairs[0].Summary.Failed != 8 {
+		t.Errorf("summary counts %d + %d failed, want 8", r.Pairs[0].Summary.N, r.Pairs[0].Summary.Failed)
+	}
+}

@@ -134,3 +134,5 @@ func TestDemo(t *testing.T) {
 		}
 	}
 }
+
+func writeFile(path, s string) error { return os.WriteFile(path, []byte(s), 0o644) }
