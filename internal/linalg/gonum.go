@@ -33,6 +33,29 @@ func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		defer pool32.Put(bt)
 		b, ldb, transB = *bt, n, false
 	}
+	if transA && !transB && n < 16 && m > 2*n && m*n <= maxTransposed {
+		// Aᵀ·B with a narrow B runs axpys of length n; compute the
+		// transpose Bᵀ·A (axpys of length m) and transpose it back.
+		p := pool32.Get().(*[]float32)
+		if cap(*p) < m*n {
+			*p = make([]float32, m*n)
+		}
+		t := (*p)[:m*n]
+		sgemm(true, false, n, m, k, alpha, b, ldb, a, lda, 0, t, m)
+		for i := 0; i < m; i++ {
+			row := c[i*ldc : i*ldc+n]
+			for j := range row {
+				if beta == 0 {
+					row[j] = t[j*m+i]
+				} else {
+					row[j] = beta*row[j] + t[j*m+i]
+				}
+			}
+		}
+		*p = t
+		pool32.Put(p)
+		return
+	}
 	split(m, n, k, func(byRows bool, lo, hi int) {
 		if byRows {
 			impl.Sgemm(trans(transA), trans(transB), hi-lo, n, k, alpha, a[offA(transA, lo, lda, k):], lda, b, ldb, beta, c[lo*ldc:], ldc)

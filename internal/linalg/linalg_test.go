@@ -29,7 +29,7 @@ func naive(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int
 
 func TestGemm(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	cases := []struct{ m, n, k int }{{1, 1, 1}, {3, 5, 7}, {64, 33, 17}, {130, 70, 300}, {5, 4, 0}}
+	cases := []struct{ m, n, k int }{{1, 1, 1}, {3, 5, 7}, {64, 33, 17}, {130, 70, 300}, {5, 4, 0}, {40, 5, 50}, {300, 9, 700}}
 	for _, tc := range cases {
 		for _, ta := range []bool{false, true} {
 			for _, tb := range []bool{false, true} {

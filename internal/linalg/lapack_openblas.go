@@ -1,0 +1,227 @@
+//go:build openblas
+
+package linalg
+
+/*
+#cgo LDFLAGS: -llapacke -lopenblas
+#include <cblas.h>
+#include <lapacke.h>
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
+*/
+import "C"
+
+import (
+	"runtime"
+	"sync"
+)
+
+// Row-major/column-major bridge. The memory of a row-major n×n matrix A read
+// column-major is Aᵀ. For a symmetric matrix that is A again, and its
+// row-major lower triangle is the column-major upper triangle, so the
+// symmetric routines call LAPACK with uplo 'U' on the same memory. For the
+// general LU, LAPACK factors Aᵀ = P·L·U column-major; read row-major the
+// same memory holds Uᵀ in its lower triangle and Lᵀ (unit) in its strict
+// upper triangle, so A = Uᵀ·Lᵀ·Pᵀ and both A·X = B and Aᵀ·X = B are solved by
+// row-major triangular solves plus row interchanges, without a copy.
+
+// OpenBLAS runs single-threaded by default in this package (see
+// openblas.go: its spinning threads fight the Go scheduler during many small
+// products). Cholesky and SYRK are therefore blocked over goroutines in
+// lapack.go; the LU factorization and the eigensolver run LAPACK with
+// GOMAXPROCS OpenBLAS threads for the duration of the call, restoring the
+// previous setting afterwards. Such calls are serialized so the setting is
+// not changed under another one.
+var threadsMu sync.Mutex
+
+// bigFlops is the work above which a call uses OpenBLAS threads.
+const bigFlops = 1 << 24
+
+func withThreads(flops float64, f func()) {
+	if flops < bigFlops || runtime.GOMAXPROCS(0) < 2 {
+		f()
+		return
+	}
+	threadsMu.Lock()
+	defer threadsMu.Unlock()
+	prev := C.openblas_get_num_threads()
+	C.openblas_set_num_threads(C.int(runtime.GOMAXPROCS(0)))
+	defer C.openblas_set_num_threads(prev)
+	f()
+}
+
+func dsyrk1(trans bool, n, k int, alpha float64, a []float64, lda int, beta float64, c []float64, ldc int) {
+	C.cblas_dsyrk(C.CblasRowMajor, C.CblasLower, ctrans(trans), C.blasint(n), C.blasint(k),
+		C.double(alpha), p64(a), C.blasint(lda), C.double(beta), p64(c), C.blasint(ldc))
+}
+
+func dgemm1(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	C.cblas_dgemm(C.CblasRowMajor, ctrans(transA), ctrans(transB), C.blasint(m), C.blasint(n), C.blasint(k),
+		C.double(alpha), p64(a), C.blasint(lda), p64(b), C.blasint(ldb), C.double(beta), p64(c), C.blasint(ldc))
+}
+
+func ssyrk1(trans bool, n, k int, alpha float32, a []float32, lda int, beta float32, c []float32, ldc int) {
+	C.cblas_ssyrk(C.CblasRowMajor, C.CblasLower, ctrans(trans), C.blasint(n), C.blasint(k),
+		C.float(alpha), p32(a), C.blasint(lda), C.float(beta), p32(c), C.blasint(ldc))
+}
+
+func sgemm1(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	C.cblas_sgemm(C.CblasRowMajor, ctrans(transA), ctrans(transB), C.blasint(m), C.blasint(n), C.blasint(k),
+		C.float(alpha), p32(a), C.blasint(lda), p32(b), C.blasint(ldb), C.float(beta), p32(c), C.blasint(ldc))
+}
+
+// spotrf1 factors a float32 diagonal block (single-threaded OpenBLAS).
+func spotrf1(n int, a []float32, lda int, off int) error {
+	info := C.LAPACKE_spotrf_work(C.LAPACK_COL_MAJOR, 'U', C.lapack_int(n), p32(a), C.lapack_int(lda))
+	if info > 0 {
+		return &NotPositiveDefiniteError{Minor: off + int(info)}
+	}
+	if info < 0 {
+		panic("linalg: spotrf argument error")
+	}
+	return nil
+}
+
+// strtri1 inverts the n×n lower triangular float32 matrix in place.
+func strtri1(n int, a []float32, lda int) {
+	if info := C.LAPACKE_strtri_work(C.LAPACK_COL_MAJOR, 'U', 'N', C.lapack_int(n), p32(a), C.lapack_int(lda)); info != 0 {
+		panic("linalg: strtri of a Cholesky diagonal block failed")
+	}
+}
+
+// spotrs1 solves L·Lᵀ·X = B with the float32 factor L (B n×nrhs,
+// overwritten).
+func spotrs1(n, nrhs int, l []float32, ldl int, b []float32, ldb int) {
+	C.cblas_strsm(C.CblasRowMajor, C.CblasLeft, C.CblasLower, C.CblasNoTrans, C.CblasNonUnit,
+		C.blasint(n), C.blasint(nrhs), 1, p32(l), C.blasint(ldl), p32(b), C.blasint(ldb))
+	C.cblas_strsm(C.CblasRowMajor, C.CblasLeft, C.CblasLower, C.CblasTrans, C.CblasNonUnit,
+		C.blasint(n), C.blasint(nrhs), 1, p32(l), C.blasint(ldl), p32(b), C.blasint(ldb))
+}
+
+// dtrtri1 inverts the n×n lower triangular matrix in place (the
+// column-major upper triangle of the same memory).
+func dtrtri1(n int, a []float64, lda int) {
+	if info := C.LAPACKE_dtrtri_work(C.LAPACK_COL_MAJOR, 'U', 'N', C.lapack_int(n), p64(a), C.lapack_int(lda)); info != 0 {
+		panic("linalg: dtrtri of a Cholesky diagonal block failed")
+	}
+}
+
+// dpotrf1 factors the n×n block (single-threaded OpenBLAS, see
+// openblas.go); off is the block's offset in the whole matrix, for error
+// reporting.
+func dpotrf1(n int, a []float64, lda int, off int) error {
+	info := C.LAPACKE_dpotrf_work(C.LAPACK_COL_MAJOR, 'U', C.lapack_int(n), p64(a), C.lapack_int(lda))
+	if info > 0 {
+		return &NotPositiveDefiniteError{Minor: off + int(info)}
+	}
+	if info < 0 {
+		panic("linalg: dpotrf argument error")
+	}
+	return nil
+}
+
+func dpotrs(n, nrhs int, a []float64, lda int, b []float64, ldb int) {
+	// L·Y = B, then Lᵀ·X = Y.
+	C.cblas_dtrsm(C.CblasRowMajor, C.CblasLeft, C.CblasLower, C.CblasNoTrans, C.CblasNonUnit,
+		C.blasint(n), C.blasint(nrhs), 1, p64(a), C.blasint(lda), p64(b), C.blasint(ldb))
+	C.cblas_dtrsm(C.CblasRowMajor, C.CblasLeft, C.CblasLower, C.CblasTrans, C.CblasNonUnit,
+		C.blasint(n), C.blasint(nrhs), 1, p64(a), C.blasint(lda), p64(b), C.blasint(ldb))
+}
+
+func dpocon(n int, a []float64, lda int, anorm float64) float64 {
+	work := make([]float64, 3*n)
+	iwork := make([]C.lapack_int, n)
+	var rcond C.double
+	info := C.LAPACKE_dpocon_work(C.LAPACK_COL_MAJOR, 'U', C.lapack_int(n), p64(a), C.lapack_int(lda),
+		C.double(anorm), &rcond, p64(work), &iwork[0])
+	if info != 0 {
+		panic("linalg: dpocon argument error")
+	}
+	return float64(rcond)
+}
+
+func dgetrf(n int, a []float64, lda int, ipiv []int) error {
+	piv := make([]C.lapack_int, n)
+	var info C.lapack_int
+	withThreads(2*float64(n)*float64(n)*float64(n)/3, func() {
+		info = C.LAPACKE_dgetrf_work(C.LAPACK_COL_MAJOR, C.lapack_int(n), C.lapack_int(n), p64(a), C.lapack_int(lda), &piv[0])
+	})
+	for i, p := range piv {
+		ipiv[i] = int(p) - 1
+	}
+	if info > 0 {
+		return &SingularError{Index: int(info)}
+	}
+	if info < 0 {
+		panic("linalg: dgetrf argument error")
+	}
+	return nil
+}
+
+func dgetrs(trans bool, n, nrhs int, a []float64, lda int, ipiv []int, b []float64, ldb int) {
+	swap := func(i int) {
+		p := ipiv[i]
+		if p != i {
+			ri, rp := b[i*ldb:i*ldb+nrhs], b[p*ldb:p*ldb+nrhs]
+			for j := range ri {
+				ri[j], rp[j] = rp[j], ri[j]
+			}
+		}
+	}
+	if !trans {
+		// A = Uᵀ·Lᵀ·Pᵀ: Uᵀ·Y = B, Lᵀ·W = Y, X = P·W.
+		C.cblas_dtrsm(C.CblasRowMajor, C.CblasLeft, C.CblasLower, C.CblasNoTrans, C.CblasNonUnit,
+			C.blasint(n), C.blasint(nrhs), 1, p64(a), C.blasint(lda), p64(b), C.blasint(ldb))
+		C.cblas_dtrsm(C.CblasRowMajor, C.CblasLeft, C.CblasUpper, C.CblasNoTrans, C.CblasUnit,
+			C.blasint(n), C.blasint(nrhs), 1, p64(a), C.blasint(lda), p64(b), C.blasint(ldb))
+		for i := n - 1; i >= 0; i-- {
+			swap(i)
+		}
+		return
+	}
+	// Aᵀ = P·L·U: B ← Pᵀ·B, L·W = B, U·X = W.
+	for i := 0; i < n; i++ {
+		swap(i)
+	}
+	C.cblas_dtrsm(C.CblasRowMajor, C.CblasLeft, C.CblasUpper, C.CblasTrans, C.CblasUnit,
+		C.blasint(n), C.blasint(nrhs), 1, p64(a), C.blasint(lda), p64(b), C.blasint(ldb))
+	C.cblas_dtrsm(C.CblasRowMajor, C.CblasLeft, C.CblasLower, C.CblasTrans, C.CblasNonUnit,
+		C.blasint(n), C.blasint(nrhs), 1, p64(a), C.blasint(lda), p64(b), C.blasint(ldb))
+}
+
+func dgecon(n int, a []float64, lda int, anorm float64) float64 {
+	// The memory holds the LU factors of Aᵀ, and ‖A‖₁ = ‖Aᵀ‖∞.
+	work := make([]float64, 4*n)
+	iwork := make([]C.lapack_int, n)
+	var rcond C.double
+	info := C.LAPACKE_dgecon_work(C.LAPACK_COL_MAJOR, 'I', C.lapack_int(n), p64(a), C.lapack_int(lda),
+		C.double(anorm), &rcond, p64(work), &iwork[0])
+	if info != 0 {
+		panic("linalg: dgecon argument error")
+	}
+	return float64(rcond)
+}
+
+func dsyevTop(n int, a []float64, lda int, k int, w []float64, z []float64, ldz int) error {
+	wall := make([]float64, n)
+	isuppz := make([]C.lapack_int, 2*k)
+	var m, info C.lapack_int
+	// Column-major Z (n×k, ld ldz) is row-major z (k×n): rows are vectors.
+	withThreads(float64(n)*float64(n)*float64(n), func() {
+		info = C.LAPACKE_dsyevr(C.LAPACK_COL_MAJOR, 'V', 'I', 'U', C.lapack_int(n), p64(a), C.lapack_int(lda),
+			0, 0, C.lapack_int(n-k+1), C.lapack_int(n), 0, &m, p64(wall), p64(z), C.lapack_int(ldz), &isuppz[0])
+	})
+	if info != 0 || int(m) != k {
+		return ErrEigen
+	}
+	// dsyevr returns ascending order; reverse to descending.
+	for i, j := 0, k-1; i < j; i, j = i+1, j-1 {
+		wall[i], wall[j] = wall[j], wall[i]
+		zi, zj := z[i*ldz:i*ldz+n], z[j*ldz:j*ldz+n]
+		for t := range zi {
+			zi[t], zj[t] = zj[t], zi[t]
+		}
+	}
+	copy(w[:k], wall[:k])
+	return nil
+}
