@@ -15,11 +15,18 @@ import (
 //go:embed fashion-cnn.ckpt
 var fashionCNN []byte
 
+//go:embed fashion-resnet8.ckpt
+var fashionResNet8 []byte
+
 // DefaultName is the name of the model used when none is given.
 const DefaultName = "fashion-cnn"
 
+// Embedded models: the default small CNN with batch norm, and a ResNet-8
+// (the second architecture of the AAA reproduction), both trained on the
+// full Fashion-MNIST training set by "trustml train" (see the README).
 var models = map[string][]byte{
-	DefaultName: fashionCNN,
+	DefaultName:       fashionCNN,
+	"fashion-resnet8": fashionResNet8,
 }
 
 // Names lists the embedded models.

@@ -79,3 +79,23 @@ func Example() {
 	fmt.Println(net.Spec().Name, "accuracy above 90%:", m.Accuracy > 0.9)
 	// Output: cnn-bn accuracy above 90%: true
 }
+
+func TestEmbeddedModelsLoad(t *testing.T) {
+	test, err := data.EmbeddedFashion(data.Test)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range Names() {
+		net, meta, err := Load(name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		m, _, err := eval.Classifier(context.Background(), net, test.X[:500*784], test.Y[:500])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Accuracy < 0.85 {
+			t.Errorf("%s (trained with %q): accuracy %.3f on 500 embedded test images", name, meta["command"], m.Accuracy)
+		}
+	}
+}
