@@ -15,7 +15,8 @@ import (
 
 // Bin is one confidence bin of a reliability diagram.
 type Bin struct {
-	Lo, Hi     float64 `json:"lo"` // confidence interval (Lo, Hi]
+	Lo         float64 `json:"lo"` // confidence interval (Lo, Hi]
+	Hi         float64 `json:"hi"`
 	Count      int     `json:"count"`
 	Accuracy   float64 `json:"accuracy"`
 	Confidence float64 `json:"confidence"` // mean confidence in the bin

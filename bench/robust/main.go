@@ -3,10 +3,11 @@
 //
 //   - the cost of each output defense per batch against the model's forward
 //     pass on the same batch (goal for AAA: under 2%), and
+//
 //   - the query attacks' own overhead as a share of total attack time (goal:
 //     under 10%; the rest is model queries).
 //
-//	go run -tags openblas ./bench/robust -reps 5
+//     go run -tags openblas ./bench/robust -reps 5
 //
 // Timings are medians over the repetitions.
 package main

@@ -43,7 +43,8 @@ func SymEigTopKrylov(n int, a []float64, lda int, k int, w []float64, z []float6
 		V[i] = rng.NormFloat64()
 	}
 	C := make([]float64, smax*b)
-	s := 0
+	T := make([]float64, smax*smax) // QᵀAQ, s×s used, stride smax
+	s, lastRR := 0, 0
 	var lp lapackgonum.Implementation
 	tau := make([]float64, b)
 	work := make([]float64, 1)
@@ -83,27 +84,46 @@ func SymEigTopKrylov(n int, a []float64, lda int, k int, w []float64, z []float6
 			copy(Q[i*smax+s:i*smax+s+b], V[i*b:(i+1)*b])
 			copy(W[i*smax+s:i*smax+s+b], AV[i*b:(i+1)*b])
 		}
+		// Extend the projection T = QᵀAQ by the new block's columns and
+		// rows: T[:, s:s+b] = Qᵀ·(A·V), symmetrized.
+		Dgemm(true, false, s+b, b, n, 1, Q, smax, AV, b, 0, C[:(s+b)*b], b)
+		for i := 0; i < s+b; i++ {
+			for j := 0; j < b; j++ {
+				T[i*smax+s+j] = C[i*b+j]
+			}
+		}
+		for i := s; i < s+b; i++ {
+			for j := 0; j < s; j++ {
+				T[i*smax+j] = T[j*smax+i]
+			}
+			for j := s; j < i; j++ {
+				v := 0.5 * (T[i*smax+j] + T[j*smax+i])
+				T[i*smax+j], T[j*smax+i] = v, v
+			}
+		}
 		s += b
-		if s >= k+b && rayleighRitz(n, s, smax, Q, W, k, w, z, ldz, tol) {
-			return true
+		// Rayleigh–Ritz from the second block on, then whenever the basis
+		// has grown by 40%, so its cost stays a constant times the last one.
+		if s >= k+b && float64(s) >= 1.4*float64(lastRR) {
+			lastRR = s
+			if rayleighRitz(n, s, smax, Q, W, T, k, w, z, ldz, tol) {
+				return true
+			}
 		}
 		if s+b > smax {
-			return false
+			return s > lastRR && rayleighRitz(n, s, smax, Q, W, T, k, w, z, ldz, tol)
 		}
 		copy(V, AV)
 	}
 }
 
-// rayleighRitz projects A on the basis Q (n×s, A·Q = W), takes the top k
-// Ritz pairs and, if all residuals are below tol·|θ₁|, writes them to w, z.
-func rayleighRitz(n, s, ld int, Q, W []float64, k int, w, z []float64, ldz int, tol float64) bool {
+// rayleighRitz takes the top k Ritz pairs of the projection T = QᵀAQ
+// (s×s, stride ld; Q is n×s and W = A·Q) and, if all residuals are below
+// tol·|θ₁|, writes them to w, z.
+func rayleighRitz(n, s, ld int, Q, W, Tall []float64, k int, w, z []float64, ldz int, tol float64) bool {
 	T := make([]float64, s*s)
-	Dgemm(true, false, s, s, n, 1, Q, ld, W, ld, 0, T, s)
 	for i := 0; i < s; i++ {
-		for j := 0; j < i; j++ {
-			v := 0.5 * (T[i*s+j] + T[j*s+i])
-			T[i*s+j], T[j*s+i] = v, v
-		}
+		copy(T[i*s:(i+1)*s], Tall[i*ld:i*ld+s])
 	}
 	theta := make([]float64, k)
 	Y := make([]float64, k*s) // rows: eigenvectors of T

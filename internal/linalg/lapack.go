@@ -11,16 +11,21 @@ import (
 
 // The float64 factorizations below are what the kernel library needs: a
 // symmetric rank-k update (Gram matrices), Cholesky factor, solve and
-// condition estimate (SPD systems), LU factor, solve and condition estimate
-// (general and asymmetric systems) and the top-k eigenpairs of a symmetric
-// matrix (kernel PCA, Nyström).
+// condition estimate (SPD systems), a mixed-precision SPD solver ([Dsposv]),
+// LU factor, solve and condition estimate (general and asymmetric systems)
+// and the top-k eigenpairs of a symmetric matrix ([DsyevTop], and
+// [SymEigTopKrylov] for k ≪ n: kernel PCA, Nyström).
 //
 // As for the GEMMs, matrices are row-major with an explicit leading
 // dimension and callers own all memory. Symmetric matrices are read from and
 // written to their lower triangle (i >= j); the strict upper triangle is
 // neither read nor written. In the OpenBLAS build the lower triangle of a
 // row-major matrix is handed to LAPACK as the upper triangle of the same
-// memory read column-major, so no routine copies or transposes its input.
+// memory read column-major, so no LAPACK call copies or transposes its
+// input. Cholesky and SYRK are blocked here, in Go, over the build's serial
+// kernels and parallelized over goroutines like the GEMMs (see
+// blockedPotrfT), which measured faster than OpenBLAS's own threads on the
+// shared 2-core machines.
 
 // NotPositiveDefiniteError is returned by [Dpotrf] when the matrix is not
 // (numerically) positive definite.
@@ -30,6 +35,7 @@ type NotPositiveDefiniteError struct {
 	Minor int
 }
 
+// Error reports the failing minor when known.
 func (e *NotPositiveDefiniteError) Error() string {
 	if e.Minor > 0 {
 		return fmt.Sprintf("linalg: matrix is not positive definite (leading minor of order %d)", e.Minor)
@@ -44,6 +50,7 @@ type SingularError struct {
 	Index int
 }
 
+// Error reports the zero pivot when known.
 func (e *SingularError) Error() string {
 	if e.Index > 0 {
 		return fmt.Sprintf("linalg: matrix is exactly singular (zero pivot %d)", e.Index)
@@ -73,7 +80,7 @@ func Dsyrk(trans bool, n, k int, alpha float64, a []float64, lda int, beta float
 
 // Dpotrf computes the Cholesky factorization A = L*Lᵀ of the n×n symmetric
 // positive definite matrix whose lower triangle is in a, overwriting it with
-// L. It returns a *[NotPositiveDefiniteError] when A is not positive
+// L. Orders above 512 use the parallel blocked algorithm. It returns a *[NotPositiveDefiniteError] when A is not positive
 // definite; a is then partly overwritten.
 func Dpotrf(n int, a []float64, lda int) error {
 	if n == 0 {
@@ -212,6 +219,9 @@ func SymOneNorm(n int, a []float64, lda int) float64 {
 	}
 	if !fits(len(a), n, n, lda) {
 		panic("linalg: symonenorm slice too short for its shape")
+	}
+	if n >= 1000 {
+		return parSymOneNorm(n, a, lda)
 	}
 	sums := make([]float64, n)
 	for i := 0; i < n; i++ {

@@ -3,6 +3,8 @@ package linalg
 import (
 	"math"
 	"runtime"
+	"sync"
+	"sync/atomic"
 )
 
 // Dsposv solves A·X = B for a symmetric positive definite A by LAPACK
@@ -13,8 +15,8 @@ import (
 // accuracy of a float64 Cholesky solve. The refinement converges when
 // cond(A)·2⁻²⁴ is well below 1.
 //
-// A is n×n in full storage (both triangles) and is not modified; B is
-// n×nrhs and is not modified; X (n×nrhs, ldx) receives the solution. It
+// Only the lower triangle of the n×n matrix A is read, and A is not
+// modified; B is n×nrhs and is not modified; X (n×nrhs, ldx) receives the solution. It
 // returns the number of refinement steps and ok = false, with X
 // unspecified, when the float32 factorization fails (A not positive
 // definite in float32, or entries out of float32 range) or 30 steps do not
@@ -26,7 +28,7 @@ func Dsposv(n, nrhs int, a []float64, lda int, b []float64, ldb int, x []float64
 	if !fits(len(a), n, n, lda) || !fits(len(b), n, nrhs, ldb) || !fits(len(x), n, nrhs, ldx) {
 		panic("linalg: sposv slice too short for its shape")
 	}
-	anorm := OneNorm(n, n, a, lda) // = ‖A‖∞ for symmetric A
+	anorm := parSymOneNorm(n, a, lda) // = ‖A‖∞ for symmetric A
 	if !(anorm > 0) || math.IsInf(anorm, 0) {
 		return 0, false
 	}
@@ -64,10 +66,12 @@ func Dsposv(n, nrhs int, a []float64, lda int, b []float64, ldb int, x []float64
 	cte := anorm * eps * math.Sqrt(float64(n))
 	for iter = 0; iter <= 30; iter++ {
 		// r = b − A·x.
+		parSymv(n, nrhs, a, lda, x, ldx, r)
 		for i := 0; i < n; i++ {
-			copy(r[i*nrhs:(i+1)*nrhs], b[i*ldb:i*ldb+nrhs])
+			for j := 0; j < nrhs; j++ {
+				r[i*nrhs+j] = b[i*ldb+j] - r[i*nrhs+j]
+			}
 		}
-		Dgemm(false, false, n, nrhs, n, -1, a, lda, x, ldx, 1, r, nrhs)
 		done := true
 		for j := 0; j < nrhs && done; j++ {
 			var xn, rn float64
@@ -94,4 +98,94 @@ func Dsposv(n, nrhs int, a []float64, lda int, b []float64, ldb int, x []float64
 		}
 	}
 	return iter, false
+}
+
+// parSymv computes Y = A·X (Y n×nrhs with stride nrhs, overwritten) for
+// the symmetric A stored in its lower triangle, reading each stored element
+// once: row blocks run in parallel, each with a private accumulator for the
+// contributions of the strict lower triangle to earlier rows.
+func parSymv(n, nrhs int, a []float64, lda int, x []float64, ldx int, y []float64) {
+	workers := runtime.GOMAXPROCS(0)
+	parts := 4 * workers
+	bounds := triBounds(n, parts)
+	acc := make([][]float64, workers)
+	for w := range acc {
+		acc[w] = make([]float64, n*nrhs)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(buf []float64) {
+			defer wg.Done()
+			for {
+				p := int(next.Add(1) - 1)
+				if p >= parts {
+					return
+				}
+				for i := bounds[p]; i < bounds[p+1]; i++ {
+					row := a[i*lda : i*lda+i+1]
+					if nrhs == 1 {
+						xi := x[i*ldx]
+						var s float64
+						for j, v := range row[:i] {
+							s += v * x[j*ldx]
+							buf[j] += v * xi
+						}
+						buf[i] += s + row[i]*xi
+						continue
+					}
+					for c := 0; c < nrhs; c++ {
+						xi := x[i*ldx+c]
+						var s float64
+						for j, v := range row[:i] {
+							s += v * x[j*ldx+c]
+							buf[j*nrhs+c] += v * xi
+						}
+						buf[i*nrhs+c] += s + row[i]*xi
+					}
+				}
+			}
+		}(acc[w])
+	}
+	wg.Wait()
+	copy(y[:n*nrhs], acc[0])
+	for _, buf := range acc[1:] {
+		for i, v := range buf {
+			y[i] += v
+		}
+	}
+}
+
+// parSymOneNorm is [SymOneNorm] over row blocks in parallel.
+func parSymOneNorm(n int, a []float64, lda int) float64 {
+	workers := runtime.GOMAXPROCS(0)
+	parts := 4 * workers
+	bounds := triBounds(n, parts)
+	acc := make([][]float64, parts)
+	parFor(parts, func(p int) {
+		sums := make([]float64, n)
+		for i := bounds[p]; i < bounds[p+1]; i++ {
+			row := a[i*lda : i*lda+i+1]
+			var s float64
+			for j, v := range row[:i] {
+				av := math.Abs(v)
+				s += av
+				sums[j] += av
+			}
+			sums[i] += s + math.Abs(row[i])
+		}
+		acc[p] = sums
+	})
+	var mx float64
+	for i := 0; i < n; i++ {
+		var s float64
+		for _, sums := range acc {
+			s += sums[i]
+		}
+		if s > mx || math.IsNaN(s) {
+			mx = s
+		}
+	}
+	return mx
 }

@@ -1,0 +1,638 @@
+package kernel
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+)
+
+// Model is a fitted kernel model that can be saved with [Save] and read
+// back with [Load]: *KRR, *LSSVMRegressor, *LSSVMClassifier, *AsKLS,
+// *LABRBF, *Nystrom and *KPCA.
+type Model interface {
+	// ModelKind names the model type in files ("krr", "askls", ...).
+	ModelKind() string
+	marshalModel() (any, error)
+	unmarshalModel(json.RawMessage) error
+}
+
+// File format: one JSON object
+//
+//	{"format": "trustml-kernel-model", "version": 1, "kind": "krr", "model": {...}}
+//
+// Floats are written with Go's shortest round-trip formatting, so a loaded
+// model predicts bit for bit as the saved one.
+const (
+	fileFormat  = "trustml-kernel-model"
+	fileVersion = 1
+)
+
+// ErrFormat reports a file that is not a kernel model this build can read
+// (wrong format, newer version, corrupt or inconsistent content).
+var ErrFormat = errors.New("kernel: bad model file")
+
+type envelope struct {
+	Format  string          `json:"format"`
+	Version int             `json:"version"`
+	Kind    string          `json:"kind"`
+	Model   json.RawMessage `json:"model"`
+}
+
+// Save writes the fitted model m to w.
+func Save(w io.Writer, m Model) error {
+	if m == nil {
+		return fmt.Errorf("kernel: Save of a nil model: %w", ErrParam)
+	}
+	body, err := m.marshalModel()
+	if err != nil {
+		return err
+	}
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return fmt.Errorf("kernel: encoding %s model: %w", m.ModelKind(), err)
+	}
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	if err := enc.Encode(envelope{Format: fileFormat, Version: fileVersion, Kind: m.ModelKind(), Model: raw}); err != nil {
+		return fmt.Errorf("kernel: writing %s model: %w", m.ModelKind(), err)
+	}
+	return bw.Flush()
+}
+
+// Load reads a model written by [Save]. Use a type switch or assertion on
+// the result (for example m.(*kernel.KRR)).
+func Load(r io.Reader) (Model, error) {
+	var env envelope
+	dec := json.NewDecoder(bufio.NewReader(r))
+	if err := dec.Decode(&env); err != nil {
+		return nil, fmt.Errorf("kernel: reading model: %v: %w", err, ErrFormat)
+	}
+	if env.Format != fileFormat {
+		return nil, fmt.Errorf("kernel: format %q is not %q: %w", env.Format, fileFormat, ErrFormat)
+	}
+	if env.Version < 1 || env.Version > fileVersion {
+		return nil, fmt.Errorf("kernel: model file version %d, this build reads versions 1..%d: %w", env.Version, fileVersion, ErrFormat)
+	}
+	var m Model
+	switch env.Kind {
+	case "krr":
+		m = &KRR{}
+	case "lssvm-regressor":
+		m = &LSSVMRegressor{}
+	case "lssvm-classifier":
+		m = &LSSVMClassifier{}
+	case "askls":
+		m = &AsKLS{}
+	case "labrbf":
+		m = &LABRBF{}
+	case "nystrom":
+		m = &Nystrom{}
+	case "kpca":
+		m = &KPCA{}
+	default:
+		return nil, fmt.Errorf("kernel: unknown model kind %q: %w", env.Kind, ErrFormat)
+	}
+	if len(env.Model) == 0 {
+		return nil, fmt.Errorf("kernel: %s model body missing: %w", env.Kind, ErrFormat)
+	}
+	if err := m.unmarshalModel(env.Model); err != nil {
+		if errors.Is(err, ErrFormat) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("kernel: %s model: %v: %w", env.Kind, err, ErrFormat)
+	}
+	return m, nil
+}
+
+// SaveFile writes the model to path atomically: to a temporary file in the
+// same directory, synced, then renamed over path.
+func SaveFile(path string, m Model) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp*")
+	if err != nil {
+		return fmt.Errorf("kernel: saving model: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err = Save(f, m); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("kernel: saving model: %w", err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("kernel: saving model: %w", err)
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("kernel: saving model: %w", err)
+	}
+	return nil
+}
+
+// LoadFile reads a model saved by [SaveFile] or [Save].
+func LoadFile(path string) (Model, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("kernel: loading model: %w", err)
+	}
+	defer f.Close()
+	m, err := Load(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// trainedState is the serialized form of [trained].
+type trainedState struct {
+	Kernel *Spec   `json:"kernel,omitempty"`
+	X      *Matrix `json:"x,omitempty"`
+	N      int     `json:"n"`
+}
+
+func (t *trained) state() (trainedState, error) {
+	s := trainedState{N: t.n}
+	if t.x != nil {
+		spec, err := SpecOf(t.kern)
+		if err != nil {
+			return s, err
+		}
+		s.Kernel = &spec
+		s.X = NewMatrix(t.x)
+	}
+	return s, nil
+}
+
+func (s trainedState) restore() (trained, Kernel, error) {
+	if s.N < 1 {
+		return trained{}, nil, fmt.Errorf("training-set size %d: %w", s.N, ErrFormat)
+	}
+	if s.X == nil {
+		return trained{n: s.N}, nil, nil
+	}
+	if s.Kernel == nil {
+		return trained{}, nil, fmt.Errorf("training inputs without a kernel: %w", ErrFormat)
+	}
+	k, err := NewKernel(*s.Kernel)
+	if err != nil {
+		return trained{}, nil, err
+	}
+	x, err := s.X.Dense()
+	if err != nil {
+		return trained{}, nil, err
+	}
+	n, d := x.Dims()
+	if n != s.N {
+		return trained{}, nil, fmt.Errorf("%d training rows, header says %d: %w", n, s.N, ErrFormat)
+	}
+	if dk, ok := k.(dimensioned); ok && dk.Dim() > 0 && dk.Dim() != d {
+		return trained{}, nil, fmt.Errorf("kernel dimension %d, data dimension %d: %w", dk.Dim(), d, ErrFormat)
+	}
+	return trained{kern: k, x: x, n: n, d: d}, k, nil
+}
+
+func finiteAll(name string, v []float64, want int) error {
+	if len(v) != want {
+		return fmt.Errorf("%s has %d values, want %d: %w", name, len(v), want, ErrFormat)
+	}
+	for i, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("%s[%d] is %v: %w", name, i, x, ErrFormat)
+		}
+	}
+	return nil
+}
+
+func checkClasses(classes []int, T int) error {
+	if len(classes) < 2 {
+		return fmt.Errorf("%d classes: %w", len(classes), ErrFormat)
+	}
+	want := len(classes)
+	if want == 2 {
+		want = 1
+	}
+	if T != want {
+		return fmt.Errorf("%d machines for %d classes: %w", T, len(classes), ErrFormat)
+	}
+	for i := 1; i < len(classes); i++ {
+		if classes[i] <= classes[i-1] {
+			return fmt.Errorf("classes not sorted and distinct: %w", ErrFormat)
+		}
+	}
+	return nil
+}
+
+// ---- KRR ----
+
+type krrState struct {
+	Lambda   float64      `json:"lambda"`
+	ScaleByN bool         `json:"scale_by_n,omitempty"`
+	Trained  trainedState `json:"trained"`
+	Alpha    []float64    `json:"alpha"`
+	Info     SolveInfo    `json:"info"`
+}
+
+// ModelKind returns "krr".
+func (m *KRR) ModelKind() string { return "krr" }
+
+func (m *KRR) marshalModel() (any, error) {
+	if m.alpha == nil {
+		return nil, ErrNotFitted
+	}
+	ts, err := m.t.state()
+	if err != nil {
+		return nil, err
+	}
+	return krrState{Lambda: m.Lambda, ScaleByN: m.ScaleByN, Trained: ts, Alpha: m.alpha, Info: m.info}, nil
+}
+
+func (m *KRR) unmarshalModel(raw json.RawMessage) error {
+	var s krrState
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return err
+	}
+	t, k, err := s.Trained.restore()
+	if err != nil {
+		return err
+	}
+	if err := finiteAll("alpha", s.Alpha, t.n); err != nil {
+		return err
+	}
+	*m = KRR{Kernel: k, Lambda: s.Lambda, ScaleByN: s.ScaleByN, t: t, alpha: s.Alpha, info: s.Info}
+	return nil
+}
+
+// ---- LS-SVM ----
+
+type lssvrState struct {
+	Gamma   float64      `json:"gamma"`
+	Trained trainedState `json:"trained"`
+	Alpha   []float64    `json:"alpha"`
+	Bias    float64      `json:"bias"`
+	Info    SolveInfo    `json:"info"`
+}
+
+// ModelKind returns "lssvm-regressor".
+func (m *LSSVMRegressor) ModelKind() string { return "lssvm-regressor" }
+
+func (m *LSSVMRegressor) marshalModel() (any, error) {
+	if m.alpha == nil {
+		return nil, ErrNotFitted
+	}
+	ts, err := m.t.state()
+	if err != nil {
+		return nil, err
+	}
+	return lssvrState{Gamma: m.Gamma, Trained: ts, Alpha: m.alpha, Bias: m.bias, Info: m.info}, nil
+}
+
+func (m *LSSVMRegressor) unmarshalModel(raw json.RawMessage) error {
+	var s lssvrState
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return err
+	}
+	t, k, err := s.Trained.restore()
+	if err != nil {
+		return err
+	}
+	if err := finiteAll("alpha", s.Alpha, t.n); err != nil {
+		return err
+	}
+	*m = LSSVMRegressor{Kernel: k, Gamma: s.Gamma, t: t, alpha: s.Alpha, bias: s.Bias, info: s.Info}
+	return nil
+}
+
+type lssvcState struct {
+	Gamma    float64      `json:"gamma"`
+	Trained  trainedState `json:"trained"`
+	Classes  []int        `json:"classes"`
+	Machines int          `json:"machines"`
+	Coef     []float64    `json:"coef"`
+	Bias     []float64    `json:"bias"`
+	Info     SolveInfo    `json:"info"`
+}
+
+// ModelKind returns "lssvm-classifier".
+func (m *LSSVMClassifier) ModelKind() string { return "lssvm-classifier" }
+
+func (m *LSSVMClassifier) marshalModel() (any, error) {
+	if m.coef == nil {
+		return nil, ErrNotFitted
+	}
+	ts, err := m.t.state()
+	if err != nil {
+		return nil, err
+	}
+	return lssvcState{Gamma: m.Gamma, Trained: ts, Classes: m.classes, Machines: len(m.bias), Coef: m.coef, Bias: m.bias, Info: m.info}, nil
+}
+
+func (m *LSSVMClassifier) unmarshalModel(raw json.RawMessage) error {
+	var s lssvcState
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return err
+	}
+	t, k, err := s.Trained.restore()
+	if err != nil {
+		return err
+	}
+	if err := checkClasses(s.Classes, s.Machines); err != nil {
+		return err
+	}
+	if err := finiteAll("coef", s.Coef, t.n*s.Machines); err != nil {
+		return err
+	}
+	if err := finiteAll("bias", s.Bias, s.Machines); err != nil {
+		return err
+	}
+	*m = LSSVMClassifier{Kernel: k, Gamma: s.Gamma, t: t, classes: s.Classes, coef: s.Coef, bias: s.Bias, info: s.Info}
+	return nil
+}
+
+// ---- AsK-LS ----
+
+type asklsState struct {
+	Gamma          float64      `json:"gamma"`
+	RCondMin       float64      `json:"rcond_min,omitempty"`
+	FallbackLambda float64      `json:"fallback_lambda,omitempty"`
+	Trained        trainedState `json:"trained"`
+	Classes        []int        `json:"classes"`
+	Machines       int          `json:"machines"`
+	Alpha          []float64    `json:"alpha,omitempty"`
+	Beta           []float64    `json:"beta,omitempty"`
+	B1             []float64    `json:"b1"`
+	B2             []float64    `json:"b2"`
+	Features       bool         `json:"features,omitempty"`
+	Dim            int          `json:"dim,omitempty"`
+	Ws             []float64    `json:"ws,omitempty"`
+	Wt             []float64    `json:"wt,omitempty"`
+	Info           SolveInfo    `json:"info"`
+}
+
+// ModelKind returns "askls".
+func (m *AsKLS) ModelKind() string { return "askls" }
+
+func (m *AsKLS) marshalModel() (any, error) {
+	if m.b1 == nil {
+		return nil, ErrNotFitted
+	}
+	ts, err := m.t.state()
+	if err != nil {
+		return nil, err
+	}
+	return asklsState{Gamma: m.Gamma, RCondMin: m.RCondMin, FallbackLambda: m.FallbackLambda, Trained: ts,
+		Classes: m.classes, Machines: m.T, Alpha: m.alpha, Beta: m.beta, B1: m.b1, B2: m.b2,
+		Features: m.features, Dim: m.dim, Ws: m.ws, Wt: m.wt, Info: m.info}, nil
+}
+
+func (m *AsKLS) unmarshalModel(raw json.RawMessage) error {
+	var s asklsState
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return err
+	}
+	t, k, err := s.Trained.restore()
+	if err != nil {
+		return err
+	}
+	T := s.Machines
+	if err := checkClasses(s.Classes, T); err != nil {
+		return err
+	}
+	if err := finiteAll("b1", s.B1, T); err != nil {
+		return err
+	}
+	if err := finiteAll("b2", s.B2, T); err != nil {
+		return err
+	}
+	if s.Features {
+		if s.Dim < 1 {
+			return fmt.Errorf("feature dimension %d: %w", s.Dim, ErrFormat)
+		}
+		if err := finiteAll("ws", s.Ws, s.Dim*T); err != nil {
+			return err
+		}
+		if err := finiteAll("wt", s.Wt, s.Dim*T); err != nil {
+			return err
+		}
+	} else {
+		if err := finiteAll("alpha", s.Alpha, t.n*T); err != nil {
+			return err
+		}
+		if err := finiteAll("beta", s.Beta, t.n*T); err != nil {
+			return err
+		}
+	}
+	*m = AsKLS{Kernel: k, Gamma: s.Gamma, RCondMin: s.RCondMin, FallbackLambda: s.FallbackLambda, t: t,
+		classes: s.Classes, T: T, alpha: s.Alpha, beta: s.Beta, b1: s.B1, b2: s.B2,
+		features: s.Features, dim: s.Dim, ws: s.Ws, wt: s.Wt, info: s.Info}
+	return nil
+}
+
+// ---- LAB RBF ----
+
+type labrbfState struct {
+	Shape    LABShape  `json:"shape"`
+	Lambda   float64   `json:"lambda"`
+	D        int       `json:"d"`
+	SV       *Matrix   `json:"sv"`
+	Theta    *Matrix   `json:"theta"`
+	Alpha    []float64 `json:"alpha"`
+	B        float64   `json:"b"`
+	NoScale  bool      `json:"no_scale,omitempty"`
+	NoClip   bool      `json:"no_clip,omitempty"`
+	XLo      []float64 `json:"x_lo,omitempty"`
+	XScale   []float64 `json:"x_scale,omitempty"`
+	YLo      float64   `json:"y_lo"`
+	YHi      float64   `json:"y_hi"`
+	YScale   float64   `json:"y_scale"`
+	History  []float64 `json:"history,omitempty"`
+	Info     SolveInfo `json:"info"`
+	Settings struct {
+		Ridgeless  bool    `json:"ridgeless,omitempty"`
+		InitWeight float64 `json:"init_weight,omitempty"`
+		LR         float64 `json:"lr,omitempty"`
+		Batch      int     `json:"batch,omitempty"`
+		Iters      []int   `json:"iters,omitempty"`
+		MaxSV      int     `json:"max_sv,omitempty"`
+		Stages     int     `json:"stages,omitempty"`
+		ClipNorm   float64 `json:"clip_norm,omitempty"`
+	} `json:"settings"`
+}
+
+// ModelKind returns "labrbf".
+func (m *LABRBF) ModelKind() string { return "labrbf" }
+
+func (m *LABRBF) marshalModel() (any, error) {
+	if m.alpha == nil {
+		return nil, ErrNotFitted
+	}
+	s := labrbfState{Shape: m.shape, Lambda: m.lambda, D: m.d, SV: NewMatrix(m.sv), Theta: NewMatrix(m.theta),
+		Alpha: m.alpha, B: m.b, NoClip: m.fittedNoClipped, YLo: m.yLo, YHi: m.yHi, YScale: m.yScale,
+		History: m.history, Info: m.info}
+	if math.IsNaN(m.xScale[0]) {
+		s.NoScale = true
+	} else {
+		s.XLo, s.XScale = m.xLo, m.xScale
+	}
+	s.Settings.Ridgeless, s.Settings.InitWeight, s.Settings.LR = m.Ridgeless, m.InitWeight, m.LR
+	s.Settings.Batch, s.Settings.Iters, s.Settings.MaxSV = m.Batch, m.Iters, m.MaxSV
+	s.Settings.Stages, s.Settings.ClipNorm = m.Stages, m.ClipNorm
+	return s, nil
+}
+
+func (m *LABRBF) unmarshalModel(raw json.RawMessage) error {
+	var s labrbfState
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return err
+	}
+	if !s.Shape.valid() {
+		return fmt.Errorf("shape %q: %w", s.Shape, ErrFormat)
+	}
+	sv, err := s.SV.Dense()
+	if err != nil {
+		return err
+	}
+	th, err := s.Theta.Dense()
+	if err != nil {
+		return err
+	}
+	if sv == nil || th == nil {
+		return fmt.Errorf("support set missing: %w", ErrFormat)
+	}
+	N, d := sv.Dims()
+	if r, c := th.Dims(); r != N || c != d || d != s.D {
+		return fmt.Errorf("support set %d×%d, theta %d×%d, d %d: %w", N, d, r, c, s.D, ErrFormat)
+	}
+	if err := finiteAll("alpha", s.Alpha, N); err != nil {
+		return err
+	}
+	xLo, xScale := s.XLo, s.XScale
+	if s.NoScale {
+		xLo, xScale = make([]float64, d), make([]float64, d)
+		for i := range xScale {
+			xScale[i] = math.NaN()
+		}
+	} else {
+		if err := finiteAll("x_lo", xLo, d); err != nil {
+			return err
+		}
+		if err := finiteAll("x_scale", xScale, d); err != nil {
+			return err
+		}
+	}
+	*m = LABRBF{Lambda: s.Lambda, Ridgeless: s.Settings.Ridgeless, Shape: s.Shape, InitWeight: s.Settings.InitWeight,
+		LR: s.Settings.LR, Batch: s.Settings.Batch, Iters: s.Settings.Iters, MaxSV: s.Settings.MaxSV,
+		Stages: s.Settings.Stages, ClipNorm: s.Settings.ClipNorm, NoScale: s.NoScale, NoClip: s.NoClip,
+		d: d, sv: sv, theta: th, alpha: s.Alpha, b: s.B, xLo: xLo, xScale: xScale,
+		yLo: s.YLo, yHi: s.YHi, yScale: s.YScale, history: s.History, info: s.Info,
+		shape: s.Shape, lambda: s.Lambda, fittedNoClipped: s.NoClip}
+	return nil
+}
+
+// ---- Nyström ----
+
+type nystromState struct {
+	Components int          `json:"components"`
+	Trained    trainedState `json:"trained"`
+	Landmarks  []int        `json:"landmarks"`
+	Norm       []float64    `json:"norm"`
+}
+
+// ModelKind returns "nystrom".
+func (m *Nystrom) ModelKind() string { return "nystrom" }
+
+func (m *Nystrom) marshalModel() (any, error) {
+	if m.norm == nil {
+		return nil, ErrNotFitted
+	}
+	ts, err := m.t.state()
+	if err != nil {
+		return nil, err
+	}
+	return nystromState{Components: m.Components, Trained: ts, Landmarks: m.idx, Norm: m.norm}, nil
+}
+
+func (m *Nystrom) unmarshalModel(raw json.RawMessage) error {
+	var s nystromState
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return err
+	}
+	t, k, err := s.Trained.restore()
+	if err != nil {
+		return err
+	}
+	if t.x == nil || len(s.Landmarks) != t.n {
+		return fmt.Errorf("%d landmark indices for %d landmarks: %w", len(s.Landmarks), t.n, ErrFormat)
+	}
+	if err := finiteAll("norm", s.Norm, t.n*t.n); err != nil {
+		return err
+	}
+	*m = Nystrom{Kernel: k, Components: s.Components, t: t, idx: s.Landmarks, norm: s.Norm}
+	return nil
+}
+
+// ---- KPCA ----
+
+type kpcaState struct {
+	Components  int          `json:"components"`
+	Eigensolver string       `json:"eigensolver,omitempty"`
+	Used        string       `json:"eigensolver_used,omitempty"`
+	Trained     trainedState `json:"trained"`
+	ColMean     []float64    `json:"col_mean"`
+	Grand       float64      `json:"grand_mean"`
+	Eigen       []float64    `json:"eigenvalues"`
+	A           []float64    `json:"scaled_vectors"`
+}
+
+// ModelKind returns "kpca".
+func (m *KPCA) ModelKind() string { return "kpca" }
+
+func (m *KPCA) marshalModel() (any, error) {
+	if m.a == nil {
+		return nil, ErrNotFitted
+	}
+	ts, err := m.t.state()
+	if err != nil {
+		return nil, err
+	}
+	return kpcaState{Components: m.Components, Eigensolver: m.Eigensolver, Used: m.used, Trained: ts,
+		ColMean: m.colMean, Grand: m.grand, Eigen: m.eig, A: m.a}, nil
+}
+
+func (m *KPCA) unmarshalModel(raw json.RawMessage) error {
+	var s kpcaState
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return err
+	}
+	t, k, err := s.Trained.restore()
+	if err != nil {
+		return err
+	}
+	q := len(s.Eigen)
+	if t.x == nil || q < 1 || q > t.n {
+		return fmt.Errorf("%d components for %d training rows: %w", q, t.n, ErrFormat)
+	}
+	if err := finiteAll("col_mean", s.ColMean, t.n); err != nil {
+		return err
+	}
+	if err := finiteAll("eigenvalues", s.Eigen, q); err != nil {
+		return err
+	}
+	if err := finiteAll("scaled_vectors", s.A, t.n*q); err != nil {
+		return err
+	}
+	*m = KPCA{Kernel: k, Components: s.Components, Eigensolver: s.Eigensolver, t: t, colMean: s.ColMean,
+		grand: s.Grand, eig: s.Eigen, a: s.A, used: s.Used}
+	return nil
+}
