@@ -206,9 +206,7 @@ func runAttack(cmd *cobra.Command, f *attackFlags) error {
 		d = d.Subset(idx)
 	}
 	bar := progress.New(cmd.ErrOrStderr())
-	cfg.Progress = func(a, def string, p attack.Progress) {
-		bar.Update(fmt.Sprintf("%s vs %s", a, def), p.N-p.Active, p.N, fmt.Sprintf("fooled %d/%d, %d queries", p.Fooled, p.N, p.Queries))
-	}
+	cfg.Progress = pairProgress(bar, "")
 	rep, err := robust.Run(ctx, c, d.X, d.Y, cfg)
 	if err != nil {
 		return err
@@ -219,6 +217,20 @@ func runAttack(cmd *cobra.Command, f *attackFlags) error {
 	}
 	bar.Log("evaluated %d attack × defense pairs on %d samples", len(rep.Pairs), d.Len())
 	return printReport(cmd.OutOrStdout(), rep, f.asJSON, f.outDir)
+}
+
+// pairProgress reports an evaluation's progress: a bar per attack–defense
+// pair on a terminal, and one log line as each pair finishes.
+func pairProgress(bar *progress.Bar, prefix string) func(a, d string, p attack.Progress) {
+	done := map[string]bool{}
+	return func(a, d string, p attack.Progress) {
+		label := prefix + a + " vs " + d
+		bar.Update(label, p.N-p.Active, p.N, fmt.Sprintf("fooled %d/%d, %d queries", p.Fooled, p.N, p.Queries))
+		if p.Active == 0 && !done[label] {
+			done[label] = true
+			bar.Log("%s: fooled %d of %d images, %d queries", label, p.Fooled, p.N, p.Queries)
+		}
+	}
 }
 
 // calibration sets aside the held-out images AAA's temperature is tuned on:

@@ -34,9 +34,7 @@ func demoRobustness(cmd *cobra.Command, net *nn.Network, test *data.Dataset, n, 
 		cfg.Checkpoints = cfg.Checkpoints[1:]
 	}
 	bar := progress.New(cmd.ErrOrStderr())
-	cfg.Progress = func(a, d string, p attack.Progress) {
-		bar.Update(fmt.Sprintf("%s vs %s", a, d), p.N-p.Active, p.N, fmt.Sprintf("fooled %d/%d", p.Fooled, p.N))
-	}
+	cfg.Progress = pairProgress(bar, "")
 	rep, err := robust.Run(cmd.Context(), net, test.X[:n*size], test.Y[:n], cfg)
 	if err != nil {
 		return nil, err

@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/trustml/trustml/attack"
 	"github.com/trustml/trustml/data"
 	"github.com/trustml/trustml/progress"
 	"github.com/trustml/trustml/robust"
@@ -103,9 +102,7 @@ func runReproAAA(cmd *cobra.Command, f *reproAAAFlags) error {
 		if err != nil {
 			return err
 		}
-		cfg.Progress = func(a, d string, p attack.Progress) {
-			bar.Update(fmt.Sprintf("%s: %s vs %s", m, a, d), p.N-p.Active, p.N, fmt.Sprintf("fooled %d/%d", p.Fooled, p.N))
-		}
+		cfg.Progress = pairProgress(bar, m+": ")
 		rep, err := robust.Run(cmd.Context(), net, test.X[:f.n*size], test.Y[:f.n], cfg)
 		if err != nil {
 			return fmt.Errorf("%s: %w", m, err)
