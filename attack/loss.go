@@ -2,6 +2,7 @@ package attack
 
 import (
 	"fmt"
+	"github.com/trustml/trustml/eval"
 	"math"
 	"strings"
 
@@ -197,12 +198,4 @@ func (l Loss) resolve(def Loss) Loss {
 }
 
 // argmax returns the index of the largest score, the first on ties.
-func argmax(z []float32) int {
-	best := 0
-	for j, v := range z {
-		if v > z[best] {
-			best = j
-		}
-	}
-	return best
-}
+var argmax = eval.Argmax
