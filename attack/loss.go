@@ -2,10 +2,10 @@ package attack
 
 import (
 	"fmt"
-	"github.com/trustml/trustml/eval"
 	"math"
 	"strings"
 
+	"github.com/trustml/trustml/eval"
 	"github.com/trustml/trustml/model"
 )
 
