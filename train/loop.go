@@ -124,7 +124,9 @@ func Fit(ctx context.Context, net Network, x []float32, y []int, cfg Config) ([]
 			if cfg.Schedule != nil {
 				cfg.Optimizer.SetLR(cfg.Schedule.LR(step, total))
 			}
-			var batchCorrect int
+			// Two-pass optimizers call the closure again at perturbed weights;
+			// accuracy is counted on the first (clean) pass only.
+			batchCorrect, calls := 0, 0
 			closure := func() (float64, error) {
 				net.ZeroGrad()
 				out := net.Forward(in, bs, true)
@@ -132,7 +134,10 @@ func Fit(ctx context.Context, net Network, x []float32, y []int, cfg Config) ([]
 				if math.IsNaN(l) || math.IsInf(l, 0) {
 					return l, fmt.Errorf("%w at epoch %d step %d (loss %v)", ErrNonFiniteLoss, ep, step, l)
 				}
-				batchCorrect = c
+				if calls == 0 {
+					batchCorrect = c
+				}
+				calls++
 				net.Backward(dl, false)
 				return l, nil
 			}

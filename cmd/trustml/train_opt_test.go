@@ -1,0 +1,70 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestTrainFlatOptimizers trains the MLP for a few steps with every
+// optimizer on the embedded data and checks each run learned something.
+func TestTrainFlatOptimizers(t *testing.T) {
+	for _, tc := range []struct {
+		opt  string
+		args []string
+	}{
+		{"sgd", nil},
+		{"adamw", []string{"--lr", "0.003"}},
+		{"sam", []string{"--rho", "0.05"}},
+		{"sam", []string{"--asam", "--rho", "0.5"}},
+		{"fsam", []string{"--fsam-lambda", "0.9"}},
+		{"rwp", []string{"--steps", "80"}}, // two batches per update
+		{"arwp", nil},
+		{"marwp", []string{"--base", "adamw", "--lr", "0.003"}},
+	} {
+		t.Run(tc.opt+strings.Join(tc.args, ""), func(t *testing.T) {
+			ckpt := filepath.Join(t.TempDir(), "m.ckpt")
+			args := append([]string{"train", "--arch", "mlp", "--optimizer", tc.opt, "--steps", "40", "--batch", "64",
+				"--crop-pad", "0", "--flip=false", "--out", ckpt, "--json"}, tc.args...)
+			out, err := run(t, args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var tr struct {
+				Test struct{ Accuracy float64 } `json:"test"`
+			}
+			if err := json.Unmarshal([]byte(out), &tr); err != nil {
+				t.Fatalf("train --json: %v in %q", err, out)
+			}
+			t.Logf("%s %v: test accuracy %.3f", tc.opt, tc.args, tr.Test.Accuracy)
+			if tr.Test.Accuracy < 0.4 {
+				t.Errorf("40 steps of %s reached only %.3f test accuracy", tc.opt, tr.Test.Accuracy)
+			}
+		})
+	}
+}
+
+func TestTrainFlatOptimizerErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--optimizer", "sam", "--rho", "-0.1"}, "ρ"},
+		{[]string{"--optimizer", "fsam", "--fsam-lambda", "1"}, "λ"},
+		{[]string{"--optimizer", "rwp", "--rwp-gamma", "-1"}, "γ"},
+		{[]string{"--optimizer", "rwp", "--rwp-alpha", "2"}, "α"},
+		{[]string{"--optimizer", "arwp", "--noise-beta", "1.5"}, "β"},
+		{[]string{"--optimizer", "marwp", "--marwp-sigma", "-1"}, "noise scale"},
+		{[]string{"--optimizer", "sam", "--base", "lion"}, "--base"},
+		{[]string{"--optimizer", "lbfgs"}, "unknown optimizer"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			args := append([]string{"train", "--arch", "mlp", "--steps", "1", "--out", filepath.Join(t.TempDir(), "m.ckpt")}, tc.args...)
+			_, err := run(t, args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
