@@ -172,7 +172,7 @@ func (c *Client) do(ctx context.Context, method, u string, body, into any) error
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("%w %s: %v", ErrRemote, u, err)
+		return fmt.Errorf("%w %s: %w", ErrRemote, u, err)
 	}
 	defer resp.Body.Close()
 	b, err := readLimited(resp.Body, c.maxResp)

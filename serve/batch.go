@@ -1,0 +1,314 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/trustml/trustml/defense"
+	"github.com/trustml/trustml/model"
+)
+
+// BatchOptions configures dynamic batching: requests that arrive while the
+// model is busy, or within MaxDelay of each other, are run through the
+// model in one forward pass, as Triton's dynamic batcher does.
+type BatchOptions struct {
+	// MaxBatch is the largest number of images in one forward pass
+	// (default [DefaultMaxBatch]); 1 disables dynamic batching. A request
+	// with more images than MaxBatch runs alone, in one pass.
+	MaxBatch int
+	// MaxDelay is the longest the oldest request of a batch waits for more
+	// requests to join it while the batch is not full. 0 never waits: a
+	// batch is what is queued when a worker becomes free, which under load
+	// is already most of the gain. The command line's default is
+	// [DefaultMaxDelay].
+	MaxDelay time.Duration
+	// Workers is the number of forward passes that may run at the same
+	// time, each on its own copy of the model (from [model.Cloner]) and of
+	// the defense (default 1; more needs a model.Cloner).
+	Workers int
+	// QueueSize bounds the requests waiting for a worker (default 4096);
+	// when it is full, requests wait for room or for their deadline.
+	QueueSize int
+}
+
+// Defaults of dynamic batching.
+const (
+	DefaultMaxBatch = 64
+	DefaultMaxDelay = 2 * time.Millisecond
+)
+
+// errClosed answers requests that arrive after the server was closed.
+var errClosed = errors.New("serve: server is shutting down")
+
+// job is one request's images on their way through a worker.
+type job struct {
+	ctx  context.Context
+	x    []float32
+	n    int
+	out  []float32 // n×k defended scores, written by the worker
+	enq  time.Time
+	done chan error // buffered: the worker never blocks on it
+}
+
+// batcher owns the models and defenses: only its workers call them, each
+// worker its own copy, so models that are not safe for concurrent use (such
+// as *nn.Network) are served safely.
+type batcher struct {
+	o       BatchOptions
+	size, k int
+	queue   chan *job
+	stop    chan struct{}
+	exited  chan struct{}
+	ctx     context.Context // cancelled by close: aborts model calls
+	cancel  context.CancelFunc
+	once    sync.Once
+	wg      sync.WaitGroup
+	metrics *metrics
+	onError func(error)
+}
+
+type worker struct {
+	b         *batcher
+	m         model.Classifier
+	d         defense.Defense
+	pre       defense.Preprocessor
+	x, logits []float32
+	batch     []*job
+	pending   *job
+	timer     *time.Timer
+}
+
+// newBatcher starts o.Workers workers on copies of m, each with a defense
+// built by newDefense(i).
+func newBatcher(m model.Classifier, o BatchOptions, newDefense func(i int) (defense.Defense, error), mt *metrics) (*batcher, error) {
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = DefaultMaxBatch
+	}
+	if o.Workers <= 0 {
+		o.Workers = 1
+	}
+	if o.QueueSize <= 0 {
+		o.QueueSize = 4096
+	}
+	if o.MaxDelay < 0 {
+		return nil, fmt.Errorf("serve: negative batch delay %v", o.MaxDelay)
+	}
+	cl, canClone := m.(model.Cloner)
+	if o.Workers > 1 && !canClone {
+		return nil, fmt.Errorf("serve: %d workers need a model that can be cloned (model.Cloner); use 1 worker", o.Workers)
+	}
+	b := &batcher{
+		o: o, size: model.InputSize(m), k: m.NumClasses(),
+		queue: make(chan *job, o.QueueSize), stop: make(chan struct{}), exited: make(chan struct{}),
+		metrics: mt,
+	}
+	b.ctx, b.cancel = context.WithCancel(context.Background())
+	ws := make([]*worker, o.Workers)
+	for i := range ws {
+		d, err := newDefense(i)
+		if err != nil {
+			return nil, err
+		}
+		wm := m
+		if i > 0 {
+			wm = cl.Clone()
+		}
+		w := &worker{b: b, m: wm, d: d, timer: time.NewTimer(time.Hour)}
+		w.timer.Stop()
+		w.pre, _ = d.(defense.Preprocessor)
+		ws[i] = w
+	}
+	b.wg.Add(len(ws))
+	for _, w := range ws {
+		go w.run()
+	}
+	go func() {
+		b.wg.Wait()
+		close(b.exited)
+	}()
+	return b, nil
+}
+
+// do runs the n images in x through a worker and returns their n×k defended
+// scores.
+func (b *batcher) do(ctx context.Context, x []float32, n int) ([]float32, error) {
+	j := &job{ctx: ctx, x: x, n: n, out: make([]float32, n*b.k), enq: time.Now(), done: make(chan error, 1)}
+	select {
+	case <-b.stop:
+		return nil, errClosed
+	default:
+	}
+	select {
+	case b.queue <- j:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-b.stop:
+		return nil, errClosed
+	}
+	select {
+	case err := <-j.done:
+		return j.out, err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-b.exited:
+		// The workers drained the queue before exiting; the job may have
+		// been among the last ones.
+		select {
+		case err := <-j.done:
+			return j.out, err
+		default:
+			return nil, errClosed
+		}
+	}
+}
+
+// close stops the workers after they have answered every queued request.
+// If ctx ends first, model calls in progress are cancelled.
+func (b *batcher) close(ctx context.Context) error {
+	b.once.Do(func() { close(b.stop) })
+	select {
+	case <-b.exited:
+		b.cancel()
+		return nil
+	case <-ctx.Done():
+		b.cancel()
+		<-b.exited
+		return ctx.Err()
+	}
+}
+
+func (w *worker) run() {
+	b := w.b
+	defer b.wg.Done()
+	for {
+		first := w.pending
+		w.pending = nil
+		if first == nil {
+			select {
+			case first = <-b.queue:
+			case <-b.stop:
+				// Answer what is still queued, then exit.
+				for {
+					select {
+					case j := <-b.queue:
+						w.runBatch(append(w.batch[:0], j))
+					default:
+						return
+					}
+				}
+			}
+		}
+		w.runBatch(w.gather(first))
+	}
+}
+
+// gather collects the jobs of one batch, starting with first: whatever is
+// queued, then whatever arrives before first's deadline, up to MaxBatch
+// images. A job that does not fit is kept for the next batch.
+func (w *worker) gather(first *job) []*job {
+	b := w.b
+	batch := append(w.batch[:0], first)
+	n := first.n
+	deadline := first.enq.Add(b.o.MaxDelay)
+	for n < b.o.MaxBatch {
+		var j *job
+		select {
+		case j = <-b.queue:
+		default:
+			wait := time.Until(deadline)
+			if wait <= 0 {
+				return batch
+			}
+			w.timer.Reset(wait)
+			select {
+			case j = <-b.queue:
+				w.timer.Stop()
+			case <-w.timer.C:
+				return batch
+			case <-b.stop:
+				w.timer.Stop()
+				return batch
+			}
+		}
+		if n+j.n > b.o.MaxBatch {
+			w.pending = j
+			return batch
+		}
+		batch = append(batch, j)
+		n += j.n
+	}
+	return batch
+}
+
+// runBatch runs one forward pass and the defense over the batch's images and
+// hands each job its rows.
+func (w *worker) runBatch(batch []*job) {
+	b := w.b
+	live := batch[:0]
+	n := 0
+	for _, j := range batch {
+		if err := j.ctx.Err(); err != nil { // the client left
+			j.done <- err
+			continue
+		}
+		live = append(live, j)
+		n += j.n
+	}
+	w.batch = batch[:0]
+	if n == 0 {
+		return
+	}
+	w.x = grow(w.x, n*b.size)
+	w.logits = grow(w.logits, n*b.k)
+	off := 0
+	for _, j := range live {
+		off += copy(w.x[off:], j.x)
+	}
+	var defDur time.Duration
+	var err error
+	if w.pre != nil {
+		t := time.Now()
+		err = w.pre.Preprocess(w.x, w.x)
+		defDur += time.Since(t)
+	}
+	var fwdDur time.Duration
+	if err == nil {
+		t := time.Now()
+		err = w.m.Logits(b.ctx, w.logits, w.x)
+		fwdDur = time.Since(t)
+	}
+	if err == nil {
+		t := time.Now()
+		err = w.d.Apply(w.logits, w.logits, b.k)
+		defDur += time.Since(t)
+	}
+	if b.metrics != nil {
+		b.metrics.batch.Observe(float64(n))
+		if err == nil {
+			b.metrics.forward.Observe(fwdDur.Seconds())
+			b.metrics.defense.Observe(defDur.Seconds())
+		}
+	}
+	if err != nil && b.onError != nil {
+		b.onError(err)
+	}
+	off = 0
+	for i, j := range live {
+		if err == nil {
+			off += copy(j.out, w.logits[off:])
+		}
+		j.done <- err
+		live[i] = nil
+	}
+	clear(batch) // drop references to answered jobs
+}
+
+func grow(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
+}

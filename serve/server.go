@@ -1,0 +1,505 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/trustml/trustml/defense"
+	"github.com/trustml/trustml/eval"
+	"github.com/trustml/trustml/model"
+	"github.com/trustml/trustml/oip"
+)
+
+// ScoresName is the output tensor of defenses whose scores are neither
+// logits nor probabilities (rounded, thresholded or top-k probabilities).
+const ScoresName = "scores"
+
+// DefaultDefense is the defense a server applies unless told otherwise.
+const DefaultDefense = "aaa-linear"
+
+// Options configures a [Server].
+type Options struct {
+	// Name is the model name in URLs and replies (required).
+	Name string
+	// Version is reported in metadata and replies (optional); requests to
+	// /v2/models/NAME/versions/V/... must name it.
+	Version string
+	// Defense is the registered name of the output defense applied to every
+	// reply (default [DefaultDefense]; "none" serves the model undefended).
+	Defense string
+	// DefenseOptions are the defense's seed and parameters. With several
+	// workers, worker i's defense is seeded with Seed+i.
+	DefenseOptions defense.Options
+	// Batch configures dynamic batching.
+	Batch BatchOptions
+	// MaxBodyBytes bounds request bodies (default [oip.DefaultMaxBody]).
+	MaxBodyBytes int64
+	// InputRange is the range input values must lie in (default [0, 1],
+	// trustml's convention; a proxied model may expect another).
+	InputRange [2]float32
+	// Limiter, if set, requires an API key on inference requests and
+	// enforces its budget and rate.
+	Limiter *Limiter
+	// Registry receives the server's Prometheus metrics and is served at
+	// /metrics (default: a new registry with the Go and process
+	// collectors).
+	Registry *prometheus.Registry
+	// Logger receives structured logs (default: none).
+	Logger *slog.Logger
+}
+
+// Server serves one classifier (a local model or an [Upstream]) over the Open
+// Inference Protocol with an output defense applied to every reply, dynamic
+// batching, optional API keys with query budgets, and Prometheus metrics.
+// Create it with [New]; it is safe for concurrent use.
+type Server struct {
+	o         Options
+	m         model.Classifier
+	shape     []int
+	size, k   int
+	kind      defense.Output
+	outputs   []string
+	b         *batcher
+	metrics   *metrics
+	log       *slog.Logger
+	notReady  atomic.Bool
+	meta      oip.ModelMetadata
+	inputName string
+}
+
+// New returns a server for m. It builds one defense per worker from the
+// registry (so an unknown defense or parameter is an error here) and starts
+// the batch workers; call [Server.Close] to stop them.
+func New(m model.Classifier, o Options) (*Server, error) {
+	if o.Name == "" || strings.ContainsAny(o.Name, "/ ?#%") {
+		return nil, fmt.Errorf("serve: model name %q: want a non-empty name without '/', '?', '#', '%%' or spaces", o.Name)
+	}
+	if o.Defense == "" {
+		o.Defense = DefaultDefense
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = oip.DefaultMaxBody
+	}
+	if o.InputRange == [2]float32{} {
+		o.InputRange = [2]float32{0, 1}
+	}
+	if !(o.InputRange[0] < o.InputRange[1]) {
+		return nil, fmt.Errorf("serve: input range %v is empty", o.InputRange)
+	}
+	if o.Registry == nil {
+		o.Registry = newRegistry()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	k := m.NumClasses()
+	if k < 2 {
+		return nil, fmt.Errorf("serve: model has %d classes, need at least 2", k)
+	}
+	s := &Server{o: o, m: m, shape: m.InputShape(), size: model.InputSize(m), k: k, log: o.Logger}
+	if s.size <= 0 {
+		return nil, fmt.Errorf("serve: model input shape %v is empty", s.shape)
+	}
+	first, err := defense.New(o.Defense, o.DefenseOptions)
+	if err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+	s.kind = first.Output()
+	switch s.kind {
+	case defense.Logits:
+		s.outputs = []string{oip.LogitsName, oip.ProbabilitiesName}
+	case defense.Probabilities:
+		s.outputs = []string{oip.ProbabilitiesName}
+	default:
+		s.outputs = []string{ScoresName}
+	}
+	s.metrics, err = newMetrics(o.Registry, o.Name, o.Defense)
+	if err != nil {
+		return nil, fmt.Errorf("serve: metrics: %w", err)
+	}
+	newDefense := func(i int) (defense.Defense, error) {
+		if i == 0 {
+			return first, nil
+		}
+		do := o.DefenseOptions
+		do.Seed += uint64(i)
+		return defense.New(o.Defense, do)
+	}
+	s.b, err = newBatcher(m, o.Batch, newDefense, s.metrics)
+	if err != nil {
+		return nil, err
+	}
+	s.b.onError = func(err error) {
+		if !errors.Is(err, ErrUpstream) {
+			s.log.Error("forward pass failed", "model", o.Name, "err", err)
+		}
+	}
+	s.meta = s.buildMetadata()
+	return s, nil
+}
+
+func (s *Server) buildMetadata() oip.ModelMetadata {
+	s.inputName = oip.InputName
+	in := []int64{-1}
+	for _, d := range s.shape {
+		in = append(in, int64(d))
+	}
+	md := oip.ModelMetadata{
+		Name:     s.o.Name,
+		Platform: "trustml",
+		Inputs:   []oip.TensorMetadata{{Name: s.inputName, Datatype: oip.FP32, Shape: in}},
+	}
+	for _, o := range s.outputs {
+		md.Outputs = append(md.Outputs, oip.TensorMetadata{Name: o, Datatype: oip.FP32, Shape: []int64{-1, int64(s.k)}})
+	}
+	if s.o.Version != "" {
+		md.Versions = []string{s.o.Version}
+	}
+	return md
+}
+
+// Metadata describes the served model: one FP32 input "input" [-1 dims...]
+// and the outputs of its defense: "logits" and "probabilities" for defenses
+// that return logits (AAA, none, outRND), "probabilities" for those that
+// return probabilities, "scores" for the others.
+func (s *Server) Metadata() oip.ModelMetadata { return s.meta }
+
+// Output says what the defended scores are.
+func (s *Server) Output() defense.Output { return s.kind }
+
+// Registry returns the registry the server's metrics are in.
+func (s *Server) Registry() *prometheus.Registry { return s.o.Registry }
+
+// Drain marks the server not ready (GET /v2/health/ready answers 503) while
+// it keeps answering requests: the first step of a graceful shutdown.
+func (s *Server) Drain() { s.notReady.Store(true) }
+
+// Close stops the batch workers after they have answered every queued
+// request; if ctx ends first, model calls in progress are cancelled. Call it
+// after the HTTP server has shut down. Requests made after Close fail with
+// 503.
+func (s *Server) Close(ctx context.Context) error {
+	s.Drain()
+	return s.b.close(ctx)
+}
+
+// statusError carries the HTTP status of an error.
+type statusError struct {
+	status int
+	err    error
+}
+
+func (e *statusError) Error() string { return e.err.Error() }
+func (e *statusError) Unwrap() error { return e.err }
+
+func badRequest(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", oip.ErrBadRequest, fmt.Sprintf(format, args...))
+}
+
+// Infer answers a decoded request: it checks the input against the model's
+// shape and input range, runs it through the batcher (model, then defense)
+// and returns the requested outputs (all of them when none are named).
+// Errors wrap [oip.ErrBadRequest] for the client's mistakes, [ErrUpstream] or
+// [ErrUpstreamTimeout] for a failed upstream.
+func (s *Server) Infer(ctx context.Context, req *oip.InferenceRequest) (*oip.InferenceResponse, error) {
+	n, err := s.check(req)
+	if err != nil {
+		return nil, err
+	}
+	return s.infer(ctx, req, n)
+}
+
+// check validates a request and returns its number of images.
+func (s *Server) check(req *oip.InferenceRequest) (int, error) {
+	if len(req.Inputs) != 1 {
+		return 0, badRequest("the model takes one input tensor %q, got %d", s.inputName, len(req.Inputs))
+	}
+	in := &req.Inputs[0]
+	if in.Name != s.inputName {
+		return 0, badRequest("unknown input %q (the model's input is %q)", in.Name, s.inputName)
+	}
+	ok := len(in.Shape) == len(s.shape)+1
+	for i := 0; ok && i < len(s.shape); i++ {
+		ok = in.Shape[i+1] == int64(s.shape[i])
+	}
+	if !ok {
+		return 0, badRequest("input %q: shape %v, want [N %s]", in.Name, in.Shape, dims(s.shape))
+	}
+	n := in.Shape[0]
+	if n < 1 {
+		return 0, badRequest("input %q: shape %v has no images", in.Name, in.Shape)
+	}
+	lo, hi := s.o.InputRange[0], s.o.InputRange[1]
+	for i, v := range in.Data {
+		if !(v >= lo && v <= hi) {
+			return 0, badRequest("input %q: value %v at index %d (image %d) outside [%g, %g]", in.Name, v, i, i/s.size, lo, hi)
+		}
+	}
+	for _, o := range req.Outputs {
+		if !s.hasOutput(o.Name) {
+			return 0, badRequest("unknown output %q (have %s)", o.Name, strings.Join(s.outputs, ", "))
+		}
+	}
+	return int(n), nil
+}
+
+func (s *Server) hasOutput(name string) bool {
+	for _, o := range s.outputs {
+		if o == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) infer(ctx context.Context, req *oip.InferenceRequest, n int) (*oip.InferenceResponse, error) {
+	scores, err := s.b.do(ctx, req.Inputs[0].Data, n)
+	if err != nil {
+		return nil, err
+	}
+	want := func(name string) bool {
+		if len(req.Outputs) == 0 {
+			return true
+		}
+		for _, o := range req.Outputs {
+			if o.Name == name {
+				return true
+			}
+		}
+		return false
+	}
+	resp := &oip.InferenceResponse{ModelName: s.o.Name, ModelVersion: s.o.Version, ID: req.ID}
+	shape := []int64{int64(n), int64(s.k)}
+	for _, name := range s.outputs {
+		if !want(name) {
+			continue
+		}
+		data := scores
+		if name == oip.ProbabilitiesName && s.kind == defense.Logits {
+			data = make([]float32, len(scores))
+			eval.Softmax(data, scores, s.k)
+		}
+		resp.Outputs = append(resp.Outputs, oip.ResponseOutput{Name: name, Shape: shape, Datatype: oip.FP32, Data: data})
+	}
+	return resp, nil
+}
+
+func dims(s []int) string {
+	var b strings.Builder
+	for i, d := range s {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(strconv.Itoa(d))
+	}
+	return b.String()
+}
+
+// Handler returns the HTTP handler: the protocol's endpoints
+//
+//	GET  /v2                                  server metadata
+//	GET  /v2/health/live, /v2/health/ready    health (ready is 503 after Drain)
+//	GET  /v2/models/{name}[/versions/{v}]     model metadata
+//	GET  /v2/models/{name}[/versions/{v}]/ready
+//	POST /v2/models/{name}[/versions/{v}]/infer
+//
+// and GET /metrics (Prometheus). Every error reply is a v2 error object
+// {"error": "..."}.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v2", s.counted("server", func(w http.ResponseWriter, _ *http.Request) int {
+		return writeJSON(w, http.StatusOK, map[string]any{"name": "trustml", "version": "v2", "extensions": []string{}})
+	}))
+	mux.HandleFunc("GET /v2/health/live", s.counted("live", func(w http.ResponseWriter, _ *http.Request) int {
+		return writeJSON(w, http.StatusOK, map[string]bool{"live": true})
+	}))
+	mux.HandleFunc("GET /v2/health/ready", s.counted("ready", s.ready))
+	for _, prefix := range []string{"/v2/models/{name}", "/v2/models/{name}/versions/{version}"} {
+		mux.HandleFunc("GET "+prefix, s.counted("metadata", s.withModel(func(w http.ResponseWriter, _ *http.Request) int {
+			return writeJSON(w, http.StatusOK, s.meta)
+		})))
+		mux.HandleFunc("GET "+prefix+"/ready", s.counted("model_ready", s.withModel(func(w http.ResponseWriter, r *http.Request) int {
+			if s.notReady.Load() {
+				return writeError(w, http.StatusServiceUnavailable, "shutting down")
+			}
+			return writeJSON(w, http.StatusOK, map[string]any{"name": s.o.Name, "ready": true})
+		})))
+		mux.HandleFunc("POST "+prefix+"/infer", s.serveInfer)
+	}
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.o.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/", s.counted("other", func(w http.ResponseWriter, r *http.Request) int {
+		return writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path))
+	}))
+	return mux
+}
+
+// handler is an HTTP handler that returns the status it wrote.
+type handler func(http.ResponseWriter, *http.Request) int
+
+func (s *Server) counted(endpoint string, h handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		code := h(w, r)
+		s.metrics.requests.WithLabelValues(endpoint, strconv.Itoa(code)).Inc()
+	}
+}
+
+func (s *Server) withModel(h handler) handler {
+	return func(w http.ResponseWriter, r *http.Request) int {
+		if name := r.PathValue("name"); name != s.o.Name {
+			return writeError(w, http.StatusNotFound, fmt.Sprintf("unknown model %q (this server has %q)", name, s.o.Name))
+		}
+		if v := r.PathValue("version"); v != "" && v != s.o.Version {
+			return writeError(w, http.StatusNotFound, fmt.Sprintf("model %s has no version %q", s.o.Name, v))
+		}
+		return h(w, r)
+	}
+}
+
+func (s *Server) ready(w http.ResponseWriter, _ *http.Request) int {
+	if s.notReady.Load() {
+		return writeError(w, http.StatusServiceUnavailable, "shutting down")
+	}
+	return writeJSON(w, http.StatusOK, map[string]bool{"ready": true})
+}
+
+func (s *Server) serveInfer(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	s.metrics.inflight.Inc()
+	var (
+		key  string
+		n    int
+		code int
+		err  error
+	)
+	code = s.withModel(func(w http.ResponseWriter, r *http.Request) int {
+		key, n, code, err = s.answer(w, r)
+		return code
+	})(w, r)
+	dur := time.Since(start)
+	s.metrics.inflight.Dec()
+	s.metrics.latency.Observe(dur.Seconds())
+	s.metrics.requests.WithLabelValues("infer", strconv.Itoa(code)).Inc()
+	switch {
+	case code >= 500:
+		s.log.Error("infer", "status", code, "key", key, "images", n, "duration", dur, "remote", r.RemoteAddr, "err", err)
+	case s.log.Enabled(r.Context(), slog.LevelDebug):
+		attrs := []any{"status", code, "key", key, "images", n, "duration", dur, "remote", r.RemoteAddr}
+		if err != nil {
+			attrs = append(attrs, "err", err)
+		}
+		s.log.Debug("infer", attrs...)
+	}
+}
+
+// answer serves one inference request and returns the API key's name, the
+// number of images, the status written and the error, if any.
+func (s *Server) answer(w http.ResponseWriter, r *http.Request) (string, int, int, error) {
+	var key *Key
+	if s.o.Limiter != nil {
+		k, err := s.o.Limiter.Authenticate(r.Header.Get("Authorization"))
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="trustml"`)
+			return "", 0, writeError(w, http.StatusUnauthorized, err.Error()), err
+		}
+		key = k
+	}
+	keyName := ""
+	if key != nil {
+		keyName = key.Name
+	}
+	body, err := readBody(w, r, s.o.MaxBodyBytes)
+	if err != nil {
+		var se *statusError
+		errors.As(err, &se)
+		return keyName, 0, writeError(w, se.status, err.Error()), err
+	}
+	req, err := DecodeRequest(body)
+	if err != nil {
+		return keyName, 0, writeError(w, http.StatusBadRequest, err.Error()), err
+	}
+	n, err := s.check(req)
+	if err != nil {
+		return keyName, 0, writeError(w, http.StatusBadRequest, err.Error()), err
+	}
+	if key != nil {
+		if _, err := s.o.Limiter.Admit(key, n); err != nil {
+			var le *LimitError
+			if errors.As(err, &le) {
+				if le.RetryAfter > 0 {
+					w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(le.RetryAfter.Seconds())), 10))
+				}
+				return keyName, n, writeError(w, http.StatusTooManyRequests, err.Error()), err
+			}
+			return keyName, n, writeError(w, http.StatusServiceUnavailable, "query accounting unavailable: "+err.Error()), err
+		}
+	}
+	s.metrics.queries.WithLabelValues(keyName).Add(float64(n))
+	resp, err := s.infer(r.Context(), req, n)
+	if err != nil {
+		return keyName, n, writeError(w, errorStatus(err), err.Error()), err
+	}
+	return keyName, n, writeJSON(w, http.StatusOK, resp), nil
+}
+
+// errorStatus maps an inference error to its HTTP status.
+func errorStatus(err error) int {
+	switch {
+	case errors.Is(err, oip.ErrBadRequest):
+		return http.StatusBadRequest
+	case errors.Is(err, ErrUpstreamTimeout):
+		return http.StatusGatewayTimeout
+	case errors.Is(err, ErrUpstream):
+		return http.StatusBadGateway
+	case errors.Is(err, errClosed), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// readBody reads a request body of at most limit bytes.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, &statusError{http.StatusRequestEntityTooLarge, fmt.Errorf("request body of %d bytes is larger than the limit of %d bytes", r.ContentLength, limit)}
+	}
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, &statusError{http.StatusRequestEntityTooLarge, fmt.Errorf("request body larger than the limit of %d bytes", limit)}
+		}
+		return nil, &statusError{http.StatusBadRequest, fmt.Errorf("reading request body: %w", err)}
+	}
+	return buf.Bytes(), nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) int {
+	b, err := json.Marshal(v)
+	if err != nil { // not reachable with the protocol's types
+		status, b = http.StatusInternalServerError, []byte(`{"error":"encoding the reply failed"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+	return status
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) int {
+	return writeJSON(w, status, oip.ErrorResponse{Error: msg})
+}
