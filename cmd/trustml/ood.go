@@ -1,0 +1,520 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/trustml/trustml/data"
+	"github.com/trustml/trustml/eval"
+	"github.com/trustml/trustml/model"
+	"github.com/trustml/trustml/nn"
+	"github.com/trustml/trustml/ood"
+)
+
+func init() {
+	register(newOODCmd)
+	registerRepro(newReproKPCAOoDCmd)
+}
+
+func newOODCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "ood",
+		Short: "Out-of-distribution detection: benchmark post-hoc detectors",
+		Long: `Detect out-of-distribution (OoD) inputs of a trained classifier with post-hoc
+detectors (MSP, MaxLogit, Energy, ODIN, Mahalanobis, KNN, ViM, kernel-PCA
+reconstruction error) and measure them: FPR at 95% TPR, AUROC, AUPR-In,
+AUPR-Out. Scores are higher = more in-distribution.
+
+Detectors: ` + strings.Join(ood.Names(), ", "),
+	}
+	cmd.AddCommand(newOODEvalCmd(), newOODScoreCmd())
+	return cmd
+}
+
+type oodScoreFlags struct {
+	data     dataFlags
+	model    string
+	detector string
+	split    string
+	n        int
+	nTrain   int
+	seed     uint64
+	asJSON   bool
+}
+
+func newOODScoreCmd() *cobra.Command {
+	var f oodScoreFlags
+	cmd := &cobra.Command{
+		Use:   "score",
+		Short: "Fit one detector on the embedded ID training images and score a data set",
+		Long: `Fit a detector on the model's outputs for the first --n-train embedded
+Fashion-MNIST training images, then print one score per sample of --data
+(higher = more in-distribution), one per line, or as JSON. Detectors are not
+saved: each run fits afresh (seconds for all but gradknn).`,
+		Example: `  trustml ood score --detector kpca-cos-rff --data fashion-mnist-small --split test --n 10
+  trustml ood score --detector knn --data images.csv --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runOODScore(cmd, &f) },
+	}
+	fl := cmd.Flags()
+	f.data.add(cmd, data.DefaultName)
+	fl.StringVar(&f.model, "model", "default", modelHelp)
+	fl.StringVar(&f.detector, "detector", "kpca-cos-rff", "detector: "+strings.Join(ood.Names(), ", "))
+	fl.StringVar(&f.split, "split", "test", "split: train or test")
+	fl.IntVar(&f.n, "n", 0, "score the first n samples (0 = all)")
+	fl.IntVar(&f.nTrain, "n-train", 10000, "fit on the first n embedded training images (0 = all)")
+	fl.Uint64Var(&f.seed, "seed", 0, "seed of randomized detectors")
+	fl.BoolVar(&f.asJSON, "json", false, "print {detector, scores} as JSON")
+	return cmd
+}
+
+func runOODScore(cmd *cobra.Command, f *oodScoreFlags) error {
+	ctx := cmd.Context()
+	net, _, err := loadNetwork(f.model)
+	if err != nil {
+		return err
+	}
+	det, err := ood.New(f.detector, ood.Config{Seed: f.seed})
+	if err != nil {
+		return fmt.Errorf("--detector: %w", err)
+	}
+	split, err := parseSplit(f.split)
+	if err != nil {
+		return err
+	}
+	d, err := f.data.load(split)
+	if err != nil {
+		return err
+	}
+	if fmt.Sprint(d.Shape) != fmt.Sprint(net.InputShape()) {
+		return fmt.Errorf("data set %s has samples of shape %v, the model expects %v", d.Name, d.Shape, net.InputShape())
+	}
+	d = firstN(d, f.n)
+	train, err := data.EmbeddedFashion(data.Train)
+	if err != nil {
+		return err
+	}
+	train = firstN(train, f.nTrain)
+	if err := det.Fit(ctx, net, ood.NewInputs(train.X, train.Y)); err != nil {
+		return fmt.Errorf("fit %s: %w", f.detector, err)
+	}
+	scores := make([]float64, d.Len())
+	if err := det.Score(ctx, net, scores, ood.NewInputs(d.X, nil)); err != nil {
+		return fmt.Errorf("score %s: %w", f.detector, err)
+	}
+	w := cmd.OutOrStdout()
+	if f.asJSON {
+		return writeJSON(w, map[string]any{"detector": f.detector, "data": d.Name, "higher_is_in_distribution": true, "scores": scores})
+	}
+	for _, s := range scores {
+		fmt.Fprintf(w, "%.6g\n", s)
+	}
+	return nil
+}
+
+type oodEvalFlags struct {
+	model     string
+	detectors string
+	nTrain    int
+	nTest     int
+	nOoD      int
+	seed      uint64
+	temp      float64
+	eps       float64
+	k         int
+	vimDim    int
+	gamma     float64
+	m         int
+	ratio     float64
+	landmarks string
+	outDir    string
+	asJSON    bool
+}
+
+// oodEvalReport is the --json output of "ood eval".
+type oodEvalReport struct {
+	Model   string       `json:"model"`
+	NTrain  int          `json:"n_train"`
+	NTest   int          `json:"n_test"`
+	NOoD    int          `json:"n_ood"`
+	Sets    []oodSetInfo `json:"ood_sets"`
+	Results []ood.Result `json:"results"`
+	Plots   []string     `json:"plots,omitempty"`
+}
+
+type oodSetInfo struct {
+	Name string `json:"name"`
+	Why  string `json:"why"`
+}
+
+func newOODEvalCmd() *cobra.Command {
+	var f oodEvalFlags
+	cmd := &cobra.Command{
+		Use:   "eval",
+		Short: "Benchmark detectors: embedded Fashion-MNIST (ID) against far-OoD sets",
+		Long: `Fit each detector on the model's outputs for the embedded Fashion-MNIST
+training images (ID), score the embedded test images (ID) and four far-OoD
+sets built from data that ship with trustml, and print one row per
+detector × OoD set: FPR95 (ID positive, lower is better), AUROC, AUPR-In,
+AUPR-Out.
+
+OoD sets:
+  digits    scikit-learn's 8×8 handwritten digits, scaled to [0, 1] and
+            bilinearly upsampled to 28×28: strokes, not clothing
+  gaussian  N(0.5, 0.25²) pixel noise clipped to [0, 1]: no object
+  uniform   U[0, 1] pixel noise: no object
+  inverted  the ID test images inverted (1 − x): white background, never
+            seen in training`,
+		Example: `  # every detector on the default model, ROC curves as PNG
+  trustml ood eval --out-dir roc
+
+  # a few detectors, machine-readable
+  trustml ood eval --detectors energy,knn,kpca-cos-rff --json
+
+  # a mode ensemble of the two embedded models (logit-based detectors)
+  trustml ood eval --model fashion-cnn,fashion-resnet8 --detectors msp,energy,odin
+
+  # the low-dimensional gradient detector (per-sample gradients: slow)
+  trustml ood eval --detectors gradknn,knn --n-train 1000 --n-ood 300`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runOODEval(cmd, &f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.model, "model", "default", modelHelp+"; several, comma-separated, are evaluated as a mode ensemble (average logits and, for equal feature sizes, average features)")
+	fl.StringVar(&f.detectors, "detectors", "all", `comma-separated detectors, or "all" (all but gradknn, which needs one backward pass per image: name it, with a smaller --n-train)`)
+	fl.IntVar(&f.nTrain, "n-train", 10000, "fit on the first n embedded training images (0 = all)")
+	fl.IntVar(&f.nTest, "n-test", 2000, "score the first n embedded test images as ID (0 = all)")
+	fl.IntVar(&f.nOoD, "n-ood", 1000, "images per OoD set (at most 1797, the size of digits, and at most --n-test)")
+	fl.Uint64Var(&f.seed, "seed", 0, "seed for the OoD sets and randomized detectors")
+	fl.Float64Var(&f.temp, "temperature", 0, "temperature of MSP/Energy (default 1) and ODIN (default 1000)")
+	fl.Float64Var(&f.eps, "odin-eps", 0, "ODIN input step on the [0, 1] scale (default 0.0014)")
+	fl.IntVar(&f.k, "knn-k", 0, "KNN neighbour (default 50)")
+	fl.IntVar(&f.vimDim, "vim-dim", 0, "ViM principal dimension (default: 90% explained variance)")
+	fl.Float64Var(&f.gamma, "kpca-gamma", 0, "KPCA kernel exp(−γ‖·‖²) (default 1 for rff, 0.5 for nystrom)")
+	fl.IntVar(&f.m, "kpca-m", 0, "KPCA random features / landmarks (default 1024 rff, 256 nystrom)")
+	fl.Float64Var(&f.ratio, "kpca-ratio", 0, "KPCA explained-variance ratio (default 0.85 cos, 0.8 rff, 0.99 nystrom)")
+	fl.StringVar(&f.landmarks, "kpca-landmarks", "energy", "Nyström landmarks: energy (least confident ID points) or uniform")
+	fl.StringVar(&f.outDir, "out-dir", "", "write a PNG of ROC curves per OoD set into this directory (created if needed)")
+	fl.BoolVar(&f.asJSON, "json", false, "print the report as JSON")
+	return cmd
+}
+
+func firstN(d *data.Dataset, n int) *data.Dataset {
+	if n <= 0 || n >= d.Len() {
+		return d
+	}
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return d.Subset(idx)
+}
+
+func runOODEval(cmd *cobra.Command, f *oodEvalFlags) error {
+	ctx := cmd.Context()
+	var members []model.Classifier
+	var net *nn.Network
+	for _, spec := range splitList(f.model) {
+		n, _, err := loadNetwork(spec)
+		if err != nil {
+			return err
+		}
+		if net == nil {
+			net = n
+		}
+		members = append(members, n)
+	}
+	if net == nil {
+		return fmt.Errorf("--model: empty")
+	}
+	var clf model.Classifier = net
+	if len(members) > 1 {
+		ens, err := ood.NewModeEnsemble(members...)
+		if err != nil {
+			return fmt.Errorf("--model: %w", err)
+		}
+		clf = ens
+	}
+	var err error
+	names := splitList(f.detectors)
+	if f.detectors == "all" {
+		names = nil
+		for _, n := range ood.Names() {
+			if n != "gradknn" { // one backward pass per image: ask for it by name
+				names = append(names, n)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("--detectors: empty list")
+	}
+	cfg := ood.Config{
+		Temperature: f.temp, Epsilon: f.eps, K: f.k, ViMDim: f.vimDim, Seed: f.seed,
+		KPCA: ood.KPCA{Gamma: f.gamma, M: f.m, ExpVarRatio: f.ratio, Landmarks: f.landmarks},
+	}
+	dets := make([]ood.Detector, len(names))
+	for i, n := range names {
+		if dets[i], err = ood.New(n, cfg); err != nil {
+			return fmt.Errorf("--detectors: %w", err)
+		}
+	}
+	train, err := data.EmbeddedFashion(data.Train)
+	if err != nil {
+		return err
+	}
+	test, err := data.EmbeddedFashion(data.Test)
+	if err != nil {
+		return err
+	}
+	if err := checkShapes(net, test); err != nil {
+		return err
+	}
+	train, test = firstN(train, f.nTrain), firstN(test, f.nTest)
+	if f.nOoD < 1 || f.nOoD > test.Len() || f.nOoD > 1797 {
+		return fmt.Errorf("--n-ood %d: want 1 to min(1797, %d ID test images)", f.nOoD, test.Len())
+	}
+	sets, err := ood.FarOoDSets(test, f.nOoD, rand.New(rand.NewPCG(f.seed, 0x6f6f64)))
+	if err != nil {
+		return err
+	}
+	res, err := ood.Benchmark(ctx, clf, dets, ood.NewInputs(train.X, train.Y), ood.NewInputs(test.X, nil), sets)
+	if err != nil {
+		return err
+	}
+	rep := oodEvalReport{Model: f.model, NTrain: train.Len(), NTest: test.Len(), NOoD: f.nOoD, Results: res}
+	for _, s := range sets {
+		rep.Sets = append(rep.Sets, oodSetInfo{s.Name, s.Why})
+	}
+	if f.outDir != "" {
+		if err := os.MkdirAll(f.outDir, 0o755); err != nil {
+			return err
+		}
+		for _, s := range sets {
+			var series []eval.Series
+			for _, r := range res {
+				if r.OoD == s.Name {
+					x, y := thinCurve(r.ROC.FPR, r.ROC.TPR, 200)
+					series = append(series, eval.Series{Name: fmt.Sprintf("%s (AUROC %.3f)", r.Detector, r.AUROC), X: x, Y: y})
+				}
+			}
+			p := filepath.Join(f.outDir, "roc-"+s.Name+".png")
+			if err := eval.PlotLines(p, "ROC: Fashion-MNIST (ID) vs "+s.Name, "FPR (OoD accepted)", "TPR (ID accepted)", false, series); err != nil {
+				return err
+			}
+			rep.Plots = append(rep.Plots, p)
+		}
+	}
+	w := cmd.OutOrStdout()
+	if f.asJSON {
+		return writeJSON(w, rep)
+	}
+	fmt.Fprintf(w, "model %s: fit on %d ID training images, %d ID test images, %d images per OoD set\n", f.model, rep.NTrain, rep.NTest, rep.NOoD)
+	rows := make([][]string, 0, len(res))
+	for _, r := range res {
+		rows = append(rows, []string{r.Detector, r.OoD, pct(r.FPR95), pct(r.AUROC), pct(r.AUPRIn), pct(r.AUPROut)})
+	}
+	table(w, []string{"DETECTOR", "OOD", "FPR95", "AUROC", "AUPR-IN", "AUPR-OUT"}, rows)
+	for _, p := range rep.Plots {
+		fmt.Fprintln(w, "wrote", p)
+	}
+	return nil
+}
+
+// thinCurve keeps about max points of a curve (always the first and last).
+func thinCurve(x, y []float64, max int) ([]float64, []float64) {
+	if len(x) <= max {
+		return x, y
+	}
+	step := float64(len(x)-1) / float64(max-1)
+	ox, oy := make([]float64, 0, max), make([]float64, 0, max)
+	for i := range max {
+		j := int(float64(i)*step + 0.5)
+		ox, oy = append(ox, x[j]), append(oy, y[j])
+	}
+	return ox, oy
+}
+
+type reproKPCAFlags struct {
+	nFit, nVal, nTest, nOoD int
+	rffM, nysM              int
+	seeds                   int
+	asJSON                  bool
+}
+
+func newReproKPCAOoDCmd() *cobra.Command {
+	var f reproKPCAFlags
+	cmd := &cobra.Command{
+		Use:   "kpca-ood",
+		Short: "KPCA reconstruction-error OoD detection (CoP, CoRP, Nyström) vs linear PCA and KNN",
+		Long: `Reproduce, at small scale on CPU, the claims of the KPCA-for-OoD papers
+(kernels.md §6): the KPCA reconstruction error with the cosine (CoP) and
+cosine-Gaussian kernels (CoRP: random Fourier features; extension: Nyström
+with least-confident "energy" landmarks) improves on linear PCA
+reconstruction error and is competitive with KNN; Nyström with energy
+landmarks beats RFF and uniform landmarks.
+
+The settings differ from the papers': the papers use CIFAR-10/ImageNet
+ResNets (ID) against SVHN, LSUN, iSUN, Textures, Places, iNaturalist; here the
+ID data are embedded Fashion-MNIST on the default CNN (128-d penultimate
+features) and the OoD sets are the far-OoD sets of "trustml ood eval". The
+papers' tables were not retrieved, so only their qualitative claims are
+printed beside our numbers.
+
+Hyperparameters (γ, explained-variance ratio) are picked per method by AUROC
+on an ID validation split (the last --n-val embedded training images, not
+used for fitting) against a validation OoD set (pixel-permuted validation
+images), never on the test OoD sets. Randomized methods (RFF, uniform
+landmarks) are rerun with --seeds seeds; rows give mean ± std over seeds of
+the AUROC / FPR95 averaged over the four test OoD sets.`,
+		Example: `  trustml repro kpca-ood
+  trustml repro kpca-ood --n-fit 3000 --seeds 2 --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runReproKPCAOoD(cmd, &f) },
+	}
+	fl := cmd.Flags()
+	fl.IntVar(&f.nFit, "n-fit", 8000, "ID training images to fit on (the first ones)")
+	fl.IntVar(&f.nVal, "n-val", 1000, "ID validation images (the last training images)")
+	fl.IntVar(&f.nTest, "n-test", 2000, "ID test images")
+	fl.IntVar(&f.nOoD, "n-ood", 1000, "images per test OoD set")
+	fl.IntVar(&f.rffM, "rff-m", 512, "random Fourier features of CoRP")
+	fl.IntVar(&f.nysM, "nystrom-m", 256, "Nyström landmarks")
+	fl.IntVar(&f.seeds, "seeds", 3, "seeds of the randomized methods")
+	fl.BoolVar(&f.asJSON, "json", false, "print the report as JSON")
+	return cmd
+}
+
+func runReproKPCAOoD(cmd *cobra.Command, f *reproKPCAFlags) error {
+	ctx := cmd.Context()
+	start := time.Now()
+	net, _, err := loadNetwork("default")
+	if err != nil {
+		return err
+	}
+	train, err := data.EmbeddedFashion(data.Train)
+	if err != nil {
+		return err
+	}
+	test, err := data.EmbeddedFashion(data.Test)
+	if err != nil {
+		return err
+	}
+	if f.nFit < 1 || f.nVal < 1 || f.nFit+f.nVal > train.Len() {
+		return fmt.Errorf("--n-fit %d + --n-val %d: want ≥ 1 each and at most %d together", f.nFit, f.nVal, train.Len())
+	}
+	if f.seeds < 1 {
+		return fmt.Errorf("--seeds %d: want ≥ 1", f.seeds)
+	}
+	test = firstN(test, f.nTest)
+	if f.nOoD < 1 || f.nOoD > test.Len() || f.nOoD > 1797 {
+		return fmt.Errorf("--n-ood %d: want 1 to min(1797, %d ID test images)", f.nOoD, test.Len())
+	}
+	fit := firstN(train, f.nFit)
+	valIdx := make([]int, f.nVal)
+	for i := range valIdx {
+		valIdx[i] = train.Len() - f.nVal + i
+	}
+	val := train.Subset(valIdx)
+	px := val.SampleSize()
+	valOoD, err := ood.PermutedSet(val.X, px, val.Len(), rand.New(rand.NewPCG(7, 7)))
+	if err != nil {
+		return err
+	}
+	sets, err := ood.FarOoDSets(test, f.nOoD, rand.New(rand.NewPCG(0, 0x6f6f64)))
+	if err != nil {
+		return err
+	}
+	fitIn, valIn, valOut, testIn := ood.NewInputs(fit.X, fit.Y), ood.NewInputs(val.X, nil), ood.NewInputs(valOoD.X, nil), ood.NewInputs(test.X, nil)
+	ratios := []float64{0.5, 0.7, 0.8, 0.9, 0.95, 0.99}
+	gammas := []float64{0.5, 1, 2}
+	type method struct {
+		name, claim string
+		grid        func(seed uint64) []ood.Detector
+		randomized  bool
+	}
+	kpcaGrid := func(mp string, m int, landmarks string, withGamma bool) func(uint64) []ood.Detector {
+		return func(seed uint64) []ood.Detector {
+			var out []ood.Detector
+			gs := gammas
+			if !withGamma {
+				gs = []float64{0}
+			}
+			for _, g := range gs {
+				for _, r := range ratios {
+					out = append(out, &ood.KPCA{Map: mp, Gamma: g, M: m, ExpVarRatio: r, Landmarks: landmarks, Seed: seed})
+				}
+			}
+			return out
+		}
+	}
+	methods := []method{
+		{"linear PCA", "baseline; KPCA improves on it massively", kpcaGrid("linear", 0, "", false), false},
+		{"CoP (cosine KPCA)", "better than linear PCA", kpcaGrid("cos", 0, "", false), false},
+		{"CoRP (cos-Gaussian, RFF)", "≥ CoP; competitive with KNN", kpcaGrid("cos-rff", f.rffM, "", true), true},
+		{"Nyström, energy landmarks", "extension: beats RFF and uniform landmarks", kpcaGrid("cos-nystrom", f.nysM, "energy", true), false},
+		{"Nyström, uniform landmarks", "extension: worse than energy landmarks", kpcaGrid("cos-nystrom", f.nysM, "uniform", true), true},
+		{"KNN (k=50)", "reference detector", func(uint64) []ood.Detector { return []ood.Detector{&ood.KNN{K: 50}} }, false},
+	}
+	rep := reproReport{
+		Paper:    "Kernel PCA for Out-of-Distribution Detection (NeurIPS 2024) and its Nyström extension",
+		Protocol: fmt.Sprintf("ID: embedded Fashion-MNIST on the default CNN, fit on %d training images; test: %d ID test images vs digits, gaussian, uniform, inverted (%d each); hyperparameters by validation AUROC (%d held-out training images vs pixel-permuted copies); %d seeds for randomized methods", fit.Len(), test.Len(), f.nOoD, val.Len(), f.seeds),
+		Claim:    "KPCA reconstruction error (CoP, CoRP) massively improves on linear PCA and is competitive with KNN at lower inference cost; energy-landmark Nyström beats RFF and uniform landmarks",
+		Notes: []string{
+			"settings differ from the papers' (CIFAR-10/ImageNet ResNets and natural-image OoD sets); the papers' table values were not retrieved, so the paper column states the claim only",
+			"metrics are averaged over the four test OoD sets; FPR95 is the fraction of OoD accepted at 95% ID acceptance (lower is better)",
+		},
+	}
+	for _, mt := range methods {
+		seeds := 1
+		if mt.randomized {
+			seeds = f.seeds
+		}
+		var aucs, fprs []float64
+		setting := ""
+		for s := range seeds {
+			cands := mt.grid(uint64(s + 1))
+			best, _, err := ood.Select(ctx, net, cands, fitIn, valIn, valOut)
+			if err != nil {
+				return fmt.Errorf("%s: %w", mt.name, err)
+			}
+			res, err := ood.Benchmark(ctx, net, cands[best:best+1], fitIn, testIn, sets)
+			if err != nil {
+				return fmt.Errorf("%s: %w", mt.name, err)
+			}
+			var a, fp float64
+			for _, r := range res {
+				a += r.AUROC / float64(len(res))
+				fp += r.FPR95 / float64(len(res))
+			}
+			aucs, fprs = append(aucs, a), append(fprs, fp)
+			if k, ok := cands[best].(*ood.KPCA); ok {
+				if k.Gamma != 0 {
+					setting += fmt.Sprintf("γ=%g ", k.Gamma)
+				}
+				setting += fmt.Sprintf("r=%g q=%d; ", k.ExpVarRatio, k.Components())
+			}
+		}
+		setting = strings.TrimSuffix(setting, "; ")
+		if s := strings.Split(setting, "; "); len(s) > 1 && allSame(s) {
+			setting = s[0]
+		}
+		rep.add(reproRow{PaperData: "CIFAR-10 / ImageNet", Data: "Fashion-MNIST", Method: mt.name, Setting: setting, Metric: "AUROC (avg)", PaperValue: mt.claim, Values: aucs})
+		rep.add(reproRow{PaperData: "CIFAR-10 / ImageNet", Data: "Fashion-MNIST", Method: mt.name, Setting: setting, Metric: "FPR95 (avg)", PaperValue: notRetrieved, Values: fprs})
+	}
+	rep.Seconds = time.Since(start).Seconds()
+	return rep.print(cmd.OutOrStdout(), f.asJSON)
+}
+
+func allSame(s []string) bool {
+	for _, v := range s {
+		if v != s[0] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,40 @@
+// Package ood detects out-of-distribution (OoD) inputs of a trained
+// classifier and measures how well a detector does it.
+//
+// # Score convention
+//
+// Every detector returns one score per input where HIGHER means MORE
+// in-distribution (ID). Metrics take the ID and OoD scores separately and an
+// explicit [Positive] class: with [InPositive] the ID samples are positives
+// ranked by the scores as given; with [OutPositive] the OoD samples are
+// positives ranked by the negated scores. [Evaluate] reports the four usual
+// numbers: FPR at 95% TPR and AUROC with ID positive (as in the KNN-OoD
+// benchmark code), AUPR-In (ID positive) and AUPR-Out (OoD positive).
+//
+// Ties are handled as scikit-learn handles them: the ROC has one point per
+// distinct score, AUROC is the trapezoid area under it (the Mann–Whitney U
+// statistic with ties counted ½), and average precision is
+// Σₙ (Rₙ − Rₙ₋₁)·Pₙ over distinct thresholds, without interpolation.
+//
+// # Detectors
+//
+// A [Detector] is fitted on ID training data ([Detector.Fit]) and then scores inputs;
+// it reads what it needs through the interfaces of package model: logits
+// ([model.Classifier]: MSP, MaxLogit, Energy), input gradients
+// ([model.InputGrader]: ODIN) or penultimate features
+// ([model.FeatureExtractor]: Mahalanobis, KNN, ViM, KPCA with its fused
+// variants) or per-sample parameter gradients ([model.ParamGrader]: the
+// low-dimensional gradient detector [GradKNN]). [New] builds one by name;
+// [Names] lists them. An [Inputs] caches a batch's logits and features so
+// that several detectors share one forward pass. [ModeEnsemble] averages
+// independently trained models into one classifier, which turns every
+// detector into a mode-ensemble detector.
+//
+// # Benchmark
+//
+// [FarOoDSets] builds far-OoD image sets from data that ship with trustml
+// (see its documentation for why each is out of distribution), and
+// [Benchmark] fits detectors and evaluates them on each set. [Select] picks
+// hyperparameters on an ID validation split against a validation OoD set
+// such as [PermutedSet], never on the test OoD sets.
+package ood
