@@ -366,10 +366,12 @@ func cleanStats(ctx context.Context, c model.Classifier, d defense.Defense, name
 	if err != nil {
 		return nil, err
 	}
-	dc := &DefenseClean{Defense: name}
+	dc := &DefenseClean{Defense: name, Output: "logits"}
 	probsOut := d.Output() != defense.Logits
-	dc.Output = map[bool]string{false: "logits", true: "probabilities"}[probsOut]
-	if d.Output() == defense.Scores {
+	switch d.Output() {
+	case defense.Probabilities:
+		dc.Output = "probabilities"
+	case defense.Scores:
 		dc.Output = "scores"
 	}
 	pp := make([]float32, k)
