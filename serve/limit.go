@@ -45,6 +45,7 @@ type LimitError struct {
 	msg        string
 }
 
+// Error returns the message sent to the client.
 func (e *LimitError) Error() string { return e.msg }
 
 // Limiter authenticates API keys and admits queries within each key's
