@@ -55,7 +55,7 @@ embedded Fashion-MNIST test images, L∞ ε = 0.1.
 AAA's calibration temperature is tuned on the last 1000 embedded test images,
 which are never attacked. The paper evaluates 10,000 CIFAR-10 images at 2500
 queries on a GPU; the defaults here (100 images, 500 queries, 5 attacks ×
-11 defenses × 2 models) take about an hour on 2 cores, and --n, --budget and
+11 defenses × 2 models) took 29 minutes on 2 cores, and --n, --budget and
 --shard i/N (with "trustml merge" per model) scale it up.`,
 		Example: `  trustml repro aaa
   trustml repro aaa --models default --attacks square --n 500 --budget 2500
