@@ -37,4 +37,16 @@
 // [Benchmark] fits detectors and evaluates them on each set. [Select] picks
 // hyperparameters on an ID validation split against a validation OoD set
 // such as [PermutedSet], never on the test OoD sets.
+//
+// Near OoD by held-out classes: [FashionHeldOut] splits the embedded
+// Fashion-MNIST into ID classes 0–5 (T-shirt/top, Trouser, Pullover, Dress,
+// Coat, Sandal) and OoD classes 6–9 (Shirt, Sneaker, Bag, Ankle boot), and
+// [TrainHeldOut] trains a small 6-class CNN on the ID classes with a fixed
+// seed; [NewHeldOutSplit] makes such a split of any labelled data.
+//
+// # Saving detectors
+//
+// [SaveDetectorFile] writes a fitted detector (all but gradknn) as
+// versioned JSON, atomically; [LoadDetectorFile] reads it back and checks
+// its state, so that a corrupt file is an error, never a panic.
 package ood

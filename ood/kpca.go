@@ -247,16 +247,63 @@ func (k *KPCA) Fit(ctx context.Context, m model.Classifier, in *Inputs) error {
 	}
 	cov := make([]float64, dim*dim)
 	linalg.Dsyrk(true, dim, n, 1, phi, dim, 0, cov, dim)
-	s, u, err := symEig(cov, dim, dim)
+	_, u, q, err := topVariance(cov, dim, ratio)
 	if err != nil {
 		return err
+	}
+	k.u, k.q, k.dim, k.fited = u[:q*dim], q, dim, true
+	return nil
+}
+
+// topVariance returns eigenpairs of the dim×dim PSD matrix cov (lower
+// triangle set, as linalg.Dsyrk leaves it; destroyed) covering at least
+// the first q, the smallest count whose eigenvalues reach ratio of the
+// total Σ max(λ, 0). For large
+// matrices it first tries block Krylov iteration for the top 32 and 128
+// eigenpairs, whose variance it measures against the trace (= Σλ for a
+// PSD matrix), and falls back to the dense solver for all of them.
+func topVariance(cov []float64, dim int, ratio float64) (s, u []float64, q int, err error) {
+	var trace float64
+	for i := range dim {
+		trace += cov[i*dim+i]
+	}
+	if !(trace > 0) {
+		return nil, nil, 0, fmt.Errorf("%w: kpca: mapped ID features have zero variance", ErrFeatures)
+	}
+	if dim >= 256 {
+		full := make([]float64, dim*dim)
+		for i := range dim {
+			for j := range i + 1 {
+				full[i*dim+j], full[j*dim+i] = cov[i*dim+j], cov[i*dim+j]
+			}
+		}
+		for _, kk := range []int{32, 128} {
+			if 3*(kk+max(16, kk/4)) > dim {
+				break
+			}
+			w, z := make([]float64, kk), make([]float64, kk*dim)
+			if !linalg.SymEigTopKrylov(dim, full, dim, kk, w, z, dim, kernel.KrylovTol) {
+				break
+			}
+			cum := 0.0
+			for i := range kk {
+				cum += max(w[i], 0) / trace
+				if cum >= ratio {
+					return w, z, i + 1, nil
+				}
+			}
+		}
+	}
+	s, u, err = symEig(cov, dim, dim)
+	if err != nil {
+		return nil, nil, 0, err
 	}
 	var tot float64
 	for _, v := range s {
 		tot += max(v, 0)
 	}
 	if tot == 0 {
-		return fmt.Errorf("%w: kpca: mapped ID features have zero variance", ErrFeatures)
+		return nil, nil, 0, fmt.Errorf("%w: kpca: mapped ID features have zero variance", ErrFeatures)
 	}
 	// q: first i > 0 with cum[i−1] < r ≤ cum[i], cum[i] = Σ_{j<i} s_j / Σ s.
 	q, cum := dim, 0.0
@@ -267,8 +314,7 @@ func (k *KPCA) Fit(ctx context.Context, m model.Classifier, in *Inputs) error {
 			break
 		}
 	}
-	k.u, k.q, k.dim, k.fited = u[:q*dim], q, dim, true
-	return nil
+	return s, u, q, nil
 }
 
 // Components is q, the number of principal directions kept (after Fit).

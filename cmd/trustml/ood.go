@@ -15,6 +15,7 @@ import (
 	"github.com/trustml/trustml/model"
 	"github.com/trustml/trustml/nn"
 	"github.com/trustml/trustml/ood"
+	"github.com/trustml/trustml/progress"
 )
 
 func init() {
@@ -33,7 +34,7 @@ AUPR-Out. Scores are higher = more in-distribution.
 
 Detectors: ` + strings.Join(ood.Names(), ", "),
 	}
-	cmd.AddCommand(newOODEvalCmd(), newOODScoreCmd())
+	cmd.AddCommand(newOODEvalCmd(), newOODScoreCmd(), newOODFitCmd())
 	return cmd
 }
 
@@ -46,6 +47,7 @@ type oodScoreFlags struct {
 	nTrain   int
 	seed     uint64
 	asJSON   bool
+	detFile  string
 }
 
 func newOODScoreCmd() *cobra.Command {
@@ -55,10 +57,13 @@ func newOODScoreCmd() *cobra.Command {
 		Short: "Fit one detector on the embedded ID training images and score a data set",
 		Long: `Fit a detector on the model's outputs for the first --n-train embedded
 Fashion-MNIST training images, then print one score per sample of --data
-(higher = more in-distribution), one per line, or as JSON. Detectors are not
-saved: each run fits afresh (seconds for all but gradknn).`,
+(higher = more in-distribution), one per line, or as JSON. Each run fits
+afresh (seconds for all but gradknn), unless --detector-file names a
+detector saved by "trustml ood fit", which is loaded instead (it must be
+used with the model it was fitted on).`,
 		Example: `  trustml ood score --detector kpca-cos-rff --data fashion-mnist-small --split test --n 10
-  trustml ood score --detector knn --data images.csv --json`,
+  trustml ood score --detector knn --data images.csv --json
+  trustml ood fit --detector kpca-cos-rff --out rff.json && trustml ood score --detector-file rff.json --n 10`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runOODScore(cmd, &f) },
 	}
@@ -71,7 +76,79 @@ saved: each run fits afresh (seconds for all but gradknn).`,
 	fl.IntVar(&f.nTrain, "n-train", 10000, "fit on the first n embedded training images (0 = all)")
 	fl.Uint64Var(&f.seed, "seed", 0, "seed of randomized detectors")
 	fl.BoolVar(&f.asJSON, "json", false, "print {detector, scores} as JSON")
+	fl.StringVar(&f.detFile, "detector-file", "", `load a detector saved by "trustml ood fit" instead of fitting one`)
 	return cmd
+}
+
+type oodFitFlags struct {
+	model    string
+	detector string
+	nTrain   int
+	seed     uint64
+	out      string
+}
+
+func newOODFitCmd() *cobra.Command {
+	var f oodFitFlags
+	cmd := &cobra.Command{
+		Use:   "fit",
+		Short: "Fit one detector on the embedded ID training images and save it",
+		Long: `Fit a detector on the model's outputs for the first --n-train embedded
+Fashion-MNIST training images and save it to --out (versioned JSON, written
+atomically), for "trustml ood score --detector-file". Every detector but
+gradknn can be saved. The file holds the detector only: score with the same
+model.`,
+		Example: `  trustml ood fit --detector kpca-cos-rff --out rff.json
+  trustml ood score --detector-file rff.json --data fashion-mnist-small --split test --n 10`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runOODFit(cmd, &f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.model, "model", "default", modelHelp)
+	fl.StringVar(&f.detector, "detector", "kpca-cos-rff", "detector: "+strings.Join(ood.Names(), ", ")+" (not gradknn)")
+	fl.IntVar(&f.nTrain, "n-train", 10000, "fit on the first n embedded training images (0 = all)")
+	fl.Uint64Var(&f.seed, "seed", 0, "seed of randomized detectors")
+	fl.StringVar(&f.out, "out", "", "file to write (required)")
+	return cmd
+}
+
+func runOODFit(cmd *cobra.Command, f *oodFitFlags) error {
+	if f.out == "" {
+		return fmt.Errorf("--out: required")
+	}
+	net, _, err := loadNetwork(f.model)
+	if err != nil {
+		return err
+	}
+	det, err := ood.New(f.detector, ood.Config{Seed: f.seed})
+	if err != nil {
+		return fmt.Errorf("--detector: %w", err)
+	}
+	if err := fitOnEmbedded(cmd, det, net, f.nTrain); err != nil {
+		return err
+	}
+	if err := ood.SaveDetectorFile(f.out, det); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "saved detector %s (fitted on model %s) to %s\n", det.Name(), f.model, f.out)
+	return nil
+}
+
+// fitOnEmbedded fits det on net's outputs for the first nTrain embedded
+// Fashion-MNIST training images.
+func fitOnEmbedded(cmd *cobra.Command, det ood.Detector, net *nn.Network, nTrain int) error {
+	train, err := data.EmbeddedFashion(data.Train)
+	if err != nil {
+		return err
+	}
+	if err := checkShapes(net, train); err != nil {
+		return err
+	}
+	train = firstN(train, nTrain)
+	if err := det.Fit(cmd.Context(), net, ood.NewInputs(train.X, train.Y)); err != nil {
+		return fmt.Errorf("fit %s: %w", det.Name(), err)
+	}
+	return nil
 }
 
 func runOODScore(cmd *cobra.Command, f *oodScoreFlags) error {
@@ -80,8 +157,16 @@ func runOODScore(cmd *cobra.Command, f *oodScoreFlags) error {
 	if err != nil {
 		return err
 	}
-	det, err := ood.New(f.detector, ood.Config{Seed: f.seed})
-	if err != nil {
+	var det ood.Detector
+	if f.detFile != "" {
+		if cmd.Flags().Changed("detector") {
+			return fmt.Errorf("--detector and --detector-file: give one")
+		}
+		if det, err = ood.LoadDetectorFile(f.detFile); err != nil {
+			return fmt.Errorf("--detector-file: %w", err)
+		}
+		f.detector = det.Name()
+	} else if det, err = ood.New(f.detector, ood.Config{Seed: f.seed}); err != nil {
 		return fmt.Errorf("--detector: %w", err)
 	}
 	split, err := parseSplit(f.split)
@@ -96,13 +181,10 @@ func runOODScore(cmd *cobra.Command, f *oodScoreFlags) error {
 		return fmt.Errorf("data set %s has samples of shape %v, the model expects %v", d.Name, d.Shape, net.InputShape())
 	}
 	d = firstN(d, f.n)
-	train, err := data.EmbeddedFashion(data.Train)
-	if err != nil {
-		return err
-	}
-	train = firstN(train, f.nTrain)
-	if err := det.Fit(ctx, net, ood.NewInputs(train.X, train.Y)); err != nil {
-		return fmt.Errorf("fit %s: %w", f.detector, err)
+	if f.detFile == "" {
+		if err := fitOnEmbedded(cmd, det, net, f.nTrain); err != nil {
+			return err
+		}
 	}
 	scores := make([]float64, d.Len())
 	if err := det.Score(ctx, net, scores, ood.NewInputs(d.X, nil)); err != nil {
@@ -135,6 +217,8 @@ type oodEvalFlags struct {
 	landmarks string
 	outDir    string
 	asJSON    bool
+	near      bool
+	nearEp    int
 }
 
 // oodEvalReport is the --json output of "ood eval".
@@ -146,6 +230,18 @@ type oodEvalReport struct {
 	Sets    []oodSetInfo `json:"ood_sets"`
 	Results []ood.Result `json:"results"`
 	Plots   []string     `json:"plots,omitempty"`
+	Near    *oodNearInfo `json:"near,omitempty"`
+}
+
+// oodNearInfo states the held-out-classes split of "ood eval --near".
+type oodNearInfo struct {
+	IDClasses    []string `json:"id_classes"`
+	OoDClasses   []string `json:"ood_classes"`
+	Epochs       int      `json:"epochs"`
+	Seed         uint64   `json:"seed"`
+	Architecture string   `json:"architecture"`
+	TestAccuracy float64  `json:"id_test_accuracy"`
+	TrainSeconds float64  `json:"train_seconds"`
 }
 
 type oodSetInfo struct {
@@ -170,7 +266,16 @@ OoD sets:
   gaussian  N(0.5, 0.25²) pixel noise clipped to [0, 1]: no object
   uniform   U[0, 1] pixel noise: no object
   inverted  the ID test images inverted (1 − x): white background, never
-            seen in training`,
+            seen in training
+
+With --near the benchmark is near-OoD by held-out classes instead: a small
+6-class CNN (width 16, hidden 64, batch norm; SGD 0.05 Nesterov, cosine,
+--near-epochs epochs, seeded by --seed) is trained on the embedded training
+images of classes 0-5 (T-shirt/top, Trouser, Pullover, Dress, Coat, Sandal);
+the detectors are fit on its features of those images, ID = the test images
+of classes 0-5, OoD = the test images of classes 6-9 (Shirt, Sneaker, Bag,
+Ankle boot). --model is not used; --n-train, --n-test and --n-ood count
+images of the split (--n-ood is capped at the held-out test images).`,
 		Example: `  # every detector on the default model, ROC curves as PNG
   trustml ood eval --out-dir roc
 
@@ -181,7 +286,10 @@ OoD sets:
   trustml ood eval --model fashion-cnn,fashion-resnet8 --detectors msp,energy,odin
 
   # the low-dimensional gradient detector (per-sample gradients: slow)
-  trustml ood eval --detectors gradknn,knn --n-train 1000 --n-ood 300`,
+  trustml ood eval --detectors gradknn,knn --n-train 1000 --n-ood 300
+
+  # near-OoD: train on classes 0-5, held-out classes 6-9 are OoD
+  trustml ood eval --near --detectors energy,knn,mahalanobis,kpca-cos-rff`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runOODEval(cmd, &f) },
 	}
@@ -202,6 +310,8 @@ OoD sets:
 	fl.StringVar(&f.landmarks, "kpca-landmarks", "energy", "Nyström landmarks: energy (least confident ID points) or uniform")
 	fl.StringVar(&f.outDir, "out-dir", "", "write a PNG of ROC curves per OoD set into this directory (created if needed)")
 	fl.BoolVar(&f.asJSON, "json", false, "print the report as JSON")
+	fl.BoolVar(&f.near, "near", false, "near-OoD by held-out classes: train a 6-class model on classes 0-5, OoD = test images of classes 6-9")
+	fl.IntVar(&f.nearEp, "near-epochs", 3, "training epochs of the --near model")
 	return cmd
 }
 
@@ -220,6 +330,12 @@ func runOODEval(cmd *cobra.Command, f *oodEvalFlags) error {
 	ctx := cmd.Context()
 	var members []model.Classifier
 	var net *nn.Network
+	if f.near && cmd.Flags().Changed("model") {
+		return fmt.Errorf("--model and --near: --near trains its own 6-class model")
+	}
+	if f.near {
+		f.model = ""
+	}
 	for _, spec := range splitList(f.model) {
 		n, _, err := loadNetwork(spec)
 		if err != nil {
@@ -230,7 +346,7 @@ func runOODEval(cmd *cobra.Command, f *oodEvalFlags) error {
 		}
 		members = append(members, n)
 	}
-	if net == nil {
+	if net == nil && !f.near {
 		return fmt.Errorf("--model: empty")
 	}
 	var clf model.Classifier = net
@@ -264,30 +380,64 @@ func runOODEval(cmd *cobra.Command, f *oodEvalFlags) error {
 			return fmt.Errorf("--detectors: %w", err)
 		}
 	}
-	train, err := data.EmbeddedFashion(data.Train)
-	if err != nil {
-		return err
-	}
-	test, err := data.EmbeddedFashion(data.Test)
-	if err != nil {
-		return err
-	}
-	if err := checkShapes(net, test); err != nil {
-		return err
-	}
-	train, test = firstN(train, f.nTrain), firstN(test, f.nTest)
-	if f.nOoD < 1 || f.nOoD > test.Len() || f.nOoD > 1797 {
-		return fmt.Errorf("--n-ood %d: want 1 to min(1797, %d ID test images)", f.nOoD, test.Len())
-	}
-	sets, err := ood.FarOoDSets(test, f.nOoD, rand.New(rand.NewPCG(f.seed, 0x6f6f64)))
-	if err != nil {
-		return err
+	var train, test *data.Dataset
+	var sets []ood.Set
+	var near *oodNearInfo
+	if f.near {
+		if f.nearEp < 1 {
+			return fmt.Errorf("--near-epochs %d: want ≥ 1", f.nearEp)
+		}
+		split, err := ood.FashionHeldOut()
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		if net, err = ood.TrainHeldOut(ctx, split, ood.NearTrainConfig{Epochs: f.nearEp, Seed: f.seed, Progress: progress.New(cmd.ErrOrStderr())}); err != nil {
+			return err
+		}
+		clf = net
+		m, _, err := eval.Classifier(ctx, net, split.TestID.X, split.TestID.Y)
+		if err != nil {
+			return err
+		}
+		near = &oodNearInfo{
+			IDClasses: split.Train.Classes, Epochs: f.nearEp, Seed: f.seed, TestAccuracy: m.Accuracy,
+			Architecture: "cnn width 16 hidden 64 batch norm", TrainSeconds: time.Since(start).Seconds(),
+		}
+		for _, c := range split.OoDClasses {
+			near.OoDClasses = append(near.OoDClasses, data.FashionClasses[c])
+		}
+		train, test = firstN(split.Train, f.nTrain), firstN(split.TestID, f.nTest)
+		if f.nOoD < 1 {
+			return fmt.Errorf("--n-ood %d: want ≥ 1", f.nOoD)
+		}
+		od := firstN(split.TestOoD, f.nOoD)
+		sets = []ood.Set{{Name: split.Name, Why: split.Why, X: od.X}}
+		f.nOoD = od.Len()
+		f.model = "near-ood cnn (classes " + strings.Join(near.IDClasses, ", ") + ")"
+	} else {
+		if train, err = data.EmbeddedFashion(data.Train); err != nil {
+			return err
+		}
+		if test, err = data.EmbeddedFashion(data.Test); err != nil {
+			return err
+		}
+		if err := checkShapes(net, test); err != nil {
+			return err
+		}
+		train, test = firstN(train, f.nTrain), firstN(test, f.nTest)
+		if f.nOoD < 1 || f.nOoD > test.Len() || f.nOoD > 1797 {
+			return fmt.Errorf("--n-ood %d: want 1 to min(1797, %d ID test images)", f.nOoD, test.Len())
+		}
+		if sets, err = ood.FarOoDSets(test, f.nOoD, rand.New(rand.NewPCG(f.seed, 0x6f6f64))); err != nil {
+			return err
+		}
 	}
 	res, err := ood.Benchmark(ctx, clf, dets, ood.NewInputs(train.X, train.Y), ood.NewInputs(test.X, nil), sets)
 	if err != nil {
 		return err
 	}
-	rep := oodEvalReport{Model: f.model, NTrain: train.Len(), NTest: test.Len(), NOoD: f.nOoD, Results: res}
+	rep := oodEvalReport{Model: f.model, NTrain: train.Len(), NTest: test.Len(), NOoD: f.nOoD, Results: res, Near: near}
 	for _, s := range sets {
 		rep.Sets = append(rep.Sets, oodSetInfo{s.Name, s.Why})
 	}
@@ -303,7 +453,7 @@ func runOODEval(cmd *cobra.Command, f *oodEvalFlags) error {
 					series = append(series, eval.Series{Name: fmt.Sprintf("%s (AUROC %.3f)", r.Detector, r.AUROC), X: x, Y: y})
 				}
 			}
-			p := filepath.Join(f.outDir, "roc-"+s.Name+".png")
+			p := filepath.Join(f.outDir, "roc-"+fileSafe(s.Name)+".png")
 			if err := eval.PlotLines(p, "ROC: Fashion-MNIST (ID) vs "+s.Name, "FPR (OoD accepted)", "TPR (ID accepted)", false, series); err != nil {
 				return err
 			}
@@ -313,6 +463,10 @@ func runOODEval(cmd *cobra.Command, f *oodEvalFlags) error {
 	w := cmd.OutOrStdout()
 	if f.asJSON {
 		return writeJSON(w, rep)
+	}
+	if near != nil {
+		fmt.Fprintf(w, "near-OoD split: ID = classes 0-5 (%s), OoD = held-out classes 6-9 (%s)\n", strings.Join(near.IDClasses, ", "), strings.Join(near.OoDClasses, ", "))
+		fmt.Fprintf(w, "trained %s, %d epochs, seed %d, in %.1fs: ID test accuracy %s\n", near.Architecture, near.Epochs, near.Seed, near.TrainSeconds, pct(near.TestAccuracy))
 	}
 	fmt.Fprintf(w, "model %s: fit on %d ID training images, %d ID test images, %d images per OoD set\n", f.model, rep.NTrain, rep.NTest, rep.NOoD)
 	rows := make([][]string, 0, len(res))
@@ -324,6 +478,23 @@ func runOODEval(cmd *cobra.Command, f *oodEvalFlags) error {
 		fmt.Fprintln(w, "wrote", p)
 	}
 	return nil
+}
+
+// fileSafe turns a set name into a file-name part: letters, digits and
+// '-' kept, runs of anything else turned into one '-'.
+func fileSafe(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range name {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.Trim(b.String(), "-")
 }
 
 // thinCurve keeps about max points of a curve (always the first and last).

@@ -122,3 +122,81 @@ func TestOODEvalModeEnsemble(t *testing.T) {
 		t.Fatalf("--json: %v, %d results\n%s", err, len(rep.Results), out)
 	}
 }
+
+func TestOODEvalNear(t *testing.T) {
+	dir := t.TempDir()
+	out, err := run(t, "ood", "eval", "--near", "--near-epochs", "1", "--detectors", "energy,mahalanobis", "--n-train", "1500",
+		"--n-test", "300", "--n-ood", "300", "--out-dir", dir, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep oodEvalReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("--json: %v\n%s", err, out)
+	}
+	if rep.Near == nil || len(rep.Near.IDClasses) != 6 || len(rep.Near.OoDClasses) != 4 || rep.Near.OoDClasses[0] != "Shirt" {
+		t.Fatalf("near split not stated: %+v", rep.Near)
+	}
+	if rep.NTrain != 1500 || rep.NTest != 300 || rep.NOoD != 300 || len(rep.Results) != 2 {
+		t.Fatalf("n %d/%d/%d, %d results", rep.NTrain, rep.NTest, rep.NOoD, len(rep.Results))
+	}
+	if rep.Near.TestAccuracy < 0.6 {
+		t.Errorf("ID test accuracy %.3f after one epoch < 0.6", rep.Near.TestAccuracy)
+	}
+	for _, r := range rep.Results {
+		if r.OoD != "near: held-out classes 6-9" {
+			t.Errorf("OoD set %q", r.OoD)
+		}
+		if r.Detector == "mahalanobis" && r.AUROC <= 0.6 {
+			t.Errorf("mahalanobis on held-out classes: AUROC %.3f ≤ 0.6", r.AUROC)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "roc-near-held-out-classes-6-9.png")); err != nil {
+		t.Error(err)
+	}
+	if _, err := run(t, "ood", "eval", "--near", "--model", "default", "--detectors", "msp"); err == nil {
+		t.Error("--near with --model: no error")
+	}
+}
+
+func TestOODFitAndScoreFromFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, det := range []string{"knn", "kpca-cos-nystrom"} {
+		p := filepath.Join(dir, det+".json")
+		out, err := run(t, "ood", "fit", "--detector", det, "--n-train", "300", "--seed", "2", "--out", p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out, "saved detector "+det) {
+			t.Errorf("fit output: %s", out)
+		}
+		fresh, err := run(t, "ood", "score", "--detector", det, "--n-train", "300", "--seed", "2", "--split", "test", "--n", "20")
+		if err != nil {
+			t.Fatal(err)
+		}
+		loaded, err := run(t, "ood", "score", "--detector-file", p, "--split", "test", "--n", "20")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fresh != loaded || strings.Count(loaded, "\n") != 20 {
+			t.Errorf("%s: scores from the file differ from a fresh fit:\n%s\nvs\n%s", det, loaded, fresh)
+		}
+	}
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte(`{"format":"trustml-ood-detector","version":7}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"ood", "score", "--detector-file", bad, "--n", "5"},
+		{"ood", "score", "--detector-file", filepath.Join(dir, "knn.json"), "--detector", "msp", "--n", "5"},
+		{"ood", "fit", "--detector", "knn"},
+		{"ood", "fit", "--detector", "gradknn", "--n-train", "20", "--out", filepath.Join(dir, "g.json")},
+	} {
+		if _, err := run(t, args...); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+	if _, err := run(t, "ood", "score", "--detector-file", bad, "--n", "5"); err == nil || !strings.Contains(err.Error(), "version 7") {
+		t.Errorf("corrupt file: %v, want an error naming version 7", err)
+	}
+}
