@@ -116,32 +116,73 @@ type Result struct {
 // Benchmark fits each detector on the ID training inputs, scores the ID test
 // inputs and every OoD set, and returns one [Result] per detector × set in
 // that order. A detector that fails to fit or score aborts the benchmark
-// with an error naming it.
+// with an error naming it. It is [BenchmarkScores] followed by
+// [ResultsFromScores].
 func Benchmark(ctx context.Context, m model.Classifier, dets []Detector, train, test *Inputs, sets []Set) ([]Result, error) {
+	sc, err := BenchmarkScores(ctx, m, dets, train, test, sets)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(sets))
+	for i, s := range sets {
+		names[i] = s.Name
+	}
+	return ResultsFromScores(sc, names)
+}
+
+// Scores are one detector's per-sample scores of a benchmark: ID[i] is the
+// score of ID test sample i and OoD[j][i] that of sample i of OoD set j.
+// Scores of disjoint shards of the samples can be concatenated and passed
+// to [ResultsFromScores]: the metrics depend on the scores only.
+type Scores struct {
+	Detector string      `json:"detector"`
+	ID       []float64   `json:"id"`
+	OoD      [][]float64 `json:"ood"`
+}
+
+// BenchmarkScores fits each detector on the ID training inputs and returns
+// its scores of the ID test inputs and of every OoD set, one [Scores] per
+// detector in order.
+func BenchmarkScores(ctx context.Context, m model.Classifier, dets []Detector, train, test *Inputs, sets []Set) ([]Scores, error) {
 	oods := make([]*Inputs, len(sets))
 	for i, s := range sets {
 		oods[i] = NewInputs(s.X, nil)
 	}
-	var out []Result
+	out := make([]Scores, 0, len(dets))
 	for _, d := range dets {
 		if err := d.Fit(ctx, m, train); err != nil {
 			return nil, fmt.Errorf("ood: fit %s: %w", d.Name(), err)
 		}
-		id := make([]float64, test.N(m))
-		if err := d.Score(ctx, m, id, test); err != nil {
+		sc := Scores{Detector: d.Name(), ID: make([]float64, test.N(m)), OoD: make([][]float64, len(sets))}
+		if err := d.Score(ctx, m, sc.ID, test); err != nil {
 			return nil, fmt.Errorf("ood: score %s on ID: %w", d.Name(), err)
 		}
 		for i, s := range sets {
-			sc := make([]float64, oods[i].N(m))
-			if err := d.Score(ctx, m, sc, oods[i]); err != nil {
+			sc.OoD[i] = make([]float64, oods[i].N(m))
+			if err := d.Score(ctx, m, sc.OoD[i], oods[i]); err != nil {
 				return nil, fmt.Errorf("ood: score %s on %s: %w", d.Name(), s.Name, err)
 			}
-			met, err := Evaluate(id, sc)
+		}
+		out = append(out, sc)
+	}
+	return out, nil
+}
+
+// ResultsFromScores computes the metrics and ROC curve of every detector ×
+// OoD set (named by sets, in the order of Scores.OoD), in that order.
+func ResultsFromScores(scores []Scores, sets []string) ([]Result, error) {
+	var out []Result
+	for _, sc := range scores {
+		if len(sc.OoD) != len(sets) {
+			return nil, fmt.Errorf("ood: %s has scores of %d OoD sets, want %d", sc.Detector, len(sc.OoD), len(sets))
+		}
+		for i, name := range sets {
+			met, err := Evaluate(sc.ID, sc.OoD[i])
 			if err != nil {
-				return nil, fmt.Errorf("ood: %s on %s: %w", d.Name(), s.Name, err)
+				return nil, fmt.Errorf("ood: %s on %s: %w", sc.Detector, name, err)
 			}
-			roc, _ := NewROC(id, sc, InPositive)
-			out = append(out, Result{Detector: d.Name(), OoD: s.Name, Metrics: met, ROC: roc})
+			roc, _ := NewROC(sc.ID, sc.OoD[i], InPositive)
+			out = append(out, Result{Detector: sc.Detector, OoD: name, Metrics: met, ROC: roc})
 		}
 	}
 	return out, nil

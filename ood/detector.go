@@ -152,7 +152,14 @@ type Config struct {
 	K           int     // KNN neighbour (default 50)
 	ViMDim      int     // ViM principal dimension D_p (default D/2)
 	KPCA        KPCA    // KPCA settings (Map set by the registered name)
-	Seed        uint64  // seed for randomized detectors (RFF)
+	Seed        uint64  // seed for randomized detectors (RFF, gradknn's PCA)
+	// GradSubspace is gradknn's subspace: "pca" (default) or "class".
+	GradSubspace string
+	// GradDim is gradknn's PCA dimension (default 32).
+	GradDim int
+	// GradFuse is gradknn's weight of the forward-feature KNN score
+	// (default 0: gradient features only).
+	GradFuse float64
 }
 
 var registry = map[string]func(Config) Detector{}

@@ -27,14 +27,17 @@
 // low-dimensional gradient detector [GradKNN]). [New] builds one by name;
 // [Names] lists them. An [Inputs] caches a batch's logits and features so
 // that several detectors share one forward pass. [ModeEnsemble] averages
-// independently trained models into one classifier, which turns every
-// detector into a mode-ensemble detector.
+// independently trained models' logits and features into one classifier,
+// which turns every detector into a mode-ensemble detector; [ScoreEnsemble]
+// instead fits one detector per model and averages their scores.
 //
 // # Benchmark
 //
 // [FarOoDSets] builds far-OoD image sets from data that ship with trustml
 // (see its documentation for why each is out of distribution), and
-// [Benchmark] fits detectors and evaluates them on each set. [Select] picks
+// [Benchmark] fits detectors and evaluates them on each set; it is
+// [BenchmarkScores] (per-sample scores, which shards of the samples can
+// compute apart) followed by [ResultsFromScores]. [Select] picks
 // hyperparameters on an ID validation split against a validation OoD set
 // such as [PermutedSet], never on the test OoD sets.
 //

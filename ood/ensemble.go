@@ -137,3 +137,101 @@ func (e *ModeEnsemble) InputGrad(ctx context.Context, gx, x []float32, loss mode
 	}
 	return l, nil
 }
+
+// ScoreEnsemble is the score-averaging mode ensemble of training.md §17:
+// member detector i is fitted on, and scores with, model i of a
+// [ModeEnsemble], and the ensemble score of an input is the mean of the
+// members' scores. ModeEnsemble alone instead averages the models' logits
+// or features before one detector sees them.
+//
+// Members must be separate detectors (one per model, typically made by
+// [NewScoreEnsemble] with the same name and [Config]). The Inputs passed to
+// Fit and Score must hold raw inputs (X), since each model computes its
+// own logits and features.
+type ScoreEnsemble struct {
+	Members []Detector
+}
+
+// NewScoreEnsemble returns a score ensemble of n detectors registered under
+// name, configured by cfg.
+func NewScoreEnsemble(name string, cfg Config, n int) (*ScoreEnsemble, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("ood: score ensemble of %d members", n)
+	}
+	e := &ScoreEnsemble{Members: make([]Detector, n)}
+	for i := range e.Members {
+		d, err := New(name, cfg)
+		if err != nil {
+			return nil, err
+		}
+		e.Members[i] = d
+	}
+	return e, nil
+}
+
+// Name is the members' name.
+func (e *ScoreEnsemble) Name() string {
+	if len(e.Members) == 0 {
+		return "score-ensemble"
+	}
+	return e.Members[0].Name()
+}
+
+// models returns the member models of m: the models of a *ModeEnsemble, or
+// m itself for a one-member ensemble.
+func (e *ScoreEnsemble) models(m model.Classifier, in *Inputs) ([]model.Classifier, error) {
+	if len(e.Members) == 0 {
+		return nil, fmt.Errorf("ood: score ensemble has no members")
+	}
+	if in.X == nil {
+		return nil, fmt.Errorf("ood: score ensemble %s needs raw inputs, got precomputed features", e.Name())
+	}
+	ms := []model.Classifier{m}
+	if me, ok := m.(*ModeEnsemble); ok {
+		ms = me.Models
+	}
+	if len(ms) != len(e.Members) {
+		return nil, fmt.Errorf("ood: score ensemble of %d %s detectors used with %d models", len(e.Members), e.Name(), len(ms))
+	}
+	return ms, nil
+}
+
+// Fit fits member i on model i of m (a *ModeEnsemble, or a single model for
+// one member).
+func (e *ScoreEnsemble) Fit(ctx context.Context, m model.Classifier, in *Inputs) error {
+	ms, err := e.models(m, in)
+	if err != nil {
+		return err
+	}
+	for i, d := range e.Members {
+		if err := d.Fit(ctx, ms[i], NewInputs(in.X, in.Y)); err != nil {
+			return fmt.Errorf("ood: score ensemble member %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// Score writes the mean of the members' scores into dst.
+func (e *ScoreEnsemble) Score(ctx context.Context, m model.Classifier, dst []float64, in *Inputs) error {
+	ms, err := e.models(m, in)
+	if err != nil {
+		return err
+	}
+	if err := checkDst(dst, in.N(m)); err != nil {
+		return err
+	}
+	tmp := make([]float64, len(dst))
+	clear(dst)
+	for i, d := range e.Members {
+		if err := d.Score(ctx, ms[i], tmp, NewInputs(in.X, nil)); err != nil {
+			return fmt.Errorf("ood: score ensemble member %d: %w", i, err)
+		}
+		for j, v := range tmp {
+			dst[j] += v
+		}
+	}
+	for j := range dst {
+		dst[j] /= float64(len(e.Members))
+	}
+	return nil
+}

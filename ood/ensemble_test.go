@@ -82,3 +82,70 @@ func TestModeEnsemble(t *testing.T) {
 		t.Error("empty ensemble accepted")
 	}
 }
+
+// TestScoreEnsemble checks the score-averaging rule: two copies of one
+// model give that model's scores exactly, two different models the mean
+// of their scores.
+func TestScoreEnsemble(t *testing.T) {
+	f := loadFixture(t)
+	ctx := context.Background()
+	r8, _, err := zoo.Load("fashion-resnet8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	train := f.train.Subset(seq(0, 400))
+	x := f.test.X[:50*784]
+	single := func(name string, m model.Classifier) []float64 {
+		d, err := New(name, Config{K: 10, Seed: 1, KPCA: KPCA{M: 64}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Fit(ctx, m, NewInputs(train.X, train.Y)); err != nil {
+			t.Fatal(err)
+		}
+		s := make([]float64, 50)
+		if err := d.Score(ctx, m, s, NewInputs(x, nil)); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	for _, name := range []string{"energy", "knn"} {
+		a, b := single(name, f.net), single(name, r8)
+		for _, tc := range []struct {
+			what   string
+			models []model.Classifier
+			want   func(i int) float64
+		}{
+			{"identical", []model.Classifier{f.net, f.net}, func(i int) float64 { return a[i] }},
+			{"different", []model.Classifier{f.net, r8}, func(i int) float64 { return (a[i] + b[i]) / 2 }},
+		} {
+			me, err := NewModeEnsemble(tc.models...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			se, err := NewScoreEnsemble(name, Config{K: 10, Seed: 1, KPCA: KPCA{M: 64}}, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := se.Fit(ctx, me, NewInputs(train.X, train.Y)); err != nil {
+				t.Fatal(err)
+			}
+			got := make([]float64, 50)
+			if err := se.Score(ctx, me, got, NewInputs(x, nil)); err != nil {
+				t.Fatal(err)
+			}
+			for i, g := range got {
+				if w := tc.want(i); math.Abs(g-w) > 1e-12*math.Max(1, math.Abs(w)) {
+					t.Fatalf("%s, %s models: score %d = %v, want %v", name, tc.what, i, g, w)
+				}
+			}
+		}
+	}
+	se, _ := NewScoreEnsemble("energy", Config{}, 2)
+	if err := se.Fit(ctx, f.net, NewInputs(train.X, nil)); err == nil {
+		t.Error("2 members on one model: no error")
+	}
+	if _, err := NewScoreEnsemble("energy", Config{}, 0); err == nil {
+		t.Error("0 members: no error")
+	}
+}

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -34,7 +36,7 @@ AUPR-Out. Scores are higher = more in-distribution.
 
 Detectors: ` + strings.Join(ood.Names(), ", "),
 	}
-	cmd.AddCommand(newOODEvalCmd(), newOODScoreCmd(), newOODFitCmd())
+	cmd.AddCommand(newOODEvalCmd(), newOODScoreCmd(), newOODFitCmd(), newOODMergeCmd())
 	return cmd
 }
 
@@ -219,18 +221,25 @@ type oodEvalFlags struct {
 	asJSON    bool
 	near      bool
 	nearEp    int
+	shard     string
+	ensemble  string
+	gradSub   string
+	gradDim   int
+	gradFuse  float64
 }
 
 // oodEvalReport is the --json output of "ood eval".
 type oodEvalReport struct {
-	Model   string       `json:"model"`
-	NTrain  int          `json:"n_train"`
-	NTest   int          `json:"n_test"`
-	NOoD    int          `json:"n_ood"`
-	Sets    []oodSetInfo `json:"ood_sets"`
-	Results []ood.Result `json:"results"`
-	Plots   []string     `json:"plots,omitempty"`
-	Near    *oodNearInfo `json:"near,omitempty"`
+	Model string `json:"model"`
+	// Ensemble is the mode-ensemble rule (score or logits) of several models.
+	Ensemble string       `json:"ensemble,omitempty"`
+	NTrain   int          `json:"n_train"`
+	NTest    int          `json:"n_test"`
+	NOoD     int          `json:"n_ood"`
+	Sets     []oodSetInfo `json:"ood_sets"`
+	Results  []ood.Result `json:"results"`
+	Plots    []string     `json:"plots,omitempty"`
+	Near     *oodNearInfo `json:"near,omitempty"`
 }
 
 // oodNearInfo states the held-out-classes split of "ood eval --near".
@@ -275,26 +284,40 @@ images of classes 0-5 (T-shirt/top, Trouser, Pullover, Dress, Coat, Sandal);
 the detectors are fit on its features of those images, ID = the test images
 of classes 0-5, OoD = the test images of classes 6-9 (Shirt, Sneaker, Bag,
 Ankle boot). --model is not used; --n-train, --n-test and --n-ood count
-images of the split (--n-ood is capped at the held-out test images).`,
+images of the split (--n-ood is capped at the held-out test images).
+
+With --shard i/N only the ID test and OoD samples with index mod N = i are
+scored (every shard fits the detectors on the same ID training images, so
+fits are identical for the same --seed); --json then prints the per-sample
+scores, and "trustml ood merge" joins the shards' files and computes the
+metrics exactly as one unsharded run would.`,
 		Example: `  # every detector on the default model, ROC curves as PNG
   trustml ood eval --out-dir roc
 
   # a few detectors, machine-readable
   trustml ood eval --detectors energy,knn,kpca-cos-rff --json
 
-  # a mode ensemble of the two embedded models (logit-based detectors)
-  trustml ood eval --model fashion-cnn,fashion-resnet8 --detectors msp,energy,odin
+  # a mode ensemble of the two embedded models: mean of each detector's scores
+  trustml ood eval --model fashion-cnn,fashion-resnet8 --detectors msp,energy,knn
+  # ... or one detector on the mean logits
+  trustml ood eval --model fashion-cnn,fashion-resnet8 --ensemble logits --detectors msp,energy,odin
 
   # the low-dimensional gradient detector (per-sample gradients: slow)
   trustml ood eval --detectors gradknn,knn --n-train 1000 --n-ood 300
 
   # near-OoD: train on classes 0-5, held-out classes 6-9 are OoD
-  trustml ood eval --near --detectors energy,knn,mahalanobis,kpca-cos-rff`,
+  trustml ood eval --near --detectors energy,knn,mahalanobis,kpca-cos-rff
+
+  # split the scoring into two jobs and merge their per-sample scores
+  trustml ood eval --detectors gradknn --n-train 1000 --shard 0/2 --json > s0.json
+  trustml ood eval --detectors gradknn --n-train 1000 --shard 1/2 --json > s1.json
+  trustml ood merge s0.json s1.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runOODEval(cmd, &f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.model, "model", "default", modelHelp+"; several, comma-separated, are evaluated as a mode ensemble (average logits and, for equal feature sizes, average features)")
+	fl.StringVar(&f.model, "model", "default", modelHelp+"; several, comma-separated, are evaluated as a mode ensemble (see --ensemble)")
+	fl.StringVar(&f.ensemble, "ensemble", "score", `rule of a mode ensemble (--model a,b): "score" fits each detector on each model and averages the detectors' scores (training.md §17); "logits" averages the models' logits (and, for equal feature sizes, features) and runs one detector on them`)
 	fl.StringVar(&f.detectors, "detectors", "all", `comma-separated detectors, or "all" (all but gradknn, which needs one backward pass per image: name it, with a smaller --n-train)`)
 	fl.IntVar(&f.nTrain, "n-train", 10000, "fit on the first n embedded training images (0 = all)")
 	fl.IntVar(&f.nTest, "n-test", 2000, "score the first n embedded test images as ID (0 = all)")
@@ -312,6 +335,10 @@ images of the split (--n-ood is capped at the held-out test images).`,
 	fl.BoolVar(&f.asJSON, "json", false, "print the report as JSON")
 	fl.BoolVar(&f.near, "near", false, "near-OoD by held-out classes: train a 6-class model on classes 0-5, OoD = test images of classes 6-9")
 	fl.IntVar(&f.nearEp, "near-epochs", 3, "training epochs of the --near model")
+	fl.StringVar(&f.gradSub, "grad-subspace", "pca", `gradknn subspace: "pca" (top principal components of the normalized ID gradients, randomized subspace iteration) or "class" (class-average gradient directions)`)
+	fl.IntVar(&f.gradDim, "grad-dim", 0, "gradknn PCA dimension K (default 32)")
+	fl.Float64Var(&f.gradFuse, "grad-fuse", 0, "gradknn: add this weight × the forward-feature KNN score (0 = gradient features only)")
+	fl.StringVar(&f.shard, "shard", "", `score only shard i of N (ID test and OoD samples with index mod N = i), as i/N; merge the --json outputs with "trustml ood merge"`)
 	return cmd
 }
 
@@ -357,7 +384,14 @@ func runOODEval(cmd *cobra.Command, f *oodEvalFlags) error {
 		}
 		clf = ens
 	}
-	var err error
+	shard, shards, err := parseShard(f.shard)
+	if err != nil {
+		return err
+	}
+	sharded := f.shard != ""
+	if sharded && f.outDir != "" {
+		return fmt.Errorf("--out-dir and --shard: plot the merged result (trustml ood merge --out-dir)")
+	}
 	names := splitList(f.detectors)
 	if f.detectors == "all" {
 		names = nil
@@ -372,11 +406,23 @@ func runOODEval(cmd *cobra.Command, f *oodEvalFlags) error {
 	}
 	cfg := ood.Config{
 		Temperature: f.temp, Epsilon: f.eps, K: f.k, ViMDim: f.vimDim, Seed: f.seed,
+		GradSubspace: f.gradSub, GradDim: f.gradDim, GradFuse: f.gradFuse,
 		KPCA: ood.KPCA{Gamma: f.gamma, M: f.m, ExpVarRatio: f.ratio, Landmarks: f.landmarks},
+	}
+	if f.gradSub != "pca" && f.gradSub != "class" {
+		return fmt.Errorf("--grad-subspace %q: want pca or class", f.gradSub)
+	}
+	if f.ensemble != "score" && f.ensemble != "logits" {
+		return fmt.Errorf("--ensemble %q: want score or logits", f.ensemble)
 	}
 	dets := make([]ood.Detector, len(names))
 	for i, n := range names {
-		if dets[i], err = ood.New(n, cfg); err != nil {
+		if len(members) > 1 && f.ensemble == "score" {
+			dets[i], err = ood.NewScoreEnsemble(n, cfg, len(members))
+		} else {
+			dets[i], err = ood.New(n, cfg)
+		}
+		if err != nil {
 			return fmt.Errorf("--detectors: %w", err)
 		}
 	}
@@ -433,19 +479,68 @@ func runOODEval(cmd *cobra.Command, f *oodEvalFlags) error {
 			return err
 		}
 	}
-	res, err := ood.Benchmark(ctx, clf, dets, ood.NewInputs(train.X, train.Y), ood.NewInputs(test.X, nil), sets)
+	var setInfo []oodSetInfo
+	setNames := make([]string, len(sets))
+	for i, s := range sets {
+		setInfo = append(setInfo, oodSetInfo{s.Name, s.Why})
+		setNames[i] = s.Name
+	}
+	nTest := test.Len()
+	var sh *oodShardReport
+	if sharded {
+		sh = &oodShardReport{
+			Kind: oodShardKind, Model: f.model, NTrain: train.Len(), NTest: nTest, NOoD: f.nOoD, Seed: f.seed,
+			Settings: fmt.Sprintf("%+v", cfg), Detectors: make([]string, len(dets)), Sets: setInfo, Shard: shard, Shards: shards, Near: near,
+		}
+		for i, d := range dets {
+			sh.Detectors[i] = d.Name()
+		}
+		sh.IDIndex = shardIndex(nTest, shard, shards)
+		test = test.Subset(sh.IDIndex)
+		px := test.SampleSize()
+		for i := range sets {
+			idx := shardIndex(len(sets[i].X)/px, shard, shards)
+			x := make([]float32, 0, len(idx)*px)
+			for _, j := range idx {
+				x = append(x, sets[i].X[j*px:(j+1)*px]...)
+			}
+			sets[i].X = x
+			sh.OoDIndex = append(sh.OoDIndex, idx)
+		}
+	}
+	scores, err := ood.BenchmarkScores(ctx, clf, dets, ood.NewInputs(train.X, train.Y), ood.NewInputs(test.X, nil), sets)
 	if err != nil {
 		return err
 	}
-	rep := oodEvalReport{Model: f.model, NTrain: train.Len(), NTest: test.Len(), NOoD: f.nOoD, Results: res, Near: near}
-	for _, s := range sets {
-		rep.Sets = append(rep.Sets, oodSetInfo{s.Name, s.Why})
+	res, err := ood.ResultsFromScores(scores, setNames)
+	if err != nil {
+		return err
 	}
-	if f.outDir != "" {
-		if err := os.MkdirAll(f.outDir, 0o755); err != nil {
+	rep := oodEvalReport{Model: f.model, NTrain: train.Len(), NTest: nTest, NOoD: f.nOoD, Sets: setInfo, Results: res, Near: near}
+	if len(members) > 1 {
+		rep.Ensemble = f.ensemble
+	}
+	if sh != nil {
+		sh.Scores, sh.Results = scores, res
+		w := cmd.OutOrStdout()
+		if f.asJSON {
+			return writeJSON(w, sh)
+		}
+		fmt.Fprintf(w, "shard %d/%d: %d of %d ID test images, %d of %d images per OoD set; metrics of this shard only (merge the --json outputs of all shards with \"trustml ood merge\")\n",
+			shard, shards, len(sh.IDIndex), nTest, len(sh.OoDIndex[0]), f.nOoD)
+	}
+	return printOODEval(cmd, &rep, f.asJSON, f.outDir)
+}
+
+// printOODEval writes the ROC plots of rep into outDir (if not empty) and
+// prints rep as a table or JSON.
+func printOODEval(cmd *cobra.Command, rep *oodEvalReport, asJSON bool, outDir string) error {
+	res, near := rep.Results, rep.Near
+	if outDir != "" {
+		if err := os.MkdirAll(outDir, 0o755); err != nil {
 			return err
 		}
-		for _, s := range sets {
+		for _, s := range rep.Sets {
 			var series []eval.Series
 			for _, r := range res {
 				if r.OoD == s.Name {
@@ -453,7 +548,7 @@ func runOODEval(cmd *cobra.Command, f *oodEvalFlags) error {
 					series = append(series, eval.Series{Name: fmt.Sprintf("%s (AUROC %.3f)", r.Detector, r.AUROC), X: x, Y: y})
 				}
 			}
-			p := filepath.Join(f.outDir, "roc-"+fileSafe(s.Name)+".png")
+			p := filepath.Join(outDir, "roc-"+fileSafe(s.Name)+".png")
 			if err := eval.PlotLines(p, "ROC: Fashion-MNIST (ID) vs "+s.Name, "FPR (OoD accepted)", "TPR (ID accepted)", false, series); err != nil {
 				return err
 			}
@@ -461,14 +556,14 @@ func runOODEval(cmd *cobra.Command, f *oodEvalFlags) error {
 		}
 	}
 	w := cmd.OutOrStdout()
-	if f.asJSON {
+	if asJSON {
 		return writeJSON(w, rep)
 	}
 	if near != nil {
 		fmt.Fprintf(w, "near-OoD split: ID = classes 0-5 (%s), OoD = held-out classes 6-9 (%s)\n", strings.Join(near.IDClasses, ", "), strings.Join(near.OoDClasses, ", "))
 		fmt.Fprintf(w, "trained %s, %d epochs, seed %d, in %.1fs: ID test accuracy %s\n", near.Architecture, near.Epochs, near.Seed, near.TrainSeconds, pct(near.TestAccuracy))
 	}
-	fmt.Fprintf(w, "model %s: fit on %d ID training images, %d ID test images, %d images per OoD set\n", f.model, rep.NTrain, rep.NTest, rep.NOoD)
+	fmt.Fprintf(w, "model %s: fit on %d ID training images, %d ID test images, %d images per OoD set\n", rep.Model, rep.NTrain, rep.NTest, rep.NOoD)
 	rows := make([][]string, 0, len(res))
 	for _, r := range res {
 		rows = append(rows, []string{r.Detector, r.OoD, pct(r.FPR95), pct(r.AUROC), pct(r.AUPRIn), pct(r.AUPROut)})
@@ -688,4 +783,187 @@ func allSame(s []string) bool {
 		}
 	}
 	return true
+}
+
+// oodShardKind marks the --json output of "ood eval --shard".
+const oodShardKind = "trustml ood eval shard"
+
+// oodShardReport is the --json output of "ood eval --shard i/N": the
+// per-sample scores of the shard's samples, for "ood merge".
+type oodShardReport struct {
+	Kind      string       `json:"kind"`
+	Model     string       `json:"model"`
+	NTrain    int          `json:"n_train"`
+	NTest     int          `json:"n_test"`
+	NOoD      int          `json:"n_ood"`
+	Seed      uint64       `json:"seed"`
+	Settings  string       `json:"settings"`
+	Detectors []string     `json:"detectors"`
+	Sets      []oodSetInfo `json:"ood_sets"`
+	Shard     int          `json:"shard"`
+	Shards    int          `json:"shards"`
+	// IDIndex are the indices of the shard's ID test samples, OoDIndex[j]
+	// those of OoD set j: Scores[d].ID[k] is the score of ID sample
+	// IDIndex[k].
+	IDIndex  []int        `json:"id_index"`
+	OoDIndex [][]int      `json:"ood_index"`
+	Scores   []ood.Scores `json:"scores"`
+	// Results are the metrics of this shard's samples alone.
+	Results []ood.Result `json:"shard_results"`
+	Near    *oodNearInfo `json:"near,omitempty"`
+}
+
+// shardIndex returns the indices i < n with i mod shards = shard.
+func shardIndex(n, shard, shards int) []int {
+	var idx []int
+	for i := shard; i < n; i += shards {
+		idx = append(idx, i)
+	}
+	return idx
+}
+
+func newOODMergeCmd() *cobra.Command {
+	var (
+		asJSON bool
+		outDir string
+	)
+	cmd := &cobra.Command{
+		Use:   "merge SHARD.json...",
+		Short: `Merge the per-sample scores of sharded "ood eval --shard i/N --json" runs and compute the metrics`,
+		Long: `Join the --json outputs of "trustml ood eval --shard i/N" runs: check that
+they come from the same model, detectors, OoD sets and settings, with no
+shard given twice, put every sample's scores back at its index and compute
+FPR95, AUROC, AUPR-In and AUPR-Out of each detector × OoD set, exactly as an
+unsharded "ood eval" would. A missing shard is noted on stderr (its
+samples are then left out).`,
+		Example: `  trustml ood eval --detectors energy,knn --shard 0/2 --json > s0.json
+  trustml ood eval --detectors energy,knn --shard 1/2 --json > s1.json
+  trustml ood merge s0.json s1.json --out-dir roc`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var reps []*oodShardReport
+			for _, a := range args {
+				b, err := os.ReadFile(a)
+				if err != nil {
+					return err
+				}
+				var r oodShardReport
+				if err := json.Unmarshal(b, &r); err != nil {
+					return fmt.Errorf("%s: not a trustml ood eval --shard report: %w", a, err)
+				}
+				if r.Kind != oodShardKind {
+					return fmt.Errorf("%s: kind %q, want %q (the --json output of ood eval --shard)", a, r.Kind, oodShardKind)
+				}
+				reps = append(reps, &r)
+			}
+			rep, got, err := mergeOODShards(args, reps)
+			if err != nil {
+				return err
+			}
+			if got != reps[0].Shards {
+				fmt.Fprintf(cmd.ErrOrStderr(), "note: merged %d of %d shards\n", got, reps[0].Shards)
+			}
+			return printOODEval(cmd, rep, asJSON, outDir)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the merged report as JSON")
+	cmd.Flags().StringVar(&outDir, "out-dir", "", "write a PNG of ROC curves per OoD set into this directory")
+	return cmd
+}
+
+// mergeOODShards joins shard reports (read from files, named in errors)
+// into one evaluation report and returns it with the number of shards
+// merged.
+func mergeOODShards(files []string, reps []*oodShardReport) (*oodEvalReport, int, error) {
+	first := reps[0]
+	seen := map[int]string{}
+	type entry struct {
+		idx   int
+		score float64
+	}
+	nd, ns := len(first.Detectors), len(first.Sets)
+	id := make([][]entry, nd)
+	od := make([][][]entry, nd)
+	for d := range od {
+		od[d] = make([][]entry, ns)
+	}
+	for k, r := range reps {
+		f := files[k]
+		switch {
+		case r.Model != first.Model || r.NTrain != first.NTrain || r.NTest != first.NTest || r.NOoD != first.NOoD || r.Seed != first.Seed || r.Settings != first.Settings:
+			return nil, 0, fmt.Errorf("%s: model/n-train/n-test/n-ood/seed/settings differ from %s", f, files[0])
+		case fmt.Sprint(r.Detectors) != fmt.Sprint(first.Detectors):
+			return nil, 0, fmt.Errorf("%s: detectors %v differ from %v of %s", f, r.Detectors, first.Detectors, files[0])
+		case fmt.Sprint(r.Sets) != fmt.Sprint(first.Sets):
+			return nil, 0, fmt.Errorf("%s: OoD sets differ from those of %s", f, files[0])
+		case r.Shards != first.Shards || r.Shard < 0 || r.Shard >= r.Shards:
+			return nil, 0, fmt.Errorf("%s: shard %d/%d does not fit %d shards of %s", f, r.Shard, r.Shards, first.Shards, files[0])
+		case len(r.Scores) != nd || len(r.OoDIndex) != ns:
+			return nil, 0, fmt.Errorf("%s: %d score lists over %d OoD index lists, want %d and %d", f, len(r.Scores), len(r.OoDIndex), nd, ns)
+		}
+		if prev, dup := seen[r.Shard]; dup {
+			return nil, 0, fmt.Errorf("%s: shard %d/%d given twice (also %s)", f, r.Shard, r.Shards, prev)
+		}
+		seen[r.Shard] = f
+		check := func(idx []int, n int, what string) error {
+			for _, i := range idx {
+				if i < 0 || i >= n || i%r.Shards != r.Shard {
+					return fmt.Errorf("%s: %s index %d is not in shard %d/%d of %d samples", f, what, i, r.Shard, r.Shards, n)
+				}
+			}
+			return nil
+		}
+		if err := check(r.IDIndex, r.NTest, "ID"); err != nil {
+			return nil, 0, err
+		}
+		for d, sc := range r.Scores {
+			if sc.Detector != first.Detectors[d] {
+				return nil, 0, fmt.Errorf("%s: scores %d are of %s, want %s", f, d, sc.Detector, first.Detectors[d])
+			}
+			if len(sc.ID) != len(r.IDIndex) || len(sc.OoD) != ns {
+				return nil, 0, fmt.Errorf("%s: %s has %d ID scores for %d indices", f, sc.Detector, len(sc.ID), len(r.IDIndex))
+			}
+			for k, i := range r.IDIndex {
+				id[d] = append(id[d], entry{i, sc.ID[k]})
+			}
+			for j, idx := range r.OoDIndex {
+				if err := check(idx, r.NOoD, first.Sets[j].Name); err != nil {
+					return nil, 0, err
+				}
+				if len(sc.OoD[j]) != len(idx) {
+					return nil, 0, fmt.Errorf("%s: %s has %d scores on %s for %d indices", f, sc.Detector, len(sc.OoD[j]), first.Sets[j].Name, len(idx))
+				}
+				for k, i := range idx {
+					od[d][j] = append(od[d][j], entry{i, sc.OoD[j][k]})
+				}
+			}
+		}
+	}
+	flat := func(es []entry) []float64 {
+		sort.Slice(es, func(a, b int) bool { return es[a].idx < es[b].idx })
+		out := make([]float64, len(es))
+		for i, e := range es {
+			out[i] = e.score
+		}
+		return out
+	}
+	scores := make([]ood.Scores, nd)
+	names := make([]string, ns)
+	for j, s := range first.Sets {
+		names[j] = s.Name
+	}
+	nTest, nOoD := 0, 0
+	for d := range scores {
+		scores[d] = ood.Scores{Detector: reps[0].Scores[d].Detector, ID: flat(id[d]), OoD: make([][]float64, ns)}
+		nTest = len(scores[d].ID)
+		for j := range ns {
+			scores[d].OoD[j] = flat(od[d][j])
+			nOoD = len(scores[d].OoD[j])
+		}
+	}
+	res, err := ood.ResultsFromScores(scores, names)
+	if err != nil {
+		return nil, 0, err
+	}
+	return &oodEvalReport{Model: first.Model, NTrain: first.NTrain, NTest: nTest, NOoD: nOoD, Sets: first.Sets, Results: res, Near: first.Near}, len(seen), nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,6 +56,7 @@ func TestOODEvalTableAndErrors(t *testing.T) {
 		{"ood", "eval", "--detectors", "nope"},
 		{"ood", "eval", "--detectors", "msp", "--n-test", "100", "--n-ood", "500"},
 		{"ood", "eval", "--detectors", "mahalanobis", "--n-train", "50", "--n-test", "100", "--n-ood", "50"},
+		{"ood", "eval", "--detectors", "gradknn", "--grad-subspace", "nope"},
 	} {
 		if _, err := run(t, args...); err == nil {
 			t.Errorf("%v: no error", args)
@@ -118,8 +120,39 @@ func TestOODEvalModeEnsemble(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rep oodEvalReport
-	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Results) != 4 {
-		t.Fatalf("--json: %v, %d results\n%s", err, len(rep.Results), out)
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Results) != 4 || rep.Ensemble != "score" {
+		t.Fatalf("--json: %v, %d results, ensemble %q\n%s", err, len(rep.Results), rep.Ensemble, out)
+	}
+	// Score averaging over two copies of one model is that model; over two
+	// models it differs from logit averaging.
+	evalJSON := func(args ...string) oodEvalReport {
+		t.Helper()
+		out, err := run(t, append([]string{"ood", "eval", "--detectors", "energy,knn", "--knn-k", "5", "--n-train", "200", "--n-test", "60", "--n-ood", "60", "--json"}, args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r oodEvalReport
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	one, twice := evalJSON("--model", "fashion-cnn"), evalJSON("--model", "fashion-cnn,fashion-cnn")
+	for i := range one.Results {
+		if one.Results[i].Metrics != twice.Results[i].Metrics {
+			t.Errorf("%s/%s: ensemble of two copies %+v, single model %+v", one.Results[i].Detector, one.Results[i].OoD, twice.Results[i].Metrics, one.Results[i].Metrics)
+		}
+	}
+	score, logits := evalJSON("--model", "fashion-cnn,fashion-resnet8", "--detectors", "energy"), evalJSON("--model", "fashion-cnn,fashion-resnet8", "--detectors", "energy", "--ensemble", "logits")
+	same := true
+	for i := range score.Results {
+		same = same && score.Results[i].Metrics == logits.Results[i].Metrics
+	}
+	if same || logits.Ensemble != "logits" {
+		t.Errorf("score and logit averaging give the same metrics (ensemble %q)", logits.Ensemble)
+	}
+	if _, err := run(t, "ood", "eval", "--model", "fashion-cnn,fashion-cnn", "--ensemble", "mean"); err == nil {
+		t.Error("--ensemble mean: no error")
 	}
 }
 
@@ -198,5 +231,127 @@ func TestOODFitAndScoreFromFile(t *testing.T) {
 	}
 	if _, err := run(t, "ood", "score", "--detector-file", bad, "--n", "5"); err == nil || !strings.Contains(err.Error(), "version 7") {
 		t.Errorf("corrupt file: %v, want an error naming version 7", err)
+	}
+}
+
+// TestOODEvalShardMerge checks that merging the per-sample scores of all
+// shards gives exactly the metrics of an unsharded run, and that bad shard
+// sets are refused.
+func TestOODEvalShardMerge(t *testing.T) {
+	dir := t.TempDir()
+	base := []string{"ood", "eval", "--detectors", "energy,knn,kpca-cos-rff", "--n-train", "300", "--n-test", "101",
+		"--n-ood", "61", "--kpca-m", "64", "--seed", "3", "--json"}
+	out, err := run(t, base...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want oodEvalReport
+	if err := json.Unmarshal([]byte(out), &want); err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for i := range 3 {
+		out, err := run(t, append(base, "--shard", fmt.Sprintf("%d/3", i))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sh oodShardReport
+		if err := json.Unmarshal([]byte(out), &sh); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(sh.Scores[0].ID); n != len(shardIndex(101, i, 3)) || n != len(sh.IDIndex) {
+			t.Fatalf("shard %d/3: %d ID scores for %d indices", i, n, len(sh.IDIndex))
+		}
+		p := filepath.Join(dir, fmt.Sprintf("s%d.json", i))
+		if err := os.WriteFile(p, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, p)
+	}
+	// Shards in any order.
+	out, err = run(t, "ood", "merge", files[2], files[0], files[1], "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got oodEvalReport
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.NTest != want.NTest || got.NOoD != want.NOoD || len(got.Results) != len(want.Results) || len(want.Results) != 12 {
+		t.Fatalf("merged %d ID, %d OoD, %d results; unsharded %d, %d, %d", got.NTest, got.NOoD, len(got.Results), want.NTest, want.NOoD, len(want.Results))
+	}
+	for i, w := range want.Results {
+		if g := got.Results[i]; g.Detector != w.Detector || g.OoD != w.OoD || g.Metrics != w.Metrics {
+			t.Errorf("result %d: merged %s/%s %+v, unsharded %s/%s %+v", i, g.Detector, g.OoD, g.Metrics, w.Detector, w.OoD, w.Metrics)
+		}
+	}
+	if out, err := run(t, "ood", "merge", files[0], files[1]); err != nil || !strings.Contains(out, "AUROC") {
+		t.Errorf("partial merge: %v\n%s", err, out)
+	}
+	other := filepath.Join(dir, "other.json")
+	o, err := run(t, "ood", "eval", "--detectors", "energy", "--n-train", "300", "--n-test", "101", "--n-ood", "61", "--kpca-m", "64", "--seed", "3", "--shard", "1/3", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(other, []byte(o), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"ood", "merge", files[0], files[0]},
+		{"ood", "merge", files[0], other},
+		{"ood", "merge", filepath.Join(dir, "missing.json")},
+		{"ood", "eval", "--shard", "3/3"},
+		{"ood", "eval", "--shard", "0/2", "--out-dir", dir},
+	} {
+		if _, err := run(t, args...); err == nil {
+			t.Errorf("%v: no error", args)
+		} else {
+			t.Logf("%v: %v", args, err)
+		}
+	}
+}
+
+// TestOODEvalShardMergeGradKNN checks that the randomized PCA subspace of
+// gradknn is fitted identically in every shard, so merged metrics equal the
+// unsharded ones.
+func TestOODEvalShardMergeGradKNN(t *testing.T) {
+	dir := t.TempDir()
+	base := []string{"ood", "eval", "--detectors", "gradknn", "--grad-dim", "4", "--knn-k", "3", "--grad-fuse", "0.5",
+		"--n-train", "30", "--n-test", "10", "--n-ood", "10", "--seed", "2", "--json"}
+	out, err := run(t, base...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want oodEvalReport
+	if err := json.Unmarshal([]byte(out), &want); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"ood", "merge", "--json"}
+	for i := range 2 {
+		out, err := run(t, append(base, "--shard", fmt.Sprintf("%d/2", i))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, fmt.Sprintf("s%d.json", i))
+		if err := os.WriteFile(p, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, p)
+	}
+	out, err = run(t, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got oodEvalReport
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Results) != 4 || len(want.Results) != 4 {
+		t.Fatalf("%d merged, %d unsharded results, want 4", len(got.Results), len(want.Results))
+	}
+	for i, w := range want.Results {
+		if got.Results[i].Metrics != w.Metrics {
+			t.Errorf("%s: merged %+v, unsharded %+v", w.OoD, got.Results[i].Metrics, w.Metrics)
+		}
 	}
 }
