@@ -203,6 +203,15 @@ func (s trainedState) restore() (trained, Kernel, error) {
 	return trained{kern: k, x: x, n: n, d: d}, k, nil
 }
 
+// decodeState unmarshals a model's saved state into s and restores the
+// trained set ts (a field of s).
+func decodeState(raw json.RawMessage, s any, ts *trainedState) (trained, Kernel, error) {
+	if err := json.Unmarshal(raw, s); err != nil {
+		return trained{}, nil, err
+	}
+	return ts.restore()
+}
+
 func finiteAll(name string, v []float64, want int) error {
 	if len(v) != want {
 		return fmt.Errorf("%s has %d values, want %d: %w", name, len(v), want, ErrFormat)
@@ -260,10 +269,7 @@ func (m *KRR) marshalModel() (any, error) {
 
 func (m *KRR) unmarshalModel(raw json.RawMessage) error {
 	var s krrState
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return err
-	}
-	t, k, err := s.Trained.restore()
+	t, k, err := decodeState(raw, &s, &s.Trained)
 	if err != nil {
 		return err
 	}
@@ -300,10 +306,7 @@ func (m *LSSVMRegressor) marshalModel() (any, error) {
 
 func (m *LSSVMRegressor) unmarshalModel(raw json.RawMessage) error {
 	var s lssvrState
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return err
-	}
-	t, k, err := s.Trained.restore()
+	t, k, err := decodeState(raw, &s, &s.Trained)
 	if err != nil {
 		return err
 	}
@@ -340,10 +343,7 @@ func (m *LSSVMClassifier) marshalModel() (any, error) {
 
 func (m *LSSVMClassifier) unmarshalModel(raw json.RawMessage) error {
 	var s lssvcState
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return err
-	}
-	t, k, err := s.Trained.restore()
+	t, k, err := decodeState(raw, &s, &s.Trained)
 	if err != nil {
 		return err
 	}
@@ -398,10 +398,7 @@ func (m *AsKLS) marshalModel() (any, error) {
 
 func (m *AsKLS) unmarshalModel(raw json.RawMessage) error {
 	var s asklsState
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return err
-	}
-	t, k, err := s.Trained.restore()
+	t, k, err := decodeState(raw, &s, &s.Trained)
 	if err != nil {
 		return err
 	}
@@ -565,10 +562,7 @@ func (m *Nystrom) marshalModel() (any, error) {
 
 func (m *Nystrom) unmarshalModel(raw json.RawMessage) error {
 	var s nystromState
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return err
-	}
-	t, k, err := s.Trained.restore()
+	t, k, err := decodeState(raw, &s, &s.Trained)
 	if err != nil {
 		return err
 	}
@@ -612,10 +606,7 @@ func (m *KPCA) marshalModel() (any, error) {
 
 func (m *KPCA) unmarshalModel(raw json.RawMessage) error {
 	var s kpcaState
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return err
-	}
-	t, k, err := s.Trained.restore()
+	t, k, err := decodeState(raw, &s, &s.Trained)
 	if err != nil {
 		return err
 	}

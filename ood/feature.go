@@ -29,6 +29,23 @@ func features64(ctx context.Context, m model.Classifier, in *Inputs) ([]float64,
 	return out, len(f) / d, d, nil
 }
 
+// scoreFeatures returns the features of in for scoring by a detector
+// fitted on fitted-dimensional features, checking their dimension and that
+// dst has one entry per input.
+func scoreFeatures(ctx context.Context, m model.Classifier, dst []float64, in *Inputs, fitted int) ([]float64, int, error) {
+	x, n, dim, err := features64(ctx, m, in)
+	if err != nil {
+		return nil, 0, err
+	}
+	if dim != fitted {
+		return nil, 0, fmt.Errorf("%w: %d features, fitted on %d", model.ErrShape, dim, fitted)
+	}
+	if err := checkDst(dst, n); err != nil {
+		return nil, 0, err
+	}
+	return x, n, nil
+}
+
 // checkVarying returns an error if every feature is constant over the n rows.
 func checkVarying(name string, x []float64, n, d int) error {
 	for j := range d {
@@ -161,16 +178,11 @@ func (d *Mahalanobis) Score(ctx context.Context, m model.Classifier, dst []float
 	if d.w == nil {
 		return fmt.Errorf("%w: mahalanobis", ErrNotFitted)
 	}
-	x, n, dim, err := features64(ctx, m, in)
+	x, n, err := scoreFeatures(ctx, m, dst, in, d.d)
 	if err != nil {
 		return err
 	}
-	if dim != d.d {
-		return fmt.Errorf("%w: %d features, fitted on %d", model.ErrShape, dim, d.d)
-	}
-	if err := checkDst(dst, n); err != nil {
-		return err
-	}
+	dim := d.d
 	wx := make([]float64, n*d.r)
 	linalg.Dgemm(false, true, n, d.r, dim, 1, x, dim, d.w, dim, 0, wx, d.r)
 	for i := range n {
@@ -272,16 +284,11 @@ func (d *KNN) Score(ctx context.Context, m model.Classifier, dst []float64, in *
 	if d.train == nil {
 		return fmt.Errorf("%w: knn", ErrNotFitted)
 	}
-	x, n, dim, err := features64(ctx, m, in)
+	x, n, err := scoreFeatures(ctx, m, dst, in, d.d)
 	if err != nil {
 		return err
 	}
-	if dim != d.d {
-		return fmt.Errorf("%w: %d features, fitted on %d", model.ErrShape, dim, d.d)
-	}
-	if err := checkDst(dst, n); err != nil {
-		return err
-	}
+	dim := d.d
 	normalizeRows(x, n, dim)
 	qs := rowSq(x, n, dim)
 	const blk = 128
@@ -466,16 +473,11 @@ func (d *ViM) Score(ctx context.Context, m model.Classifier, dst []float64, in *
 	if d.p == nil {
 		return fmt.Errorf("%w: vim", ErrNotFitted)
 	}
-	x, n, dim, err := features64(ctx, m, in)
+	x, n, err := scoreFeatures(ctx, m, dst, in, d.dim)
 	if err != nil {
 		return err
 	}
-	if dim != d.dim {
-		return fmt.Errorf("%w: %d features, fitted on %d", model.ErrShape, dim, d.dim)
-	}
-	if err := checkDst(dst, n); err != nil {
-		return err
-	}
+	dim := d.dim
 	for i := range n {
 		for j := range dim {
 			x[i*dim+j] -= d.o[j]

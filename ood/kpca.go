@@ -330,16 +330,11 @@ func (k *KPCA) Errors(ctx context.Context, m model.Classifier, dst []float64, in
 	if err != nil {
 		return err
 	}
-	x, n, d, err := features64(ctx, m, in)
+	x, n, err := scoreFeatures(ctx, m, dst, in, k.d)
 	if err != nil {
 		return err
 	}
-	if d != k.d {
-		return fmt.Errorf("%w: %d features, fitted on %d", model.ErrShape, d, k.d)
-	}
-	if err := checkDst(dst, n); err != nil {
-		return err
-	}
+	d := k.d
 	if k.Map != "linear" {
 		normalizeRows(x, n, d)
 	}
