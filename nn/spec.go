@@ -126,11 +126,13 @@ func ResNet(input []int, classes, depth, width int) (Spec, error) {
 }
 
 // Architectures lists the names accepted by [SpecFor].
-var Architectures = []string{"mlp", "cnn", "cnn-bn", "resnet8", "resnet20"}
+var Architectures = []string{"mlp", "cnn", "cnn-bn", "cnn-small", "resnet8", "resnet20"}
 
 // SpecFor returns a named architecture for the given input shape and class
 // count: "mlp" (256-128 hidden), "cnn" (the small CNN), "cnn-bn" (with batch
-// norm and dropout 0.25), "resnet8" and "resnet20".
+// norm and dropout 0.25), "cnn-small" (16/32 filters with batch norm, the
+// small CNN of the flat-minima reproduction plan), "resnet8" and
+// "resnet20".
 func SpecFor(name string, input []int, classes int) (Spec, error) {
 	switch strings.ToLower(name) {
 	case "mlp":
@@ -140,6 +142,10 @@ func SpecFor(name string, input []int, classes int) (Spec, error) {
 	case "cnn-bn":
 		s := CNN(input, classes, CNNOptions{BatchNorm: true, Dropout: 0.25})
 		s.Name = "cnn-bn"
+		return s, nil
+	case "cnn-small":
+		s := CNN(input, classes, CNNOptions{Width: 16, BatchNorm: true})
+		s.Name = "cnn-small"
 		return s, nil
 	case "resnet8":
 		return ResNet(input, classes, 8, 16)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -35,6 +36,8 @@ type trainFlags struct {
 	out            string
 	asJSON         bool
 	flat           flatFlags
+	labelNoise     float64
+	saveEvery      int
 	totalSteps     int // optimizer steps of the run, for ARWP's noise schedule
 }
 
@@ -74,6 +77,10 @@ F-SAM CIFAR-100 runs used 0.2).`,
   # a quick model on the embedded subset
   trustml train --epochs 2 --out /tmp/quick.ckpt
 
+  # keep every epoch's weights for averaging (SWA/TWA) or DLDR, with 40% label noise
+  trustml train --epochs 10 --save-every 1 --label-noise 0.4 --out /tmp/run.ckpt
+  trustml average swa /tmp/run-ep00[6-9].ckpt /tmp/run-ep010.ckpt --out /tmp/swa.ckpt
+
   # Friendly SAM around SGD
   trustml train --optimizer fsam --rho 0.05 --epochs 2 --out /tmp/fsam.ckpt`,
 		Args: cobra.NoArgs,
@@ -97,6 +104,8 @@ F-SAM CIFAR-100 runs used 0.2).`,
 	fl.Uint64Var(&f.seed, "seed", 1, "seed for initialization, shuffling, augmentation and dropout")
 	fl.StringVar(&f.out, "out", "model.ckpt", "checkpoint file to write")
 	fl.BoolVar(&f.asJSON, "json", false, "print the training history and final metrics as JSON")
+	fl.Float64Var(&f.labelNoise, "label-noise", 0, "symmetric label noise: this fraction of training labels is replaced by a different random class (seeded by --seed)")
+	fl.IntVar(&f.saveEvery, "save-every", 0, "also keep a checkpoint every N epochs as OUT-epNNN.ckpt (inputs for average swa|twa and dldr); 0 = off. The initial weights are kept as OUT-ep000.ckpt")
 	f.flat.add(cmd)
 	return cmd
 }
@@ -130,9 +139,17 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	if f.cropPad < 0 {
 		return fmt.Errorf("--crop-pad must be ≥ 0")
 	}
+	if f.saveEvery < 0 {
+		return fmt.Errorf("--save-every must be ≥ 0, got %d", f.saveEvery)
+	}
 	trainSet, err := f.data.load(data.Train)
 	if err != nil {
 		return err
+	}
+	if f.labelNoise != 0 {
+		if trainSet, _, err = data.SymmetricLabelNoise(trainSet, f.labelNoise, f.seed); err != nil {
+			return fmt.Errorf("--label-noise: %w", err)
+		}
 	}
 	testSet, err := f.data.load(data.Test)
 	if err != nil {
@@ -173,6 +190,14 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 		"command": command, "data": trainSet.Name, "arch": spec.Name, "classes": strings.Join(trainSet.Classes, ","),
 		"trained": time.Now().UTC().Format(time.RFC3339),
 	}
+	if f.labelNoise != 0 {
+		meta["label_noise"] = fmt.Sprint(f.labelNoise)
+	}
+	if f.saveEvery > 0 {
+		if err := nn.SaveFile(epochPath(f.out, 0), net, meta); err != nil {
+			return err
+		}
+	}
 	start := time.Now()
 	hist, err := train.Fit(cmd.Context(), net, trainSet.X, trainSet.Y, train.Config{
 		Epochs: f.epochs, Steps: f.steps, BatchSize: f.batch, Seed: f.seed,
@@ -180,6 +205,11 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 		Progress: progress.New(errw),
 		OnEpoch: func(st train.EpochStats) error {
 			meta["epochs_done"] = fmt.Sprint(st.Epoch)
+			if f.saveEvery > 0 && st.Epoch%f.saveEvery == 0 {
+				if err := nn.SaveFile(epochPath(f.out, st.Epoch), net, meta); err != nil {
+					return err
+				}
+			}
 			return nn.SaveFile(f.out, net, meta)
 		},
 	})
@@ -206,6 +236,13 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 		{testSet.Name + " (test)", fmt.Sprint(m.N), pct(m.Accuracy), fmt.Sprintf("%.4f", m.NLL), pct(m.ECE)},
 	})
 	return nil
+}
+
+// epochPath names the checkpoint kept after epoch ep by --save-every:
+// model.ckpt → model-ep007.ckpt.
+func epochPath(out string, ep int) string {
+	ext := filepath.Ext(out)
+	return fmt.Sprintf("%s-ep%03d%s", strings.TrimSuffix(out, ext), ep, ext)
 }
 
 // flatOptimizers are the flat-minima optimizers that wrap a base optimizer.

@@ -3,8 +3,11 @@ package main
 import (
 	"encoding/json"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/trustml/trustml/nn"
 )
 
 // TestTrainFlatOptimizers trains the MLP for a few steps with every
@@ -66,5 +69,40 @@ func TestTrainFlatOptimizerErrors(t *testing.T) {
 				t.Fatalf("err = %v, want one mentioning %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestTrainSaveEveryLabelNoise checks that --save-every keeps the initial
+// and per-epoch checkpoints (loadable, and different from each other) and
+// that --label-noise is recorded and rejects bad rates.
+func TestTrainSaveEveryLabelNoise(t *testing.T) {
+	dir := t.TempDir()
+	ckpt := filepath.Join(dir, "m.ckpt")
+	if _, err := run(t, "train", "--arch", "mlp", "--steps", "6", "--batch", "4000", "--crop-pad", "0", "--flip=false",
+		"--save-every", "1", "--label-noise", "0.4", "--out", ckpt); err != nil {
+		t.Fatal(err)
+	}
+	var prev []float32
+	for ep := 0; ep <= 3; ep++ {
+		net, meta, err := nn.LoadFile(epochPath(ckpt, ep))
+		if err != nil {
+			t.Fatalf("epoch %d: %v", ep, err)
+		}
+		if meta["label_noise"] != "0.4" {
+			t.Errorf("epoch %d: label_noise %q", ep, meta["label_noise"])
+		}
+		if prev != nil && slices.Equal(prev, net.Weights()) {
+			t.Errorf("epoch %d checkpoint equals the previous one", ep)
+		}
+		prev = net.Weights()
+	}
+	if _, _, err := nn.LoadFile(epochPath(ckpt, 4)); err == nil {
+		t.Error("a 3-epoch run kept an epoch-4 checkpoint")
+	}
+	for _, bad := range [][]string{{"--label-noise", "1.5"}, {"--save-every", "-1"}} {
+		_, err := run(t, append([]string{"train", "--arch", "mlp", "--steps", "1", "--out", filepath.Join(dir, "x.ckpt")}, bad...)...)
+		if err == nil || !strings.Contains(err.Error(), bad[0]) {
+			t.Errorf("%v: error %v, want one naming %s", bad, err, bad[0])
+		}
 	}
 }
