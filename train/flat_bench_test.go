@@ -55,4 +55,33 @@ func BenchmarkFlatOptimizers(b *testing.B) {
 			}
 		})
 	}
+	// The two-worker forms: one update evaluates both batches concurrently,
+	// the noisy one on a replica.
+	for _, name := range []string{"rwp-parallel", "marwp-parallel"} {
+		b.Run(name, func(b *testing.B) {
+			net, err := nn.New(nn.CNN(tr.Shape, 10, nn.CNNOptions{Width: 16, Hidden: 64, BatchNorm: true}), 1)
+			if err != nil {
+				b.Fatal(err)
+			}
+			base, _ := NewSGD(0.05, 0.9, 5e-4, true)
+			r := rand.New(rand.NewPCG(1, 1))
+			var opt PairStepper
+			if name == "rwp-parallel" {
+				o, _ := NewRWP(base, 0.01, 0.5, r)
+				o.Parallel(net.Copy())
+				opt = o
+			} else {
+				o, _ := NewMARWP(base, 0.015, 0.5, 0.1, 0.99, r)
+				o.Parallel(net.Copy())
+				opt = o
+			}
+			rep := opt.Replica().(*nn.Network)
+			clean, noisy := netClosure(net, x[:bs/2*size], y[:bs/2]), netClosure(rep, x[bs/2*size:], y[bs/2:])
+			for b.Loop() {
+				if _, _, err := opt.StepPair(net, clean, noisy); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

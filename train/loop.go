@@ -96,10 +96,23 @@ func Fit(ctx context.Context, net Network, x []float32, y []int, cfg Config) ([]
 		epochs = (total + perEpoch - 1) / perEpoch
 	}
 	r := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
-	bx := make([]float32, bs*size)
-	ax := make([]float32, bs*size)
-	by := make([]int, bs)
-	dl := make([]float32, bs*k)
+	// A PairStepper with a replica takes two batches per update and
+	// evaluates them concurrently, the second on the replica.
+	pair, _ := cfg.Optimizer.(PairStepper)
+	if pair != nil && pair.Replica() == nil {
+		pair = nil
+	}
+	per := 1
+	if pair != nil {
+		per = 2
+		if perEpoch < 2 {
+			return nil, fmt.Errorf("train: %d samples make %d batch of %d per epoch; the parallel two-batch update needs 2", n, perEpoch, bs)
+		}
+	}
+	batches := []*batchEval{newBatchEval(net, bs, size, k)}
+	if pair != nil {
+		batches = append(batches, newBatchEval(pair.Replica(), bs, size, k))
+	}
 	backup := make([]float32, len(net.Weights()))
 	var hist []EpochStats
 	step := 0
@@ -108,41 +121,27 @@ func Fit(ctx context.Context, net Network, x []float32, y []int, cfg Config) ([]
 		perm := r.Perm(n)
 		var lossSum float64
 		var correct, seen int
-		for b := 0; b < perEpoch && step < total; b++ {
+		for b := 0; b+per <= perEpoch && step < total; b += per {
 			if err := ctx.Err(); err != nil {
 				return hist, err
 			}
-			for i, j := range perm[b*bs : (b+1)*bs] {
-				copy(bx[i*size:(i+1)*size], x[j*size:(j+1)*size])
-				by[i] = y[j]
-			}
-			in := bx
-			if cfg.Augment.Enabled() {
-				cfg.Augment.Apply(ax, bx, bs, shape[0], shape[1], shape[2], r)
-				in = ax
+			closures := make([]Closure, per)
+			for i, be := range batches {
+				be.load(x, y, perm[(b+i)*bs:(b+i+1)*bs], shape, cfg.Augment, r)
+				closures[i] = be.closure(cfg.LabelSmoothing, ep, step+i)
 			}
 			if cfg.Schedule != nil {
-				cfg.Optimizer.SetLR(cfg.Schedule.LR(step, total))
-			}
-			// Two-pass optimizers call the closure again at perturbed weights;
-			// accuracy is counted on the first (clean) pass only.
-			batchCorrect, calls := 0, 0
-			closure := func() (float64, error) {
-				net.ZeroGrad()
-				out := net.Forward(in, bs, true)
-				l, c := nn.SoftmaxCrossEntropy(out, dl, by, k, cfg.LabelSmoothing)
-				if math.IsNaN(l) || math.IsInf(l, 0) {
-					return l, fmt.Errorf("%w at epoch %d step %d (loss %v)", ErrNonFiniteLoss, ep, step, l)
-				}
-				if calls == 0 {
-					batchCorrect = c
-				}
-				calls++
-				net.Backward(dl, false)
-				return l, nil
+				// a pair update happens where the sequential form's second step would
+				cfg.Optimizer.SetLR(cfg.Schedule.LR(step+per-1, total))
 			}
 			copy(backup, net.Weights())
-			l, err := cfg.Optimizer.Step(net, closure)
+			var losses [2]float64
+			var err error
+			if pair != nil {
+				losses[0], losses[1], err = pair.StepPair(net, closures[0], closures[1])
+			} else {
+				losses[0], err = cfg.Optimizer.Step(net, closures[0])
+			}
 			if err == nil && !finite(net.Weights()) {
 				err = fmt.Errorf("%w: weights became non-finite at epoch %d step %d", ErrNonFiniteLoss, ep, step)
 			}
@@ -150,12 +149,14 @@ func Fit(ctx context.Context, net Network, x []float32, y []int, cfg Config) ([]
 				copy(net.Weights(), backup)
 				return hist, err
 			}
-			step++
-			lossSum += l * float64(bs)
-			correct += batchCorrect
-			seen += bs
+			step += per
+			for i, be := range batches {
+				lossSum += losses[i] * float64(bs)
+				correct += be.correct
+				seen += bs
+			}
 			el := time.Since(start).Seconds()
-			cfg.Progress.Update(fmt.Sprintf("epoch %d/%d", ep, epochs), b+1, perEpoch,
+			cfg.Progress.Update(fmt.Sprintf("epoch %d/%d", ep, epochs), b+per, perEpoch,
 				fmt.Sprintf("loss %.4f acc %.2f%% %.0f img/s", lossSum/float64(seen), 100*float64(correct)/float64(seen), float64(seen)/el))
 		}
 		el := time.Since(start)
@@ -173,6 +174,61 @@ func Fit(ctx context.Context, net Network, x []float32, y []int, cfg Config) ([]
 		}
 	}
 	return hist, nil
+}
+
+// batchEval holds one mini-batch and the buffers to evaluate a network on
+// it.
+type batchEval struct {
+	net     Network
+	bx, ax  []float32
+	in      []float32 // bx or its augmented copy ax
+	by      []int
+	dl      []float32
+	size, k int
+	correct int // correct predictions of the closure's first call
+}
+
+func newBatchEval(net Network, bs, size, k int) *batchEval {
+	return &batchEval{net: net, bx: make([]float32, bs*size), ax: make([]float32, bs*size),
+		by: make([]int, bs), dl: make([]float32, bs*k), size: size, k: k}
+}
+
+// load copies the samples idx of x, y into the batch and augments them.
+func (b *batchEval) load(x []float32, y []int, idx []int, shape []int, aug Augment, r *rand.Rand) {
+	size := b.size
+	for i, j := range idx {
+		copy(b.bx[i*size:(i+1)*size], x[j*size:(j+1)*size])
+		b.by[i] = y[j]
+	}
+	b.in = b.bx
+	if aug.Enabled() {
+		aug.Apply(b.ax, b.bx, len(idx), shape[0], shape[1], shape[2], r)
+		b.in = b.ax
+	}
+}
+
+// closure returns the forward/backward pass on the batch. Two-pass
+// optimizers call it again at perturbed weights; accuracy is counted on
+// the first (clean) call only.
+func (b *batchEval) closure(smoothing float64, ep, step int) Closure {
+	calls := 0
+	b.correct = 0
+	return func() (float64, error) {
+		net := b.net
+		net.ZeroGrad()
+		bs := len(b.by)
+		out := net.Forward(b.in, bs, true)
+		l, c := nn.SoftmaxCrossEntropy(out, b.dl, b.by, b.k, smoothing)
+		if math.IsNaN(l) || math.IsInf(l, 0) {
+			return l, fmt.Errorf("%w at epoch %d step %d (loss %v)", ErrNonFiniteLoss, ep, step, l)
+		}
+		if calls == 0 {
+			b.correct = c
+		}
+		calls++
+		net.Backward(b.dl, false)
+		return l, nil
+	}
 }
 
 func finite(w []float32) bool {

@@ -180,6 +180,58 @@ func (c *rwpCore) twoBatchStep(base Updater, p Params, cl Closure, std, mix floa
 	return loss, nil
 }
 
+// PairStepper is an optimizer whose update evaluates two mini-batches
+// concurrently, the second on a replica of the model: the two-worker form
+// of [RWP] and [MARWP], which costs about one SGD step of wall-clock time on
+// two cores. [Fit] hands it both closures of an update at once.
+type PairStepper interface {
+	Optimizer
+	// Replica is the network the second closure runs on; nil turns the
+	// pair mode off (Fit then calls Step).
+	Replica() Network
+	// StepPair evaluates clean on p and noisy on the replica concurrently,
+	// updates p and returns both losses.
+	StepPair(p Params, clean, noisy Closure) (float64, float64, error)
+}
+
+// pairStep is twoBatchStep with both passes at once: the replica gets p's
+// weights plus noise and evaluates noisy while p evaluates clean, then p
+// is updated with (1−mix)·g_clean + mix·g_noisy. The noise is drawn as in
+// twoBatchStep, so with the same random source both forms make the same
+// updates. p's batch-norm statistics see only the clean pass.
+func (c *rwpCore) pairStep(base Updater, p, rep Params, clean, noisy Closure, std, mix float64) (float64, float64, error) {
+	if rep == nil {
+		return 0, 0, fmt.Errorf("train: %s has no replica for the parallel form", c.name)
+	}
+	w, rw := p.Weights(), rep.Weights()
+	if len(rw) != len(w) {
+		return 0, 0, fmt.Errorf("train: %s replica has %d weights, the model %d", c.name, len(rw), len(w))
+	}
+	copy(rw, w)
+	c.have = false
+	var l1 float64
+	var e1 error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if e1 = c.perturb(rep, std); e1 == nil {
+			l1, e1 = c.noisyPass(rep, noisy, false)
+		}
+	}()
+	l0, e0 := clean()
+	<-done
+	if err := errors.Join(e0, e1); err != nil {
+		return l0, l1, err
+	}
+	g, g1 := p.Grads(), rep.Grads()
+	a, b := float32(mix), float32(1-mix)
+	for i := range g {
+		g[i] = b*g[i] + a*g1[i]
+	}
+	base.Update(w, g)
+	return l0, l1, nil
+}
+
 func checkRNG(name string, r *rand.Rand) error {
 	if r == nil {
 		return fmt.Errorf("train: %s needs a random source", name)
@@ -198,11 +250,16 @@ func checkRNG(name string, r *rand.Rand) error {
 // noisy pass on the next batch (BN statistics frozen) followed by the base
 // update with g = (1−α)·∇L_{B0}(w) + α·∇L_{B1}(w+ε). So n calls of Step make
 // n/2 updates: double the step budget to match SGD's number of updates.
+//
+// With [RWP.Parallel] it is the paper's two-worker form: [Fit] evaluates
+// both batches at once, the noisy one on a replica, so an update costs about
+// one SGD step of wall-clock time on two cores; the updates are the same.
 type RWP struct {
-	Base  Updater
-	Gamma float64 // relative noise scale γ (official CIFAR: 0.01, ImageNet 0.005)
-	Alpha float64 // weight α of the perturbed loss (official: 0.5)
-	core  rwpCore
+	Base    Updater
+	Gamma   float64 // relative noise scale γ (official CIFAR: 0.01, ImageNet 0.005)
+	Alpha   float64 // weight α of the perturbed loss (official: 0.5)
+	core    rwpCore
+	replica Network
 }
 
 // NewRWP returns RWP around base; γ ≥ 0, α ∈ [0, 1], noise drawn from r.
@@ -229,6 +286,20 @@ func (o *RWP) LR() float64 { return o.Base.LR() }
 // by the update, alternately. It returns the loss of that pass.
 func (o *RWP) Step(p Params, c Closure) (float64, error) {
 	return o.core.twoBatchStep(o.Base, p, c, o.Gamma, o.Alpha)
+}
+
+// Parallel turns on the two-worker form: replica is a copy of the model
+// (same architecture; [nn.Network.Copy]) whose weights are overwritten at
+// every update. Without dropout the updates equal the sequential form's.
+func (o *RWP) Parallel(replica Network) { o.replica = replica }
+
+// Replica is the network of the noisy pass in the parallel form, or nil.
+func (o *RWP) Replica() Network { return o.replica }
+
+// StepPair makes one update of the parallel form: clean on p and noisy on
+// the replica, concurrently. It returns both losses.
+func (o *RWP) StepPair(p Params, clean, noisy Closure) (float64, float64, error) {
+	return o.core.pairStep(o.Base, p, o.replica, clean, noisy, o.Gamma, o.Alpha)
 }
 
 // ARWP is adaptive random weight perturbation at the cost of SGD (Li et
@@ -319,14 +390,15 @@ func (o *ARWP) Step(p Params, c Closure) (float64, error) {
 // alternates batches — a clean pass storing g0 = ∇L_{B0}(w) (no update),
 // then a noisy pass on the next batch with BN statistics frozen, F ← β·F +
 // g1², and the base update with λ·g1 + (1−λ)·g0. Like RWP, n calls of Step
-// make n/2 updates.
+// make n/2 updates, and [MARWP.Parallel] evaluates both batches at once.
 type MARWP struct {
-	Base   Updater
-	Sigma  float64 // relative noise scale σ (official: 0.015)
-	Lambda float64 // weight λ of the perturbed gradient (official: 0.5)
-	Eta    float64 // adaptive strength η (official: 0.1)
-	Beta   float64 // EMA factor β of F (official: 0.99)
-	core   rwpCore
+	Base    Updater
+	Sigma   float64 // relative noise scale σ (official: 0.015)
+	Lambda  float64 // weight λ of the perturbed gradient (official: 0.5)
+	Eta     float64 // adaptive strength η (official: 0.1)
+	Beta    float64 // EMA factor β of F (official: 0.99)
+	core    rwpCore
+	replica Network
 }
 
 // NewMARWP returns m-ARWP around base; σ, η ≥ 0, λ ∈ [0, 1], β ∈ [0, 1).
@@ -352,4 +424,16 @@ func (o *MARWP) LR() float64 { return o.Base.LR() }
 func (o *MARWP) Step(p Params, c Closure) (float64, error) {
 	o.core.eta, o.core.beta = o.Eta, o.Beta
 	return o.core.twoBatchStep(o.Base, p, c, o.Sigma, o.Lambda)
+}
+
+// Parallel turns on the two-worker form, as [RWP.Parallel].
+func (o *MARWP) Parallel(replica Network) { o.replica = replica }
+
+// Replica is the network of the noisy pass in the parallel form, or nil.
+func (o *MARWP) Replica() Network { return o.replica }
+
+// StepPair makes one update of the parallel form, as [RWP.StepPair].
+func (o *MARWP) StepPair(p Params, clean, noisy Closure) (float64, float64, error) {
+	o.core.eta, o.core.beta = o.Eta, o.Beta
+	return o.core.pairStep(o.Base, p, o.replica, clean, noisy, o.Sigma, o.Lambda)
 }
