@@ -26,7 +26,7 @@ type Network interface {
 // Config configures [Fit].
 type Config struct {
 	Epochs         int     // passes over the data (ignored when Steps > 0)
-	Steps          int     // total optimizer steps, if set
+	Steps          int     // total optimizer steps (batches), if set; a PairStepper's update counts 2
 	BatchSize      int     // default 128
 	Seed           uint64  // shuffling and augmentation
 	LabelSmoothing float64 // PyTorch's label_smoothing
@@ -85,6 +85,21 @@ func Fit(ctx context.Context, net Network, x []float32, y []int, cfg Config) ([]
 	}
 	bs = min(bs, n)
 	perEpoch := n / bs // drop the last partial batch, as drop_last=True
+	// A PairStepper with a replica takes two batches per update and
+	// evaluates them concurrently, the second on the replica; an odd last
+	// batch of an epoch is dropped.
+	pair, _ := cfg.Optimizer.(PairStepper)
+	if pair != nil && pair.Replica() == nil {
+		pair = nil
+	}
+	per := 1
+	if pair != nil {
+		per = 2
+		if perEpoch < 2 {
+			return nil, fmt.Errorf("train: %d samples make %d batch of %d per epoch; the parallel two-batch update needs 2", n, perEpoch, bs)
+		}
+		perEpoch -= perEpoch % 2
+	}
 	total := cfg.Steps
 	epochs := cfg.Epochs
 	if total <= 0 {
@@ -96,19 +111,6 @@ func Fit(ctx context.Context, net Network, x []float32, y []int, cfg Config) ([]
 		epochs = (total + perEpoch - 1) / perEpoch
 	}
 	r := rand.New(rand.NewPCG(cfg.Seed, 0x5eed))
-	// A PairStepper with a replica takes two batches per update and
-	// evaluates them concurrently, the second on the replica.
-	pair, _ := cfg.Optimizer.(PairStepper)
-	if pair != nil && pair.Replica() == nil {
-		pair = nil
-	}
-	per := 1
-	if pair != nil {
-		per = 2
-		if perEpoch < 2 {
-			return nil, fmt.Errorf("train: %d samples make %d batch of %d per epoch; the parallel two-batch update needs 2", n, perEpoch, bs)
-		}
-	}
 	batches := []*batchEval{newBatchEval(net, bs, size, k)}
 	if pair != nil {
 		batches = append(batches, newBatchEval(pair.Replica(), bs, size, k))
@@ -116,12 +118,12 @@ func Fit(ctx context.Context, net Network, x []float32, y []int, cfg Config) ([]
 	backup := make([]float32, len(net.Weights()))
 	var hist []EpochStats
 	step := 0
-	for ep := 1; ep <= epochs && step < total; ep++ {
+	for ep := 1; ep <= epochs && step+per <= total; ep++ {
 		start := time.Now()
 		perm := r.Perm(n)
 		var lossSum float64
 		var correct, seen int
-		for b := 0; b+per <= perEpoch && step < total; b += per {
+		for b := 0; b+per <= perEpoch && step+per <= total; b += per {
 			if err := ctx.Err(); err != nil {
 				return hist, err
 			}
