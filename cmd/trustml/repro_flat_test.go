@@ -83,7 +83,9 @@ func TestReproFlatShards(t *testing.T) {
 		files = append(files, p)
 	}
 	merged := runFlat(t, "--from", strings.Join(files, ","))
-	key := func(r flatRun) string { return r.Arm + "|" + r.Arch + "|" + string(rune('0'+r.Seed)) + "|" + string(rune('0'+int(10*r.Noise))) }
+	key := func(r flatRun) string {
+		return r.Arm + "|" + r.Arch + "|" + string(rune('0'+r.Seed)) + "|" + string(rune('0'+int(10*r.Noise)))
+	}
 	want := map[string]flatRun{}
 	for _, r := range fo.Runs {
 		want[key(r)] = r
