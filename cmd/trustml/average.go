@@ -21,13 +21,13 @@ func init() { register(newAverageCmd) }
 func newAverageCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "average",
-		Short: "Average the weights of checkpoints (SWA, TWA)",
+		Short: "Average the weights of checkpoints (SWA, TWA, model soups)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return cmd.Help()
 		},
 	}
-	cmd.AddCommand(newAverageSWACmd(), newAverageTWACmd())
+	cmd.AddCommand(newAverageSWACmd(), newAverageTWACmd(), newAverageSoupCmd())
 	return cmd
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -39,6 +40,9 @@ type trainFlags struct {
 	labelNoise     float64
 	saveEvery      int
 	totalSteps     int // optimizer steps of the run, for ARWP's noise schedule
+	init           string
+	holdout        float64
+	holdoutSeed    uint64
 }
 
 func newTrainCmd() *cobra.Command {
@@ -109,6 +113,9 @@ F-SAM CIFAR-100 runs used 0.2).`,
 	fl.BoolVar(&f.asJSON, "json", false, "print the training history and final metrics as JSON")
 	fl.Float64Var(&f.labelNoise, "label-noise", 0, "symmetric label noise: this fraction of training labels is replaced by a different random class (seeded by --seed)")
 	fl.IntVar(&f.saveEvery, "save-every", 0, "also keep a checkpoint every N epochs as OUT-epNNN.ckpt (inputs for average swa|twa and dldr); 0 = off. The initial weights are kept as OUT-ep000.ckpt")
+	fl.Float64Var(&f.holdout, "holdout", 0, "leave out this seeded, stratified fraction of the training split (the held-out split of average soup --val-ratio with the same seed)")
+	fl.Uint64Var(&f.holdoutSeed, "holdout-seed", 1, "seed of the --holdout split")
+	fl.StringVar(&f.init, "init", "", "start from this checkpoint's weights and batch-norm statistics (fine-tuning); it must have the architecture of --arch on --data")
 	f.flat.add(cmd)
 	return cmd
 }
@@ -149,6 +156,16 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	if err != nil {
 		return err
 	}
+	if f.holdout != 0 {
+		if !(f.holdout > 0 && f.holdout < 1) {
+			return fmt.Errorf("--holdout %g outside [0, 1)", f.holdout)
+		}
+		keep, _, err := data.StratifiedSplitIndices(trainSet, f.holdout, f.holdoutSeed)
+		if err != nil {
+			return fmt.Errorf("--holdout: %w", err)
+		}
+		trainSet = trainSet.Subset(keep)
+	}
 	if f.labelNoise != 0 {
 		if trainSet, _, err = data.SymmetricLabelNoise(trainSet, f.labelNoise, f.seed); err != nil {
 			return fmt.Errorf("--label-noise: %w", err)
@@ -168,6 +185,11 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	net, err := nn.New(spec, f.seed)
 	if err != nil {
 		return err
+	}
+	if f.init != "" {
+		if err := initFrom(net, f.init); err != nil {
+			return err
+		}
 	}
 	f.totalSteps = f.steps
 	if f.totalSteps <= 0 && f.batch > 0 {
@@ -192,6 +214,12 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	meta := map[string]string{
 		"command": command, "data": trainSet.Name, "arch": spec.Name, "classes": strings.Join(trainSet.Classes, ","),
 		"trained": time.Now().UTC().Format(time.RFC3339),
+	}
+	if f.init != "" {
+		meta["init"] = f.init
+	}
+	if f.holdout != 0 {
+		meta["holdout"] = fmt.Sprintf("%g (seed %d)", f.holdout, f.holdoutSeed)
 	}
 	if f.labelNoise != 0 {
 		meta["label_noise"] = fmt.Sprint(f.labelNoise)
@@ -238,6 +266,31 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	table(out, []string{"split", "n", "accuracy", "nll", "ece"}, [][]string{
 		{testSet.Name + " (test)", fmt.Sprint(m.N), pct(m.Accuracy), fmt.Sprintf("%.4f", m.NLL), pct(m.ECE)},
 	})
+	return nil
+}
+
+// initFrom copies the weights and buffers of the checkpoint at path into
+// net, whose architecture it must have.
+func initFrom(net *nn.Network, path string) error {
+	src, _, err := nn.LoadFile(path)
+	if err != nil {
+		return fmt.Errorf("--init: %w", err)
+	}
+	want, err := json.Marshal(net.Spec())
+	if err != nil {
+		return err
+	}
+	got, err := json.Marshal(src.Spec())
+	if err != nil {
+		return err
+	}
+	if string(got) != string(want) {
+		ss, ns := src.Spec(), net.Spec()
+		return fmt.Errorf("--init %s is %s on inputs %v with %d classes (%d parameters), but --arch %s on this data is %s on inputs %v with %d classes (%d parameters)",
+			path, ss.Name, ss.InputShape, ss.NumClasses, src.NumParams(), ns.Name, ns.Name, ns.InputShape, ns.NumClasses, net.NumParams())
+	}
+	copy(net.Weights(), src.Weights())
+	copy(net.BufferData(), src.BufferData())
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/trustml/trustml/nn"
+	"github.com/trustml/trustml/train"
 )
 
 // TestTrainFlatOptimizers trains the MLP for a few steps with every
@@ -104,5 +105,34 @@ func TestTrainSaveEveryLabelNoise(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), bad[0]) {
 			t.Errorf("%v: error %v, want one naming %s", bad, err, bad[0])
 		}
+	}
+}
+
+// TestTrainHoldout: --holdout trains on the rest of the training split (an
+// epoch of the 10,000 embedded images at batch 2500 is 4 steps, of the
+// 5,000 left by --holdout 0.5 is 2) and rejects fractions outside [0, 1).
+func TestTrainHoldout(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		holdout string
+		steps   int
+	}{{"0", 4}, {"0.5", 2}} {
+		out, err := run(t, "train", "--arch", "mlp", "--epochs", "1", "--batch", "2500", "--holdout", tc.holdout,
+			"--crop-pad", "0", "--flip=false", "--json", "--out", filepath.Join(dir, "h.ckpt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tr struct {
+			History []train.EpochStats `json:"history"`
+		}
+		if err := json.Unmarshal([]byte(out), &tr); err != nil {
+			t.Fatal(err)
+		}
+		if got := tr.History[0].Step; got != tc.steps {
+			t.Errorf("--holdout %s: %d steps in an epoch, want %d", tc.holdout, got, tc.steps)
+		}
+	}
+	if _, err := run(t, "train", "--holdout", "1", "--out", filepath.Join(dir, "x.ckpt")); err == nil || !strings.Contains(err.Error(), "--holdout") {
+		t.Errorf("--holdout 1: error %v", err)
 	}
 }
