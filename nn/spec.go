@@ -1,6 +1,8 @@
 package nn
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -40,6 +42,16 @@ type Spec struct {
 	InputShape []int       `json:"input_shape"`
 	NumClasses int         `json:"num_classes"`
 	Layers     []LayerSpec `json:"layers"`
+}
+
+// Equal reports whether s and o describe the same network: name, input
+// shape, classes and every layer (as their JSON forms, which checkpoints
+// store, compare). Weights of networks with equal specs can be averaged,
+// interpolated or copied into each other.
+func (s Spec) Equal(o Spec) bool {
+	a, errA := json.Marshal(s)
+	b, errB := json.Marshal(o)
+	return errA == nil && errB == nil && bytes.Equal(a, b)
 }
 
 // MLP returns a multi-layer perceptron with ReLU hidden layers.

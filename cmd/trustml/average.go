@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -67,20 +66,15 @@ The result is evaluated on the test split and saved atomically.`,
 // first network and every checkpoint's weights.
 func loadCheckpoints(paths []string) (*nn.Network, [][]float32, error) {
 	var first *nn.Network
-	var firstSpec []byte
 	var ws [][]float32
 	for _, p := range paths {
 		net, _, err := nn.LoadFile(p)
 		if err != nil {
 			return nil, nil, err
 		}
-		spec, err := json.Marshal(net.Spec())
-		if err != nil {
-			return nil, nil, err
-		}
 		if first == nil {
-			first, firstSpec = net, spec
-		} else if string(spec) != string(firstSpec) {
+			first = net
+		} else if !net.Spec().Equal(first.Spec()) {
 			return nil, nil, fmt.Errorf("checkpoint %s has architecture %s (%d parameters), but %s has %s (%d parameters): only checkpoints of one architecture can be averaged",
 				p, net.Spec().Name, net.NumParams(), paths[0], first.Spec().Name, first.NumParams())
 		}

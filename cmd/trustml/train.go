@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -276,15 +275,7 @@ func initFrom(net *nn.Network, path string) error {
 	if err != nil {
 		return fmt.Errorf("--init: %w", err)
 	}
-	want, err := json.Marshal(net.Spec())
-	if err != nil {
-		return err
-	}
-	got, err := json.Marshal(src.Spec())
-	if err != nil {
-		return err
-	}
-	if string(got) != string(want) {
+	if !src.Spec().Equal(net.Spec()) {
 		ss, ns := src.Spec(), net.Spec()
 		return fmt.Errorf("--init %s is %s on inputs %v with %d classes (%d parameters), but --arch %s on this data is %s on inputs %v with %d classes (%d parameters)",
 			path, ss.Name, ss.InputShape, ss.NumClasses, src.NumParams(), ns.Name, ns.Name, ns.InputShape, ns.NumClasses, net.NumParams())
