@@ -2,7 +2,9 @@ package train
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -84,5 +86,136 @@ func TestDLDRPipeline(t *testing.T) {
 		if end > 0.8*start {
 			t.Errorf("%s: loss %.4f → %.4f", tc.name, start, end)
 		}
+	}
+}
+
+// TestPBFGSMatchesOfficial replays the official P_plus_BFGS (literal
+// t1ᵀ B t1 + ρ s sᵀ update, Armijo backtracking 0.4^m, σ = 0.4) in
+// scikit-learn's PCA basis from w₀: the same weights after every step and
+// the same number of loss evaluations (so the same line-search decisions).
+func TestPBFGSMatchesOfficial(t *testing.T) {
+	g := loadDLDRGolden(t)
+	s, _, err := PCABasis(g.Checkpoints, len(g.Components))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _ := NewPBFGS(s)
+	q := newQuad(g.A, g.Checkpoints[0])
+	for step, want := range g.PBFGS.Traj {
+		q.batch(step)
+		before := len(q.calls)
+		if _, err := o.Step(q, q.closure()); err != nil {
+			t.Fatal(err)
+		}
+		if evals := len(q.calls) - before; evals != g.PBFGS.Evals[step] {
+			t.Errorf("step %d: %d loss evaluations, official %d", step, evals, g.PBFGS.Evals[step])
+		}
+		near(t, fmt.Sprintf("step %d: w", step), q.w, want, 1e-5)
+	}
+	st := o.Stats()
+	trials := 0
+	for _, e := range g.PBFGS.Evals {
+		trials += e - 1
+	}
+	if st.Steps != len(g.PBFGS.Traj) || st.Trials != trials {
+		t.Errorf("stats %+v, want %d steps and %d trials", st, len(g.PBFGS.Traj), trials)
+	}
+}
+
+// TestPBFGSCurvatureSkip: on a linear loss (gradient = b, whatever w) a
+// curvature pair with yᵀs ≤ 0 must leave H = I, and one with yᵀs > 0 must
+// change it.
+func TestPBFGSCurvatureSkip(t *testing.T) {
+	s, _ := SpanBasis([][]float32{{1, 0}, {0, 1}})
+	for _, c := range []struct {
+		name    string
+		b1      float32
+		skipped bool
+	}{
+		{"yᵀs < 0", 2, true},    // s = (−1, 0), y = (1, 0)
+		{"yᵀs > 0", 0.5, false}, // y = (−0.5, 0)
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			o, _ := NewPBFGS(s)
+			q := newQuad([]float32{0, 0}, []float32{0, 0})
+			q.b[0] = 1
+			if _, err := o.Step(q, q.closure()); err != nil {
+				t.Fatal(err)
+			}
+			near(t, "w after the first step", q.w, []float64{-1, 0}, 0)
+			q.b[0] = c.b1
+			if _, err := o.Step(q, q.closure()); err != nil {
+				t.Fatal(err)
+			}
+			identity := slices.Equal(o.h, []float64{1, 0, 0, 1})
+			if identity != c.skipped || (o.Stats().SkippedPairs == 1) != c.skipped {
+				t.Errorf("H = %v, stats %+v; want the update skipped: %v", o.h, o.Stats(), c.skipped)
+			}
+		})
+	}
+}
+
+// TestPBFGSNonFiniteTrialRejected: a trial step whose loss is not finite
+// is a rejected trial (the line search backtracks), not a failed run.
+func TestPBFGSNonFiniteTrialRejected(t *testing.T) {
+	s, _ := SpanBasis([][]float32{{1, 0}, {0, 1}})
+	q := newQuad([]float32{100, 1}, []float32{1, 1})
+	inner := q.closure()
+	closure := func() (float64, error) {
+		l, err := inner()
+		if math.Abs(float64(q.w[0])) > 10 { // the loss "overflows" far away
+			return math.Inf(1), fmt.Errorf("%w (loss +Inf)", ErrNonFiniteLoss)
+		}
+		return l, err
+	}
+	o, _ := NewPBFGS(s)
+	start, err := o.Step(q, closure)
+	if err != nil {
+		t.Fatalf("a non-finite trial stopped P-BFGS: %v", err)
+	}
+	end, _ := inner()
+	st := o.Stats()
+	if st.NonFinite != 3 || end >= start {
+		t.Errorf("loss %g → %g, stats %+v; want three non-finite trials (w₁ = 1 − 100·0.4^m beyond ±10 for m < 3) and a decrease", start, end, st)
+	}
+}
+
+// TestPBFGSLeavesBNStatistics: the line-search trials run in training mode
+// at other weights, but batch-norm running statistics must end as after
+// the single gradient evaluation at the starting weights (pitfall (i) of
+// the spec: the official code restores its state after each trial).
+func TestPBFGSLeavesBNStatistics(t *testing.T) {
+	x, y := toyProblem(32)
+	net, err := nn.New(nn.CNN([]int{1, 4, 4}, 2, nn.CNNOptions{Width: 2, Hidden: 4, BatchNorm: true}), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := net.Copy()
+	ref.Forward(x, 32, true)
+	dl := make([]float32, 32*2)
+	closure := func() (float64, error) {
+		net.ZeroGrad()
+		out := net.Forward(x, 32, true)
+		l, _ := nn.SoftmaxCrossEntropy(out, dl, y, 2, 0)
+		net.Backward(dl, false)
+		return l, nil
+	}
+	basis, err := SpanBasis(randVecs(rand.New(rand.NewPCG(8, 8)), 3, net.NumParams()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _ := NewPBFGS(basis)
+	w0 := slices.Clone(net.Weights())
+	if _, err := o.Step(net, closure); err != nil {
+		t.Fatal(err)
+	}
+	if slices.Equal(w0, net.Weights()) || o.Stats().Trials == 0 {
+		t.Fatalf("no step taken: %+v", o.Stats())
+	}
+	if !slices.Equal(net.BufferData(), ref.BufferData()) {
+		t.Errorf("batch-norm statistics changed by the line search:\n got %v\nwant %v", net.BufferData(), ref.BufferData())
+	}
+	if net.BNMomentum() != ref.BNMomentum() {
+		t.Errorf("batch-norm momentum %g after the step, %g before", net.BNMomentum(), ref.BNMomentum())
 	}
 }

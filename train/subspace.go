@@ -79,25 +79,44 @@ func checkCkpts(ckpts [][]float32) (int, error) {
 		if len(c) != d || d == 0 {
 			return 0, fmt.Errorf("train: checkpoint %d has %d weights, checkpoint 0 has %d", k, len(c), d)
 		}
+		for i, v := range c {
+			if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+				return 0, fmt.Errorf("train: checkpoint %d has a non-finite weight %v at index %d", k, v, i)
+			}
+		}
 	}
 	return d, nil
 }
 
 // PCABasis returns the top dim principal directions of the checkpoints
 // (rows of the t×D matrix, centred by their mean, like scikit-learn's PCA)
-// as DLDR does (Li et al., "Low Dimensional Trajectory Hypothesis is True",
-// TPAMI 2022), computed through the t×t Gram matrix so no D×D matrix is
-// formed, and the variance each direction explains. It needs
-// 1 ≤ dim < number of checkpoints and as many directions of non-zero
-// variance.
+// as DLDR does (Li et al., "Low Dimensional Trajectory Hypothesis is True:
+// DNNs Can Be Trained in Tiny Subspaces", TPAMI 2022), and the variance each
+// direction explains (scikit-learn's explained_variance_: eigenvalue of the
+// covariance, divisor t−1). Everything is in float64, through the t×t Gram
+// matrix of the centred checkpoints, so no D×D matrix is formed; the
+// directions are re-orthonormalized afterwards (two Gram–Schmidt passes)
+// against the rounding of small eigenvalues, and each is signed so that its
+// largest-magnitude entry is positive, which makes the basis independent of
+// the eigensolver.
+//
+// t centred checkpoints span at most t−1 directions, so dim must be at most
+// t−1 (and at most D); it is an error if fewer than dim directions have a
+// variance above 1e-12 of the largest.
 func PCABasis(ckpts [][]float32, dim int) (*Subspace, []float64, error) {
 	d, err := checkCkpts(ckpts)
 	if err != nil {
 		return nil, nil, err
 	}
 	t := len(ckpts)
-	if dim < 1 || dim >= t {
-		return nil, nil, fmt.Errorf("train: %d principal directions from %d checkpoints; need 1 ≤ dim < %d", dim, t, t)
+	switch {
+	case dim < 1:
+		return nil, nil, fmt.Errorf("train: PCA needs at least 1 principal direction, got %d", dim)
+	case dim > t-1:
+		return nil, nil, fmt.Errorf("train: %d principal directions asked of %d checkpoints, but %d centred checkpoints span at most %d: give at least %d checkpoints or lower the dimension",
+			dim, t, t, t-1, dim+1)
+	case dim > d:
+		return nil, nil, fmt.Errorf("train: %d principal directions asked of checkpoints with only %d weights", dim, d)
 	}
 	mu := make([]float64, d)
 	for _, c := range ckpts {
@@ -121,20 +140,92 @@ func PCABasis(ckpts [][]float32, dim int) (*Subspace, []float64, error) {
 	if err := linalg.DsyevTop(t, gram, t, dim, lam, u, t); err != nil {
 		return nil, nil, fmt.Errorf("train: PCA eigendecomposition: %w", err)
 	}
-	if lam[dim-1] <= 1e-12*lam[0] || lam[0] <= 0 {
-		return nil, nil, fmt.Errorf("train: the checkpoints vary in fewer than %d directions (eigenvalues %v)", dim, lam)
+	if !(lam[0] > 0) || lam[dim-1] <= 1e-12*lam[0] {
+		return nil, nil, fmt.Errorf("train: the %d checkpoints vary in fewer than %d directions (Gram eigenvalues %v): lower the dimension", t, dim, lam)
 	}
 	s := &Subspace{Dim: dim, D: d, P: make([]float64, dim*d)}
 	linalg.Dgemm(false, false, dim, d, t, 1, u, t, x, d, 0, s.P, d)
 	variance := make([]float64, dim)
 	for j := 0; j < dim; j++ {
+		variance[j] = lam[j] / float64(t-1)
 		inv := 1 / math.Sqrt(lam[j])
 		for i := range s.P[j*d : (j+1)*d] {
 			s.P[j*d+i] *= inv
 		}
-		variance[j] = lam[j] / float64(t-1)
+	}
+	if err := s.reorthonormalize(); err != nil {
+		return nil, nil, err
 	}
 	return s, variance, nil
+}
+
+// reorthonormalize applies two passes of modified Gram–Schmidt to the rows
+// of P, in order, and signs each row so that its largest-magnitude entry is
+// positive.
+func (s *Subspace) reorthonormalize() error {
+	d := s.D
+	for j := 0; j < s.Dim; j++ {
+		pj := s.P[j*d : (j+1)*d]
+		for range 2 {
+			for k := 0; k < j; k++ {
+				pk := s.P[k*d : (k+1)*d]
+				var dot float64
+				for i, v := range pj {
+					dot += pk[i] * v
+				}
+				for i := range pj {
+					pj[i] -= dot * pk[i]
+				}
+			}
+		}
+		var n float64
+		big := 0
+		for i, v := range pj {
+			n += v * v
+			if math.Abs(v) > math.Abs(pj[big]) {
+				big = i
+			}
+		}
+		n = math.Sqrt(n)
+		if !(n > 0.5) { // a principal direction is a unit vector up to rounding
+			return fmt.Errorf("train: principal direction %d lost its norm (%g) to rounding", j, n)
+		}
+		if pj[big] < 0 {
+			n = -n
+		}
+		for i := range pj {
+			pj[i] /= n
+		}
+	}
+	return nil
+}
+
+// TotalVariance is the total variance of the checkpoints, the sum over
+// weights of their variance across checkpoints (divisor t−1): the
+// denominator of the explained-variance ratio of [PCABasis]'s directions.
+// It is 0 for a single checkpoint.
+func TotalVariance(ckpts [][]float32) (float64, error) {
+	d, err := checkCkpts(ckpts)
+	if err != nil {
+		return 0, err
+	}
+	t := len(ckpts)
+	if t < 2 {
+		return 0, nil
+	}
+	var total float64
+	for i := 0; i < d; i++ {
+		var mu float64
+		for _, c := range ckpts {
+			mu += float64(c[i])
+		}
+		mu /= float64(t)
+		for _, c := range ckpts {
+			v := float64(c[i]) - mu
+			total += v * v
+		}
+	}
+	return total / float64(t-1), nil
 }
 
 // Project replaces g by its orthogonal projection Pᵀ(P g) onto the
@@ -179,8 +270,11 @@ func (s *Subspace) Residual(w []float32) float64 {
 // Projected trains inside a [Subspace]: every gradient is projected onto
 // it before the base optimizer's update (g_P = Pᵀ(P g)); the base adds its
 // weight decay afterwards, in full space, as TWA's code does. Starting from
-// a point of a linear span (TWA) the iterate stays in it; DLDR's P-SGD
-// starts from the initial weights with no weight decay.
+// a point of a linear span (TWA) the iterate stays in it. Around SGD in a
+// [PCABasis] it is DLDR's P-SGD, which starts from the initial weights
+// w₀ + span(P); the official runs use lr 1, momentum 0.9, no weight decay,
+// batch 128 and a ×0.1 step schedule. With a basis of all of R^D it makes
+// exactly the base optimizer's steps.
 type Projected struct {
 	Base  Updater
 	Basis *Subspace

@@ -2,8 +2,13 @@ package train
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/trustml/trustml/nn"
@@ -160,5 +165,217 @@ func TestProjectedStaysInSpan(t *testing.T) {
 	}
 	if res := s.Residual(net.Weights()); res > 1e-5 {
 		t.Errorf("weights %g outside the span after TWA", res)
+	}
+}
+
+// dldrGolden is testdata/dldr_golden.json, written by dldr_golden.py with
+// scikit-learn and the official DLDR update rules.
+type dldrGolden struct {
+	A             []float32   `json:"a"`
+	Checkpoints   [][]float32 `json:"checkpoints"`
+	Components    [][]float64 `json:"components"`
+	Variance      []float64   `json:"explained_variance"`
+	VarianceRatio []float64   `json:"explained_variance_ratio"`
+	TotalVariance float64     `json:"total_variance"`
+	PSGD          struct {
+		LR, Momentum float64
+		Traj         [][]float64
+	} `json:"psgd"`
+	PBFGS struct {
+		Traj  [][]float64
+		Evals []int
+	} `json:"pbfgs"`
+}
+
+func loadDLDRGolden(t *testing.T) *dldrGolden {
+	t.Helper()
+	b, err := os.ReadFile("testdata/dldr_golden.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g dldrGolden
+	if err := json.Unmarshal(b, &g); err != nil {
+		t.Fatal(err)
+	}
+	return &g
+}
+
+// TestPCABasisMatchesScikitLearn: the principal directions (up to sign),
+// explained variances and total variance of scikit-learn's PCA.
+func TestPCABasisMatchesScikitLearn(t *testing.T) {
+	g := loadDLDRGolden(t)
+	dim := len(g.Components)
+	s, variance, err := PCABasis(g.Checkpoints, dim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkOrthonormal(t, s)
+	for j, want := range g.Components {
+		row := s.P[j*s.D : (j+1)*s.D]
+		sign := 1.0
+		if row[0]*want[0] < 0 {
+			sign = -1
+		}
+		for i, w := range want {
+			if math.Abs(sign*row[i]-w) > 1e-9 {
+				t.Fatalf("component %d[%d] = %.12f, scikit-learn %.12f", j, i, sign*row[i], w)
+			}
+		}
+		if math.Abs(variance[j]-g.Variance[j]) > 1e-9*g.Variance[0] {
+			t.Errorf("explained variance %d = %.12g, scikit-learn %.12g", j, variance[j], g.Variance[j])
+		}
+	}
+	total, err := TotalVariance(g.Checkpoints)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(total-g.TotalVariance) > 1e-9*total {
+		t.Errorf("total variance %.12g, NumPy %.12g", total, g.TotalVariance)
+	}
+	for j, want := range g.VarianceRatio {
+		if got := variance[j] / total; math.Abs(got-want) > 1e-9 {
+			t.Errorf("explained variance ratio %d = %.12g, scikit-learn %.12g", j, got, want)
+		}
+	}
+}
+
+// TestPCABasisSigned: each direction's largest-magnitude entry is positive,
+// so the basis does not depend on the eigensolver's sign choice.
+func TestPCABasisSigned(t *testing.T) {
+	s, _, err := PCABasis(randVecs(rand.New(rand.NewPCG(5, 5)), 9, 30), 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j := 0; j < s.Dim; j++ {
+		var big float64
+		for _, v := range s.P[j*s.D : (j+1)*s.D] {
+			if math.Abs(v) > math.Abs(big) {
+				big = v
+			}
+		}
+		if big <= 0 {
+			t.Errorf("direction %d: largest-magnitude entry %g is not positive", j, big)
+		}
+	}
+}
+
+// TestPCABasisErrors: too few checkpoints for the dimension (t centred
+// checkpoints span at most t−1 directions) and other bad input are clear
+// errors naming the numbers.
+func TestPCABasisErrors(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 6))
+	five := randVecs(r, 5, 20)
+	nan := randVecs(r, 4, 20)
+	nan[2][7] = float32(math.NaN())
+	for _, c := range []struct {
+		name  string
+		ckpts [][]float32
+		dim   int
+		msg   []string
+	}{
+		{"as many directions as checkpoints", five, 5, []string{"5 principal directions", "5 checkpoints", "at most 4", "at least 6"}},
+		{"more directions than checkpoints", five, 12, []string{"12 principal directions", "5 checkpoints", "at most 4"}},
+		{"one checkpoint", five[:1], 1, []string{"1 checkpoints", "at most 0"}},
+		{"zero directions", five, 0, []string{"at least 1", "got 0"}},
+		{"more directions than weights", randVecs(r, 8, 3), 4, []string{"4 principal directions", "only 3 weights"}},
+		{"identical checkpoints", [][]float32{five[0], five[0], five[0]}, 1, []string{"fewer than 1 directions"}},
+		{"non-finite weight", nan, 2, []string{"checkpoint 2", "index 7"}},
+		{"different sizes", [][]float32{five[0], five[1][:10]}, 1, []string{"checkpoint 1 has 10 weights"}},
+		{"none", nil, 1, []string{"no checkpoints"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, _, err := PCABasis(c.ckpts, c.dim)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, m := range c.msg {
+				if !strings.Contains(err.Error(), m) {
+					t.Errorf("error %q does not mention %q", err, m)
+				}
+			}
+		})
+	}
+}
+
+// TestDLDRFullDimensionalSubspaceIsSGD: P-SGD in a basis spanning all of
+// R^D makes SGD's update. With the standard basis the projection is exact,
+// so the trajectories agree bit for bit; with the D principal directions of
+// D+1 checkpoints they agree to float32 rounding.
+func TestDLDRFullDimensionalSubspaceIsSGD(t *testing.T) {
+	const d, steps = 6, 12
+	a := []float32{1, 3, 0.2, 2, 0.7, 1.5}
+	w0 := []float32{0.5, -1, 2, 0.1, -0.4, 0.8}
+	unit := make([][]float32, d)
+	for i := range unit {
+		unit[i] = make([]float32, d)
+		unit[i][i] = 1
+	}
+	standard, err := SpanBasis(unit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pca, _, err := PCABasis(randVecs(rand.New(rand.NewPCG(7, 7)), d+1, d), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trajectory := func(opt Optimizer) [][]float32 {
+		q := newQuad(a, w0)
+		var out [][]float32
+		for step := range steps {
+			q.batch(step)
+			if _, err := opt.Step(q, q.closure()); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, slices.Clone(q.w))
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name              string
+		momentum, wd, tol float64
+		nesterov          bool
+		basis             *Subspace
+	}{
+		{"standard basis, momentum", 0.9, 0, 0, false, standard},
+		{"standard basis, Nesterov and weight decay", 0.9, 1e-3, 0, true, standard},
+		{"principal directions, plain", 0, 0, 1e-6, false, pca},
+		{"principal directions, momentum", 0.9, 0, 1e-5, false, pca},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sgd, _ := NewSGD(0.1, c.momentum, c.wd, c.nesterov)
+			base, _ := NewSGD(0.1, c.momentum, c.wd, c.nesterov)
+			psgd, err := NewProjected(base, c.basis)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, got := trajectory(sgd), trajectory(psgd)
+			for step := range want {
+				for i := range want[step] {
+					if diff := math.Abs(float64(got[step][i] - want[step][i])); diff > c.tol {
+						t.Fatalf("step %d: w[%d] = %.9g, SGD %.9g", step, i, got[step][i], want[step][i])
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestPSGDMatchesOfficial replays the official P_SGD (gradient replaced by
+// Pᵀ(P g), then PyTorch's SGD) in scikit-learn's PCA basis from w₀.
+func TestPSGDMatchesOfficial(t *testing.T) {
+	g := loadDLDRGolden(t)
+	s, _, err := PCABasis(g.Checkpoints, len(g.Components))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sgd, _ := NewSGD(g.PSGD.LR, g.PSGD.Momentum, 0, false)
+	o, _ := NewProjected(sgd, s)
+	q := newQuad(g.A, g.Checkpoints[0])
+	for step, want := range g.PSGD.Traj {
+		q.batch(step)
+		if _, err := o.Step(q, q.closure()); err != nil {
+			t.Fatal(err)
+		}
+		near(t, fmt.Sprintf("step %d: w", step), q.w, want, 1e-5)
 	}
 }

@@ -111,10 +111,10 @@ table without training.`,
 	fl.StringVar(&f.noise, "noise", "0,0.4", "symmetric label-noise rates, comma-separated")
 	fl.IntVar(&f.seeds, "seeds", 3, "seeds per arm (1..seeds)")
 	fl.IntVar(&f.trainN, "train-n", 5000, "training images used (the first n of the training split)")
-	fl.IntVar(&f.epochs, "epochs", 6, "epochs of SGD; every arm makes the same number of updates")
+	fl.IntVar(&f.epochs, "epochs", 4, "epochs of SGD; every arm makes the same number of updates")
 	fl.IntVar(&f.batch, "batch", 128, "batch size")
 	fl.Float64Var(&f.lr, "lr", 0.05, "base learning rate of the SGD base optimizer")
-	fl.IntVar(&f.hessN, "hess-n", 512, "training images for the top Hessian eigenvalue (0 = skip)")
+	fl.IntVar(&f.hessN, "hess-n", 256, "training images for the top Hessian eigenvalue (0 = skip)")
 	fl.IntVar(&f.hessIters, "hess-iters", 10, "power iterations for the top Hessian eigenvalue")
 	fl.IntVar(&f.jobs, "jobs", 2, "runs trained concurrently")
 	fl.StringVar(&f.shard, "shard", "", "run only shard i/N of the runs")
@@ -382,40 +382,6 @@ func trainFlatRuns(cmd *cobra.Command, f *reproFlatFlags, jobs []flatJob) ([]fla
 		return nil, err
 	}
 	return runs, nil
-}
-
-// countingOptimizer counts the gradient evaluations (closure calls) of an
-// optimizer, keeping its two-batch parallel form visible to train.Fit.
-type countingOptimizer struct {
-	train.Optimizer
-	evals, steps, pairs int
-}
-
-func (o *countingOptimizer) count(c train.Closure) train.Closure {
-	return func() (float64, error) { o.evals++; return c() }
-}
-
-func (o *countingOptimizer) Step(p train.Params, c train.Closure) (float64, error) {
-	o.steps++
-	return o.Optimizer.Step(p, o.count(c))
-}
-
-func (o *countingOptimizer) Replica() train.Network {
-	if ps, ok := o.Optimizer.(train.PairStepper); ok {
-		return ps.Replica()
-	}
-	return nil
-}
-
-func (o *countingOptimizer) StepPair(p train.Params, clean, noisy train.Closure) (float64, float64, error) {
-	ps, ok := o.Optimizer.(train.PairStepper)
-	if !ok {
-		return 0, 0, fmt.Errorf("%T has no two-batch form", o.Optimizer)
-	}
-	// the two closures run concurrently: count them here, not inside
-	o.evals += 2
-	o.pairs++
-	return ps.StepPair(p, clean, noisy)
 }
 
 // flatOptimizer builds arm around a fresh SGD base with the official

@@ -380,3 +380,37 @@ func newFlatOptimizer(f *trainFlags, net *nn.Network) (train.Optimizer, error) {
 	}
 	return nil, fmt.Errorf("unknown optimizer %q", f.optimizer)
 }
+
+// countingOptimizer counts the gradient evaluations (closure calls) of an
+// optimizer, keeping its two-batch parallel form visible to train.Fit.
+type countingOptimizer struct {
+	train.Optimizer
+	evals, steps, pairs int
+}
+
+func (o *countingOptimizer) count(c train.Closure) train.Closure {
+	return func() (float64, error) { o.evals++; return c() }
+}
+
+func (o *countingOptimizer) Step(p train.Params, c train.Closure) (float64, error) {
+	o.steps++
+	return o.Optimizer.Step(p, o.count(c))
+}
+
+func (o *countingOptimizer) Replica() train.Network {
+	if ps, ok := o.Optimizer.(train.PairStepper); ok {
+		return ps.Replica()
+	}
+	return nil
+}
+
+func (o *countingOptimizer) StepPair(p train.Params, clean, noisy train.Closure) (float64, float64, error) {
+	ps, ok := o.Optimizer.(train.PairStepper)
+	if !ok {
+		return 0, 0, fmt.Errorf("%T has no two-batch form", o.Optimizer)
+	}
+	// the two closures run concurrently: count them here, not inside
+	o.evals += 2
+	o.pairs++
+	return ps.StepPair(p, clean, noisy)
+}
