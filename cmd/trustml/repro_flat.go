@@ -282,8 +282,8 @@ func flatData(f *reproFlatFlags, errw io.Writer) (*data.Dataset, *data.Dataset, 
 	df := f.data
 	if df.name == "auto" {
 		df.name = "fashion-mnist"
-		if _, err := df.load(data.Test); err != nil {
-			fmt.Fprintf(errw, "full Fashion-MNIST not found (%v); using the embedded subset\n", err)
+		if _, err := data.FindFashionMNIST(df.dir); err != nil {
+			fmt.Fprintln(errw, "full Fashion-MNIST not found (apt-get install dataset-fashion-mnist, or --data-dir); using the embedded subset")
 			df.name = data.DefaultName
 		}
 	}
