@@ -3,6 +3,7 @@ package eval
 import (
 	"fmt"
 	"image/color"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -147,6 +148,12 @@ func savePNG(p *plot.Plot, path string, w, h vg.Length) error {
 	if err != nil {
 		return fmt.Errorf("eval: rendering %s: %w", path, err)
 	}
+	return writeAtomic(path, wt)
+}
+
+// writeAtomic writes what wt writes to path through a temporary file in
+// the same directory, renamed into place.
+func writeAtomic(path string, wt io.WriterTo) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("eval: writing plot: %w", err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/trustml/trustml/nn"
 )
@@ -108,10 +109,14 @@ func scale32(x []float32, s float64) {
 // FilterNormalizedDirection fills d with a random direction normalized
 // filter by filter to the weights (Li et al., "Visualizing the Loss
 // Landscape of Neural Nets", NeurIPS 2018): a Gaussian draw whose every
-// filter (slice along a tensor's first axis, see [TensorParams]) is
-// rescaled to the norm of the corresponding weight filter. 1-D tensors
-// (biases, batch-norm parameters) get a zero direction, the paper's
-// choice. A model without tensor shapes is one filter.
+// filter (slice along a tensor's first axis, see [TensorParams]: an output
+// channel of a convolution, an output unit of a dense layer, as in the
+// paper's code) is rescaled to the norm of the corresponding weight
+// filter, d_ij ← d_ij/‖d_ij‖·‖w_ij‖; a filter of zero weights gets a zero
+// direction. 1-D tensors (biases, batch-norm parameters) get a zero
+// direction, the paper's choice (its code's "biasbn" option). A model
+// without tensor shapes is one filter. Two calls on one source give two
+// independent directions, the axes of [LossSurface].
 func FilterNormalizedDirection(p Params, d []float32, r *rand.Rand) error {
 	w := p.Weights()
 	if len(d) != len(w) {
@@ -142,39 +147,288 @@ func FilterNormalizedDirection(p Params, d []float32, r *rand.Rand) error {
 	return nil
 }
 
+// CenteredGrid returns n points spread evenly over [−span, span], the k-th
+// computed as span·(2k − (n−1))/(n−1) so that for odd n the middle point
+// is exactly 0 and the grid is exactly symmetric. It is the α (and β) axis
+// of [LossCurve] and [LossSurface].
+func CenteredGrid(span float64, n int) ([]float64, error) {
+	if n < 2 || !(span > 0) || math.IsInf(span, 0) {
+		return nil, fmt.Errorf("train: grid of %d points over ±%g: need n ≥ 2 and a finite span > 0", n, span)
+	}
+	g := make([]float64, n)
+	for k := range g {
+		g[k] = span * float64(2*k-(n-1)) / float64(n-1)
+	}
+	return g, nil
+}
+
+// LineGrid returns the points t = k/(n−1) of a line between two
+// solutions: n points on [0, 1], with t = 0 and t = 1 exact, extended on
+// each side by round(extend·(n−1)) more steps, so the line covers
+// [−extend, 1+extend] up to the rounding of extend to the grid step. It is
+// the t axis of [LossLine]; extend = 0.25 is the usual choice.
+func LineGrid(n int, extend float64) ([]float64, error) {
+	if n < 2 || !(extend >= 0) || extend > 100 {
+		return nil, fmt.Errorf("train: line of %d points extended by %g: need n ≥ 2 and 0 ≤ extend ≤ 100", n, extend)
+	}
+	e := int(math.Round(extend * float64(n-1)))
+	ts := make([]float64, 0, n+2*e)
+	for k := -e; k < n+e; k++ {
+		ts = append(ts, float64(k)/float64(n-1))
+	}
+	return ts, nil
+}
+
+// displace sets w = w0 + a·d1, plus b·d2 when b ≠ 0. [LossCurve] and the
+// β = 0 column of [LossSurface] go through the same expression, so they
+// see bit-identical weights.
+func displace(w, w0, d1, d2 []float32, a, b float64) {
+	fa, fb := float32(a), float32(b)
+	if fb == 0 {
+		for i := range w {
+			w[i] = w0[i] + fa*d1[i]
+		}
+		return
+	}
+	for i := range w {
+		w[i] = w0[i] + fa*d1[i] + fb*d2[i]
+	}
+}
+
 // LossCurve evaluates loss at w + α·d for each α in alphas and returns the
 // values; the weights are restored exactly afterwards.
 func LossCurve(ctx context.Context, p Params, loss Loss, d []float32, alphas []float64) ([]float64, error) {
+	z, err := LossSurface(ctx, p, loss, d, nil, alphas, []float64{0})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float64, len(alphas))
+	for i := range z {
+		out[i] = z[i][0]
+	}
+	return out, nil
+}
+
+// LossSurface evaluates loss at w + α·d1 + β·d2 for every α in alphas and
+// β in betas (a 2-D loss surface, Li et al. 2018, with d1 and d2 two
+// independent draws of [FilterNormalizedDirection]) and returns z with
+// z[i][j] the loss at (alphas[i], betas[j]). The weights are restored
+// exactly afterwards. Where β = 0 the weights are those [LossCurve]
+// evaluates along d1, bit for bit, and at α = β = 0 they are w itself, so
+// the surface's β = 0 column is the 1-D curve and its centre the model's
+// own loss. d2 may be nil when every β is 0.
+func LossSurface(ctx context.Context, p Params, loss Loss, d1, d2 []float32, alphas, betas []float64) ([][]float64, error) {
 	w := p.Weights()
-	if len(d) != len(w) {
-		return nil, fmt.Errorf("train: direction has %d values for %d weights", len(d), len(w))
+	if len(d1) != len(w) {
+		return nil, fmt.Errorf("train: direction has %d values for %d weights", len(d1), len(w))
+	}
+	if d2 != nil && len(d2) != len(w) {
+		return nil, fmt.Errorf("train: second direction has %d values for %d weights", len(d2), len(w))
+	}
+	if d2 == nil && slices.ContainsFunc(betas, func(b float64) bool { return float32(b) != 0 }) {
+		return nil, fmt.Errorf("train: a non-zero β needs a second direction")
 	}
 	w0 := append([]float32(nil), w...)
 	defer copy(w, w0)
-	out := make([]float64, len(alphas))
-	for k, a := range alphas {
+	z := make([][]float64, len(alphas))
+	for i, a := range alphas {
+		z[i] = make([]float64, len(betas))
+		for j, b := range betas {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			displace(w, w0, d1, d2, a, b)
+			l, err := loss()
+			if err != nil {
+				if len(betas) == 1 && b == 0 {
+					return nil, fmt.Errorf("train: loss at α = %g: %w", a, err)
+				}
+				return nil, fmt.Errorf("train: loss at α = %g, β = %g: %w", a, b, err)
+			}
+			z[i][j] = l
+		}
+	}
+	return z, nil
+}
+
+// Endpoint is one end of a line between two solutions: its flat weights
+// and, for a batch-norm network, its running statistics in the order of
+// nn.Network.BufferData (nil for none).
+type Endpoint struct {
+	Weights []float32
+	Buffers []float32
+}
+
+// BufferedParams is a model whose batch-norm running statistics are one
+// flat vector; [nn.Network] implements it.
+type BufferedParams interface {
+	Params
+	BufferData() []float32
+}
+
+var _ BufferedParams = (*nn.Network)(nil)
+
+// LossLine evaluates loss on p at the weights (1−t)·a + t·b for every t in
+// ts (t outside [0, 1] extrapolates; see [LineGrid]) and returns the
+// values. The combination is computed in float64, so t = 0 and t = 1 give
+// a's and b's weights exactly. p's weights and buffers are restored
+// afterwards.
+//
+// Batch norm: the loss (an inference-mode forward, as [FullBatchLoss])
+// depends on the running statistics, which belong to the end points and
+// are stale for every interior t. When p is a [BufferedParams] with
+// buffers, LossLine interpolates them like the weights: exact at both
+// ends, but only a heuristic in between (the mean of two sets of
+// statistics is not the statistics of the mean weights), which can show a
+// barrier that is an artefact of the statistics rather than of the
+// weights. Pass refresh, e.g. a closure over [UpdateBN] on training
+// inputs, to recompute the statistics at every t instead: right in
+// between, but then the ends no longer equal the checkpoints' own losses,
+// whose stored statistics are running averages from training. refresh is
+// called after the weights (and interpolated buffers) are set, before
+// loss; without it both ends must carry buffers of p's size.
+func LossLine(ctx context.Context, p Params, loss Loss, a, b Endpoint, ts []float64, refresh func(context.Context) error) ([]float64, error) {
+	w := p.Weights()
+	if len(a.Weights) != len(w) || len(b.Weights) != len(w) {
+		return nil, fmt.Errorf("train: line between %d and %d weights on a model of %d", len(a.Weights), len(b.Weights), len(w))
+	}
+	var buf []float32
+	if bp, ok := p.(BufferedParams); ok {
+		buf = bp.BufferData()
+	}
+	interpBuf := len(buf) > 0 && (a.Buffers != nil || b.Buffers != nil || refresh == nil)
+	if interpBuf && (len(a.Buffers) != len(buf) || len(b.Buffers) != len(buf)) {
+		return nil, fmt.Errorf("train: line on a model with %d batch-norm statistics between end points with %d and %d", len(buf), len(a.Buffers), len(b.Buffers))
+	}
+	w0 := append([]float32(nil), w...)
+	defer copy(w, w0)
+	if len(buf) > 0 {
+		b0 := append([]float32(nil), buf...)
+		defer copy(buf, b0)
+	}
+	out := make([]float64, len(ts))
+	for k, t := range ts {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		fa := float32(a)
-		for i := range w {
-			w[i] = w0[i] + fa*d[i]
+		lerp(w, a.Weights, b.Weights, t)
+		if interpBuf {
+			lerp(buf, a.Buffers, b.Buffers, t)
+		}
+		if refresh != nil {
+			if err := refresh(ctx); err != nil {
+				return nil, fmt.Errorf("train: batch-norm statistics at t = %g: %w", t, err)
+			}
 		}
 		l, err := loss()
 		if err != nil {
-			return nil, fmt.Errorf("train: loss at α = %g: %w", a, err)
+			return nil, fmt.Errorf("train: loss at t = %g: %w", t, err)
 		}
 		out[k] = l
 	}
 	return out, nil
 }
 
+// lerp sets dst = (1−t)·a + t·b, computed in float64.
+func lerp(dst, a, b []float32, t float64) {
+	s := 1 - t
+	for i := range dst {
+		dst[i] = float32(s*float64(a[i]) + t*float64(b[i]))
+	}
+}
+
+// FlatWidth measures how wide a 1-D loss curve is around x = 0: walking
+// from the sample at x = 0 outwards, [lo, hi] ends where ys first rises
+// more than delta above its value at 0, placed by linear interpolation
+// between the last sample within delta and the first beyond. Where the
+// curve stays within delta up to an end of the sampled range, that end is
+// returned and clipped is true: the width is then only a lower bound. xs
+// must increase strictly and contain 0.
+func FlatWidth(xs, ys []float64, delta float64) (lo, hi float64, clipped bool, err error) {
+	if len(xs) != len(ys) || len(xs) == 0 {
+		return 0, 0, false, fmt.Errorf("train: FlatWidth: %d positions for %d values", len(xs), len(ys))
+	}
+	if !(delta > 0) {
+		return 0, 0, false, fmt.Errorf("train: FlatWidth: delta %g must be positive", delta)
+	}
+	c := -1
+	for i, x := range xs {
+		if i > 0 && !(x > xs[i-1]) {
+			return 0, 0, false, fmt.Errorf("train: FlatWidth: positions not increasing at %d (%g after %g)", i, x, xs[i-1])
+		}
+		if x == 0 {
+			c = i
+		}
+	}
+	if c < 0 {
+		return 0, 0, false, fmt.Errorf("train: FlatWidth: no sample at 0")
+	}
+	limit := ys[c] + delta
+	edge := func(step int) (float64, bool) {
+		i := c
+		for i+step >= 0 && i+step < len(xs) && ys[i+step] <= limit {
+			i += step
+		}
+		j := i + step
+		if j < 0 || j >= len(xs) {
+			return xs[i], true
+		}
+		// ys[i] ≤ limit < ys[j] (or ys[j] is NaN: stop at xs[i]).
+		if !(ys[j] > ys[i]) {
+			return xs[i], false
+		}
+		f := (limit - ys[i]) / (ys[j] - ys[i])
+		return xs[i] + f*(xs[j]-xs[i]), false
+	}
+	lo, c1 := edge(-1)
+	hi, c2 := edge(1)
+	return lo, hi, c1 || c2, nil
+}
+
+// Barrier is the loss barrier of a line between two solutions (Frankle et
+// al., "Linear Mode Connectivity and the Lottery Ticket Hypothesis", ICML
+// 2020): the largest excess, over t in [0, 1], of the loss above the
+// straight line between the losses at t = 0 and t = 1. ts must contain 0
+// and 1; points outside [0, 1] are ignored. A barrier near 0 means the
+// two solutions lie in one basin.
+func Barrier(ts, losses []float64) (float64, error) {
+	if len(ts) != len(losses) {
+		return 0, fmt.Errorf("train: Barrier: %d positions for %d losses", len(ts), len(losses))
+	}
+	i0, i1 := slices.Index(ts, 0), slices.Index(ts, 1)
+	if i0 < 0 || i1 < 0 {
+		return 0, fmt.Errorf("train: Barrier: the line must include t = 0 and t = 1")
+	}
+	l0, l1 := losses[i0], losses[i1]
+	var b float64
+	for k, t := range ts {
+		if t < 0 || t > 1 {
+			continue
+		}
+		b = max(b, losses[k]-((1-t)*l0+t*l1))
+	}
+	return b, nil
+}
+
 // FullBatch returns a deterministic closure over the n inputs x (NCHW) with
 // labels y: inference-mode forward passes (batch norm uses its running
 // statistics, dropout is off) in chunks of at most chunk inputs, returning
 // the mean cross-entropy over all n and leaving its gradient in net's
-// Grads. It suits [HVP], [TopEigenvalue] and, as a [Loss], [LossCurve].
+// Grads. It suits [HVP] and [TopEigenvalue]; [FullBatchLoss] is the same
+// loss without the backward pass.
 func FullBatch(net Network, x []float32, y []int, chunk int) (Closure, error) {
+	return fullBatch(net, x, y, chunk, true)
+}
+
+// FullBatchLoss is [FullBatch] without the backward pass: the same chunked
+// inference-mode mean cross-entropy, bit for bit, for [LossCurve],
+// [LossSurface] and [LossLine]. net's Grads are left alone.
+func FullBatchLoss(net Network, x []float32, y []int, chunk int) (Loss, error) {
+	c, err := fullBatch(net, x, y, chunk, false)
+	return Loss(c), err
+}
+
+func fullBatch(net Network, x []float32, y []int, chunk int, grad bool) (Closure, error) {
 	size := 1
 	for _, d := range net.InputShape() {
 		size *= d
@@ -193,7 +447,9 @@ func FullBatch(net Network, x []float32, y []int, chunk int) (Closure, error) {
 	}
 	dl := make([]float32, min(chunk, n)*k)
 	return func() (float64, error) {
-		net.ZeroGrad()
+		if grad {
+			net.ZeroGrad()
+		}
 		var total float64
 		for lo := 0; lo < n; lo += chunk {
 			hi := min(lo+chunk, n)
@@ -203,12 +459,15 @@ func FullBatch(net Network, x []float32, y []int, chunk int) (Closure, error) {
 			if math.IsNaN(l) || math.IsInf(l, 0) {
 				return l, fmt.Errorf("%w (loss %v)", ErrNonFiniteLoss, l)
 			}
+			total += l * float64(m)
+			if !grad {
+				continue
+			}
 			w := float32(m) / float32(n)
 			for i := range dl[:m*k] {
 				dl[i] *= w
 			}
 			net.Backward(dl[:m*k], false)
-			total += l * float64(m)
 		}
 		return total / float64(n), nil
 	}, nil
