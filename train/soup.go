@@ -267,6 +267,21 @@ func DefaultMEHLConfig(r *rand.Rand) MEHLConfig {
 	return MEHLConfig{BatchModels: 18, Epochs: 5, LR: 0.01, WarmupFrac: 0.2, BatchSize: 128, LayerWise: true, Rand: r}
 }
 
+// TWAJournalConfig returns the configuration under which [MEHLSoup] is
+// the journal version of Trainable Weight Averaging, TWA-t / TWA-v (Li et
+// al., "Trainable Weight Averaging: Accelerating Training and Improving
+// Generalization", ICLR 2023, journal version): all checkpoints in one
+// model batch (BatchModels is the largest int, capped at the number of
+// models), so the center c is the mean of all of them and X = 0 is the SWA
+// point; one coefficient per checkpoint and parameter tensor; AdamW with
+// learning rate 1e-3 and weight decay 0 for 10 epochs under a cosine
+// schedule with 20% linear warm-up; mini-batches of 128. Pass the training
+// data (TWA-t) or a held-out split of it (TWA-v) to [MEHLSoup], and run
+// [UpdateBN] on the result if the network has batch norm.
+func TWAJournalConfig(r *rand.Rand) MEHLConfig {
+	return MEHLConfig{BatchModels: math.MaxInt, Epochs: 10, LR: 1e-3, WarmupFrac: 0.2, BatchSize: 128, LayerWise: true, Rand: r}
+}
+
 func (c *MEHLConfig) check() error {
 	switch {
 	case c.BatchModels < 1:
@@ -321,6 +336,10 @@ type MEHLBatch struct {
 // momentum 0 when it supports [BNController], so its running statistics
 // are left untouched: they do not match the soup, and callers must run
 // [UpdateBN] on the result before evaluating it.
+//
+// With all models in one batch this is also the journal version of
+// Trainable Weight Averaging (TWA-t / TWA-v) over training checkpoints,
+// whose start X = 0 is their SWA mean: see [TWAJournalConfig].
 //
 // Memory is the center plus b directions of the network's size. On error
 // (cancelled context, non-finite loss) net holds the soup of the last step.

@@ -570,3 +570,81 @@ func TestSoupErrors(t *testing.T) {
 		t.Error("cancelled context not reported")
 	}
 }
+
+// TestTWAJournal: TWAJournalConfig has the journal defaults of TWA and puts
+// all checkpoints in one model batch, so the start is their mean (the SWA
+// point). The affine form w = c + Σ X[i,l]·Q_{i,l} keeps the result in the
+// checkpoints' affine span block by block: for checkpoints on a line
+// a + t(b − a), every parameter tensor of the result lies on that tensor's
+// line (with one block, the result lies on the line itself), and training
+// lowers the loss below the SWA point's.
+func TestTWAJournal(t *testing.T) {
+	cfg := TWAJournalConfig(rand.New(rand.NewPCG(1, 1)))
+	if cfg.Epochs != 10 || cfg.LR != 1e-3 || cfg.WarmupFrac != 0.2 || !cfg.LayerWise || cfg.BatchSize != 128 || cfg.BatchModels < 1<<30 || cfg.LabelSmoothing != 0 {
+		t.Fatalf("TWAJournalConfig = %+v", cfg)
+	}
+	if err := cfg.check(); err != nil {
+		t.Fatal(err)
+	}
+	x, y := soupProblem(192, 9)
+	spec := nn.MLP([]int{4}, []int{5}, 3)
+	a := newSoupNet(t, spec, 30).Weights()
+	b := newSoupNet(t, spec, 31).Weights()
+	var models [][]float32
+	for _, s := range []float64{-0.5, 0, 0.4, 1, 1.5} {
+		w := make([]float32, len(a))
+		for j := range w {
+			w[j] = float32(float64(a[j]) + s*(float64(b[j])-float64(a[j])))
+		}
+		models = append(models, w)
+	}
+	net := newSoupNet(t, spec, 1)
+	mean := make([]float32, len(a))
+	if err := UniformSoup(mean, models); err != nil {
+		t.Fatal(err)
+	}
+	swaLoss := fullLoss(t, net, mean, x, y)
+	for _, layerWise := range []bool{true, false} {
+		cfg := TWAJournalConfig(rand.New(rand.NewPCG(2, 2)))
+		cfg.BatchSize, cfg.LayerWise = 32, layerWise
+		res, err := MEHLSoup(context.Background(), net, models, x, y, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Batches) != 1 || len(res.Batches[0].Models) != len(models) || len(res.Batches[0].Loss) != 10 {
+			t.Fatalf("layer-wise %v: %d batches (first %+v), want one of all %d models over 10 epochs", layerWise, len(res.Batches), res.Batches[0], len(models))
+		}
+		w := slices.Clone(net.Weights())
+		bounds := []int{0, len(w)}
+		if layerWise {
+			bounds = []int{0}
+			for _, p := range net.Params() {
+				bounds = append(bounds, bounds[len(bounds)-1]+p.Size())
+			}
+		}
+		var moved float64
+		for l := range len(bounds) - 1 {
+			lo, hi := bounds[l], bounds[l+1]
+			var du, uu, ww float64
+			for j := lo; j < hi; j++ {
+				d, u := float64(w[j])-float64(a[j]), float64(b[j])-float64(a[j])
+				du, uu, ww = du+d*u, uu+u*u, ww+float64(w[j])*float64(w[j])
+				moved += (float64(w[j]) - float64(mean[j])) * (float64(w[j]) - float64(mean[j]))
+			}
+			var res2 float64
+			for j := lo; j < hi; j++ {
+				d, u := float64(w[j])-float64(a[j]), float64(b[j])-float64(a[j])
+				r := d - du/uu*u
+				res2 += r * r
+			}
+			if rel := math.Sqrt(res2 / ww); rel > 1e-6 {
+				t.Errorf("layer-wise %v, block %d: residual to the line through the checkpoints %.3g of the weight norm", layerWise, l, rel)
+			}
+		}
+		got := fullLoss(t, net, w, x, y)
+		t.Logf("layer-wise %v: moved %.4f from the SWA point, loss %.5f → %.5f", layerWise, math.Sqrt(moved), swaLoss, got)
+		if moved == 0 || !(got < swaLoss) {
+			t.Errorf("layer-wise %v: moved %g from the SWA point, loss %.5f, SWA point %.5f", layerWise, math.Sqrt(moved), got, swaLoss)
+		}
+	}
+}

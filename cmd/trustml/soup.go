@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trustml/trustml/data"
-	"github.com/trustml/trustml/eval"
 	"github.com/trustml/trustml/nn"
 	"github.com/trustml/trustml/progress"
 	"github.com/trustml/trustml/train"
@@ -90,14 +89,6 @@ also makes and evaluates every soup, saving the one of --method.`,
 	return cmd
 }
 
-// soupEval is one row of the report: a model or a soup.
-type soupEval struct {
-	Name    string       `json:"name"`
-	HeldOut eval.Metrics `json:"held_out"`
-	Test    eval.Metrics `json:"test"`
-	Detail  string       `json:"detail,omitempty"`
-}
-
 func runAverageSoup(cmd *cobra.Command, f *soupFlags, paths []string) error {
 	switch {
 	case !slices.Contains(soupMethods, f.method):
@@ -119,43 +110,21 @@ func runAverageSoup(cmd *cobra.Command, f *soupFlags, paths []string) error {
 	if err != nil {
 		return err
 	}
-	trainSet, err := f.data.load(data.Train)
+	trainSet, testSet, err := loadAverageData(&f.data, net)
 	if err != nil {
 		return err
 	}
-	testSet, err := f.data.load(data.Test)
+	held, err := heldOutSplit(trainSet, f.valRatio, f.seed, "--val-ratio")
 	if err != nil {
 		return err
 	}
-	if err := checkShapes(net, trainSet); err != nil {
-		return err
-	}
-	if err := checkShapes(net, testSet); err != nil {
-		return err
-	}
-	_, valIdx, err := data.StratifiedSplitIndices(trainSet, f.valRatio, f.seed)
-	if err != nil {
-		return fmt.Errorf("--val-ratio: %w", err)
-	}
-	if len(valIdx) == 0 {
-		return fmt.Errorf("--val-ratio %g holds out no sample of the %d in %s", f.valRatio, trainSet.Len(), trainSet.Name)
-	}
-	held := trainSet.Subset(valIdx)
 	ctx := cmd.Context()
 	errw := cmd.ErrOrStderr()
 	bar := progress.New(errw)
-	evaluate := func(name, detail string, m *nn.Network) (soupEval, error) {
-		h, _, err := eval.Classifier(ctx, m, held.X, held.Y)
-		if err != nil {
-			return soupEval{}, err
-		}
-		te, _, err := eval.Classifier(ctx, m, testSet.X, testSet.Y)
-		if err != nil {
-			return soupEval{}, err
-		}
-		return soupEval{Name: name, HeldOut: h, Test: te, Detail: detail}, nil
+	evaluate := func(name, detail string, m *nn.Network) (averageEval, error) {
+		return evalAverage(ctx, name, detail, m, held, testSet)
 	}
-	var models []soupEval
+	var models []averageEval
 	for _, p := range paths {
 		m, _, err := nn.LoadFile(p) // its own batch-norm statistics
 		if err != nil {
@@ -218,7 +187,7 @@ func runAverageSoup(cmd *cobra.Command, f *soupFlags, paths []string) error {
 	if f.compare {
 		methods = soupMethods
 	}
-	var soups []soupEval
+	var soups []averageEval
 	var chosen *nn.Network
 	for _, method := range methods {
 		s, detail, err := makeSoup(method)
@@ -240,7 +209,7 @@ func runAverageSoup(cmd *cobra.Command, f *soupFlags, paths []string) error {
 	if !f.asJSON {
 		out := cmd.OutOrStdout()
 		var rows [][]string
-		row := func(kind string, e soupEval) []string {
+		row := func(kind string, e averageEval) []string {
 			return []string{kind, e.Name, pct(e.HeldOut.Accuracy), fmt.Sprintf("%.4f", e.HeldOut.NLL),
 				pct(e.Test.Accuracy), fmt.Sprintf("%.4f", e.Test.NLL), e.Detail}
 		}

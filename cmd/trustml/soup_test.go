@@ -16,8 +16,8 @@ type soupJSON struct {
 	Method     string `json:"method"`
 	Test       struct{ Accuracy float64 }
 	HeldOut    int `json:"held_out"`
-	Models     []soupEval
-	Soups      []soupEval
+	Models     []averageEval
+	Soups      []averageEval
 	Greedy     *struct{ Ingredients []int }
 	MEHLPlus   *struct {
 		Blocks  []string
