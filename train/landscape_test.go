@@ -532,3 +532,77 @@ func TestBarrier(t *testing.T) {
 		t.Error("line without t = 1 accepted")
 	}
 }
+
+// TestLanczosTopEigenvalue: on a quadratic whose most negative eigenvalue
+// has the largest magnitude, Lanczos finds the largest eigenvalue (9) and
+// its eigenvector in a few products, where power iteration finds −12.
+func TestLanczosTopEigenvalue(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		a    []float32
+		top  int
+	}{
+		{"positive definite", []float32{1, 4, 9, 2, 3, 0.5, 0.25, 7}, 2},
+		{"indefinite", []float32{1, 4, 9, 2, -12, 0.5, -3, 7}, 2},
+		{"top last", []float32{1, 4, -9, 2, 3, 0.5, 0.25, 11}, 7},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := newQuad(tc.a, make([]float32, len(tc.a)))
+			q.batch(1)
+			lambda, vec, err := LanczosTopEigenvalue(context.Background(), q, q.closure(), 20, 1e-9, rand.New(rand.NewPCG(3, 4)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := float64(tc.a[tc.top])
+			if math.Abs(lambda-want) > 1e-2 {
+				t.Errorf("top eigenvalue %g, want %g", lambda, want)
+			}
+			if math.Abs(math.Abs(float64(vec[tc.top]))-1) > 1e-2 {
+				t.Errorf("Ritz vector %v, want ±e%d", vec, tc.top+1)
+			}
+		})
+	}
+	q := newQuad([]float32{1, 4, 9, 2, -12, 0.5}, make([]float32, 6))
+	q.batch(1)
+	power, _, err := TopEigenvalue(context.Background(), q, q.closure(), 200, 1e-9, rand.New(rand.NewPCG(3, 4)))
+	if err != nil || math.Abs(power+12) > 1e-2 {
+		t.Errorf("power iteration: %g, %v; want the largest-magnitude eigenvalue −12", power, err)
+	}
+	if _, _, err := LanczosTopEigenvalue(context.Background(), q, q.closure(), 0, 0, rand.New(rand.NewPCG(1, 1))); err == nil {
+		t.Error("0 steps accepted")
+	}
+}
+
+// TestLanczosAgreesWithPowerIterationOnANetwork: on a small trained
+// network both methods estimate the same top eigenvalue, Lanczos with
+// fewer Hessian-vector products.
+func TestLanczosAgreesWithPowerIterationOnANetwork(t *testing.T) {
+	x, y := toyProblem(64)
+	net, err := nn.New(nn.MLP([]int{16}, []int{12}, 2), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt, _ := NewSGD(0.1, 0.9, 0, false)
+	if _, err := Fit(context.Background(), net, x, y, Config{Steps: 60, BatchSize: 16, Optimizer: opt}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := FullBatch(net, x, y, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	power, _, err := TopEigenvalue(context.Background(), net, c, 500, 1e-7, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lz, _, err := LanczosTopEigenvalue(context.Background(), net, c, 40, 1e-7, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("top eigenvalue: power iteration %g, Lanczos %g", power, lz)
+	if power > 0 && math.Abs(lz-power) > 1e-2*math.Abs(power) {
+		t.Errorf("Lanczos %g, power iteration %g", lz, power)
+	}
+	if lz < power-1e-3*math.Abs(power) {
+		t.Errorf("Lanczos %g below power iteration's %g: it must find the largest eigenvalue", lz, power)
+	}
+}

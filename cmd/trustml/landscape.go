@@ -17,7 +17,7 @@ import (
 
 func init() { register(newLandscapeCmd) }
 
-// Streams of the seeded sources: the power iteration's start and the
+// Streams of the seeded sources: the eigenvalue iteration's start and the
 // random directions draw from separate streams, so the directions do not
 // depend on --iters.
 const (
@@ -42,6 +42,7 @@ type landscapeFlags struct {
 	points     int
 	span       float64
 	iters      int
+	eigMethod  string
 	tol        float64
 	seed       uint64
 	png        string
@@ -66,8 +67,11 @@ func newLandscapeCmd() *cobra.Command {
 		Long: `Measure how flat a trained model's minimum is on the first --n training samples
 (inference mode: batch norm uses its running statistics, no dropout):
 
-  - the top eigenvalue of the Hessian of the mean cross-entropy, by power
-    iteration on Hessian-vector products (central differences of gradients);
+  - the top eigenvalue of the Hessian of the mean cross-entropy from
+    Hessian-vector products (central differences of gradients): by default
+    the largest eigenvalue by the Lanczos method, which needs few products
+    and is not drawn to a negative eigenvalue of larger magnitude; with
+    --eig-method power, power iteration (the largest in magnitude);
   - the 1-D loss curve L(w + α·d), α in [−span, span], along a random
     direction d normalized filter by filter to the weights (Li et al.,
     "Visualizing the Loss Landscape of Neural Nets", NeurIPS 2018: each
@@ -122,7 +126,8 @@ norms.`,
 	fl.IntVar(&f.n, "n", 1000, "training samples used (the first n)")
 	fl.IntVar(&f.points, "points", 21, "points on the 1-D loss curve")
 	fl.Float64Var(&f.span, "span", 1, "the curve and the surface cover α (and β) in [−span, span]")
-	fl.IntVar(&f.iters, "iters", 20, "power iterations for the top Hessian eigenvalue (0 = skip)")
+	fl.IntVar(&f.iters, "iters", 20, "Hessian-vector products (Lanczos steps or power iterations) for the top Hessian eigenvalue (0 = skip)")
+	fl.StringVar(&f.eigMethod, "eig-method", "lanczos", "top-eigenvalue method: lanczos (the largest eigenvalue, fast) or power (power iteration: the largest in magnitude)")
 	fl.Float64Var(&f.tol, "tol", 1e-3, "relative change of the eigenvalue estimate that stops the iteration")
 	fl.Uint64Var(&f.seed, "seed", 1, "seed of the random directions and the power-iteration start")
 	fl.StringVar(&f.png, "png", "", "write the 1-D loss curve as a PNG to this file")
@@ -247,7 +252,15 @@ func runLandscape(cmd *cobra.Command, f *landscapeFlags) error {
 		if err != nil {
 			return err
 		}
-		lambda, _, err := train.TopEigenvalue(ctx, net, c, f.iters, f.tol, rand.New(rand.NewPCG(f.seed, eigenStream)))
+		top := train.LanczosTopEigenvalue
+		switch f.eigMethod {
+		case "power":
+			top = train.TopEigenvalue
+		case "lanczos":
+		default:
+			return fmt.Errorf("--eig-method %q: want lanczos or power", f.eigMethod)
+		}
+		lambda, _, err := top(ctx, net, c, f.iters, f.tol, rand.New(rand.NewPCG(f.seed, eigenStream)))
 		if err != nil {
 			return err
 		}
