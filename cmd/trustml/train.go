@@ -244,7 +244,10 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 		},
 	})
 	if err != nil {
-		return fmt.Errorf("training stopped (last good epoch kept in %s): %w", f.out, err)
+		if done := meta["epochs_done"]; done != "" {
+			return fmt.Errorf("training stopped; %s holds the last good epoch (%s): %w", f.out, done, err)
+		}
+		return fmt.Errorf("training stopped in its first epoch, before any checkpoint was written (%s was not touched): %w", f.out, err)
 	}
 	m, _, err := eval.Classifier(cmd.Context(), net, testSet.X, testSet.Y)
 	if err != nil {

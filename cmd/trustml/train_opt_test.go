@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -134,5 +136,27 @@ func TestTrainHoldout(t *testing.T) {
 	}
 	if _, err := run(t, "train", "--holdout", "1", "--out", filepath.Join(dir, "x.ckpt")); err == nil || !strings.Contains(err.Error(), "--holdout") {
 		t.Errorf("--holdout 1: error %v", err)
+	}
+}
+
+// TestTrainNonFiniteLoss: a diverging run stops with a clear message and
+// loses nothing — a checkpoint already at --out is left byte for byte.
+func TestTrainNonFiniteLoss(t *testing.T) {
+	ckpt := filepath.Join(t.TempDir(), "m.ckpt")
+	common := []string{"train", "--arch", "mlp", "--batch", "500", "--crop-pad", "0", "--flip=false", "--out", ckpt}
+	if _, err := run(t, append(common, "--steps", "2")...); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = run(t, append(common, "--steps", "10", "--lr", "1e30", "--schedule", "constant")...)
+	if err == nil || !strings.Contains(err.Error(), "not finite") || !strings.Contains(err.Error(), "not touched") {
+		t.Fatalf("diverging run: error %v, want a non-finite loss that left the file alone", err)
+	}
+	after, err := os.ReadFile(ckpt)
+	if err != nil || !bytes.Equal(before, after) {
+		t.Fatalf("the checkpoint at --out changed (%v)", err)
 	}
 }
