@@ -92,7 +92,7 @@ Runs are independent: --jobs runs them concurrently in this process,
 --shard i/N runs every N-th (for separate machines or a Kubernetes Indexed
 Job) and --out saves the runs as JSON; --from merges saved runs into one
 table without training.`,
-		Example: `  # the README's table (about 45 minutes on 2 cores)
+		Example: `  # the README's table (45 minutes on 2 cores with OpenBLAS)
   trustml repro flat
 
   # a quick look: one seed, the small CNN, clean and 40% noise
@@ -475,6 +475,19 @@ func flatOneRun(ctx context.Context, f *reproFlatFlags, j flatJob, tr, te *data.
 	return r, nil
 }
 
+// equalEvalsSuffix marks, in the table, the two-batch arms run with
+// --equal-evals (SGD's number of batches, half the updates).
+const equalEvalsSuffix = " (equal evals)"
+
+// armLabel is the arm's name in the table: two-batch arms run with
+// --equal-evals are a row of their own.
+func (r flatRun) armLabel() string {
+	if r.EqualEvals && (r.Arm == "rwp" || r.Arm == "marwp") {
+		return r.Arm + equalEvalsSuffix
+	}
+	return r.Arm
+}
+
 // flatRow summarises the seeds of one (arch, noise, arm).
 type flatRow struct {
 	Arch      string  `json:"arch"`
@@ -512,7 +525,7 @@ func summarizeFlat(runs []flatRun) []flatRow {
 	var order []key
 	sgdAcc := map[key]map[uint64]float64{}
 	for _, r := range runs {
-		k := key{r.Arch, r.Noise, r.Arm}
+		k := key{r.Arch, r.Noise, r.armLabel()}
 		if groups[k] == nil {
 			order = append(order, k)
 		}
@@ -525,7 +538,14 @@ func summarizeFlat(runs []flatRun) []flatRow {
 			sgdAcc[sk][r.Seed] = r.TestAcc
 		}
 	}
-	armIdx := func(a string) int { return slices.Index(flatArms, a) }
+	armIdx := func(a string) int {
+		base, eq := strings.CutSuffix(a, equalEvalsSuffix)
+		i := 2 * slices.Index(flatArms, base)
+		if eq {
+			i++
+		}
+		return i
+	}
 	sort.SliceStable(order, func(a, b int) bool {
 		x, y := order[a], order[b]
 		if x.arch != y.arch {

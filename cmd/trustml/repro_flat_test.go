@@ -109,6 +109,14 @@ func TestReproFlatEqualEvals(t *testing.T) {
 			t.Errorf("%s with --equal-evals: %d updates, %d grad evals; want %d, 8", r.Arm, r.Updates, r.GradEvals, want)
 		}
 	}
+	// merged with equal-updates runs, the equal-evals RWP is a row of its own
+	var arms []string
+	for _, s := range fo.Summary {
+		arms = append(arms, s.Arm)
+	}
+	if strings.Join(arms, ",") != "sgd,rwp (equal evals)" {
+		t.Errorf("summary rows %q", arms)
+	}
 }
 
 func TestReproFlatErrors(t *testing.T) {
