@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -141,4 +142,23 @@ func TestReproFlatErrors(t *testing.T) {
 			t.Errorf("%v: error %v, want one mentioning %q", tc.args, err, tc.want)
 		}
 	}
+}
+
+// FuzzFlatRunsFile: whatever a --from file holds, decoding and tabulating
+// it returns an error or a table, never a panic.
+func FuzzFlatRunsFile(f *testing.F) {
+	f.Add([]byte(`[{"arch":"mlp","label_noise":0.4,"arm":"sgd","seed":1,"test_accuracy":0.8,"top_eigenvalue":null}]`))
+	f.Add([]byte(`[{"arm":"rwp","equal_evals":true,"top_eigenvalue":3},{"arm":"sgd","seed":0}]`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var runs []flatRun
+		if json.Unmarshal(b, &runs) != nil {
+			return
+		}
+		rows := summarizeFlat(runs)
+		printFlatTable(io.Discard, runs, rows)
+		if _, err := json.Marshal(rows); err != nil {
+			t.Fatalf("rows do not marshal: %v", err)
+		}
+	})
 }
