@@ -1,6 +1,8 @@
 // Package eval computes the metrics trustml reports about a classifier's
 // predictions: accuracy, negative log-likelihood and expected calibration
-// error, over logits laid out n×K row-major as in package model.
+// error, over logits laid out n×K row-major as in package model; and draws
+// the PNG plots the commands write (line plots, reliability diagrams,
+// loss-surface heat maps).
 package eval
 
 import (

@@ -6,6 +6,19 @@
 // flat-minima and averaging methods can wrap them: a [Closure] evaluates the
 // loss and gradients at the current weights, and an [Optimizer] may call it
 // more than once per step.
+//
+// On top of that foundation the package holds the training methods of the
+// seed papers:
+//
+//   - flat-minima optimizers: [SAM] (and ASAM), [FSAM], [RWP], [ARWP] and
+//     [MARWP], the two-batch ones with a two-worker parallel form
+//     ([PairStepper]);
+//   - weight averaging: [SWA] with [UpdateBN], TWA (ICLR: [SpanBasis] and
+//     [Projected]; journal: [TWAJournalConfig]) and model soups
+//     ([UniformSoup], [GreedySoup], [MEHLSoup]);
+//   - subspace training (DLDR): [PCABasis], [Projected] (P-SGD), [PBFGS];
+//   - loss-landscape tools: [HVP], [TopEigenvalue], [LanczosTopEigenvalue],
+//     [FilterNormalizedDirection], [LossCurve], [LossSurface], [LossLine].
 package train
 
 import (
