@@ -128,22 +128,22 @@ table without training.`,
 
 // flatRun is the result of one training run of the reproduction.
 type flatRun struct {
-	Arch       string  `json:"arch"`
-	Noise      float64 `json:"label_noise"`
-	Arm        string  `json:"arm"`
-	Seed       uint64  `json:"seed"`
-	TrainN     int     `json:"train_n"`
-	Epochs     int     `json:"epochs"`
-	Data       string  `json:"data"`
-	TestN      int     `json:"test_n"`
-	TestAcc    float64 `json:"test_accuracy"`
-	TestNLL    float64 `json:"test_nll"`
-	TrainAcc   float64 `json:"train_accuracy_last_epoch"` // on the (noisy) training labels
-	TopEig     float64 `json:"top_eigenvalue"`
-	Updates    int     `json:"updates"`
-	GradEvals  int     `json:"grad_evals"`
-	Seconds    float64 `json:"seconds"`
-	EqualEvals bool    `json:"equal_evals,omitempty"`
+	Arch       string   `json:"arch"`
+	Noise      float64  `json:"label_noise"`
+	Arm        string   `json:"arm"`
+	Seed       uint64   `json:"seed"`
+	TrainN     int      `json:"train_n"`
+	Epochs     int      `json:"epochs"`
+	Data       string   `json:"data"`
+	TestN      int      `json:"test_n"`
+	TestAcc    float64  `json:"test_accuracy"`
+	TestNLL    float64  `json:"test_nll"`
+	TrainAcc   float64  `json:"train_accuracy_last_epoch"` // on the (noisy) training labels
+	TopEig     *float64 `json:"top_eigenvalue"`            // nil with --hess-n 0
+	Updates    int      `json:"updates"`
+	GradEvals  int      `json:"grad_evals"`
+	Seconds    float64  `json:"seconds"`
+	EqualEvals bool     `json:"equal_evals,omitempty"`
 }
 
 // flatJob is one run to do.
@@ -359,7 +359,7 @@ func trainFlatRuns(cmd *cobra.Command, f *reproFlatFlags, jobs []flatJob) ([]fla
 					runs[i] = r
 					done++
 					bar.Log("%-9s noise %.1f seed %d %-6s test %s  λmax %8.2f  %4d updates %4d grad evals  %.0fs",
-						j.arch, j.noise, j.seed, j.arm, pct(r.TestAcc), r.TopEig, r.Updates, r.GradEvals, r.Seconds)
+						j.arch, j.noise, j.seed, j.arm, pct(r.TestAcc), valueOr(r.TopEig, math.NaN()), r.Updates, r.GradEvals, r.Seconds)
 					el := time.Since(start)
 					eta := time.Duration(float64(el) / float64(done) * float64(len(jobs)-done))
 					bar.Update("repro flat", done, len(jobs), fmt.Sprintf("%s elapsed, about %s left", el.Round(time.Second), eta.Round(time.Second)))
@@ -457,7 +457,7 @@ func flatOneRun(ctx context.Context, f *reproFlatFlags, j flatJob, tr, te *data.
 	}
 	r := flatRun{Arch: j.arch, Noise: j.noise, Arm: j.arm, Seed: j.seed, TrainN: tr.Len(), Epochs: f.epochs,
 		Data: te.Name, TestN: m.N, TestAcc: m.Accuracy, TestNLL: m.NLL, TrainAcc: hist[len(hist)-1].Accuracy,
-		Updates: co.pairs + co.steps/per, GradEvals: co.evals, EqualEvals: f.equalEvals, TopEig: math.NaN()}
+		Updates: co.pairs + co.steps/per, GradEvals: co.evals, EqualEvals: f.equalEvals}
 	if f.hessN > 0 {
 		n := min(f.hessN, tr.Len())
 		size := tr.SampleSize()
@@ -469,7 +469,7 @@ func flatOneRun(ctx context.Context, f *reproFlatFlags, j flatJob, tr, te *data.
 		if err != nil {
 			return flatRun{}, err
 		}
-		r.TopEig = lambda
+		r.TopEig = &lambda
 	}
 	r.Seconds = time.Since(start).Seconds()
 	return r, nil
@@ -490,19 +490,19 @@ func (r flatRun) armLabel() string {
 
 // flatRow summarises the seeds of one (arch, noise, arm).
 type flatRow struct {
-	Arch      string  `json:"arch"`
-	Noise     float64 `json:"label_noise"`
-	Arm       string  `json:"arm"`
-	Seeds     int     `json:"seeds"`
-	AccMean   float64 `json:"test_accuracy_mean"`
-	AccStd    float64 `json:"test_accuracy_std"`
-	EigMean   float64 `json:"top_eigenvalue_mean"`
-	EigStd    float64 `json:"top_eigenvalue_std"`
-	TrainAcc  float64 `json:"train_accuracy_mean"`
-	Updates   int     `json:"updates"`
-	GradEvals int     `json:"grad_evals"`
-	Seconds   float64 `json:"seconds_median"`
-	DeltaSGD  float64 `json:"test_accuracy_minus_sgd"` // mean paired difference, NaN without SGD
+	Arch      string   `json:"arch"`
+	Noise     float64  `json:"label_noise"`
+	Arm       string   `json:"arm"`
+	Seeds     int      `json:"seeds"`
+	AccMean   float64  `json:"test_accuracy_mean"`
+	AccStd    float64  `json:"test_accuracy_std"`
+	EigMean   *float64 `json:"top_eigenvalue_mean"` // nil unless every run has one
+	EigStd    *float64 `json:"top_eigenvalue_std"`
+	TrainAcc  float64  `json:"train_accuracy_mean"`
+	Updates   int      `json:"updates"`
+	GradEvals int      `json:"grad_evals"`
+	Seconds   float64  `json:"seconds_median"`
+	DeltaSGD  *float64 `json:"test_accuracy_minus_sgd"` // mean paired difference, nil without SGD
 }
 
 func median(v []float64) float64 {
@@ -562,7 +562,9 @@ func summarizeFlat(runs []flatRun) []flatRow {
 		var acc, eig, tacc, secs, diff []float64
 		for _, r := range g {
 			acc = append(acc, r.TestAcc)
-			eig = append(eig, r.TopEig)
+			if r.TopEig != nil {
+				eig = append(eig, *r.TopEig)
+			}
 			tacc = append(tacc, r.TrainAcc)
 			secs = append(secs, r.Seconds)
 			if s, ok := sgdAcc[key{k.arch, k.noise, ""}][r.Seed]; ok {
@@ -570,61 +572,27 @@ func summarizeFlat(runs []flatRun) []flatRow {
 			}
 		}
 		row := flatRow{Arch: k.arch, Noise: k.noise, Arm: k.arm, Seeds: len(g), Updates: g[0].Updates,
-			GradEvals: g[0].GradEvals, Seconds: median(secs), DeltaSGD: math.NaN()}
+			GradEvals: g[0].GradEvals, Seconds: median(secs)}
 		row.AccMean, row.AccStd = meanStd(acc)
-		row.EigMean, row.EigStd = meanStd(eig)
+		if len(eig) == len(g) {
+			m, sd := meanStd(eig)
+			row.EigMean, row.EigStd = &m, &sd
+		}
 		row.TrainAcc, _ = meanStd(tacc)
 		if len(diff) > 0 {
-			row.DeltaSGD, _ = meanStd(diff)
+			d, _ := meanStd(diff)
+			row.DeltaSGD = &d
 		}
 		rows = append(rows, row)
 	}
 	return rows
 }
 
-// MarshalJSON writes NaN fields (no SGD arm, no eigenvalue) as null.
-func (r flatRow) MarshalJSON() ([]byte, error) {
-	type plain flatRow
-	return json.Marshal(struct {
-		plain
-		DeltaSGD any `json:"test_accuracy_minus_sgd"`
-		EigMean  any `json:"top_eigenvalue_mean"`
-		EigStd   any `json:"top_eigenvalue_std"`
-	}{plain(r), nanNull(r.DeltaSGD), nanNull(r.EigMean), nanNull(r.EigStd)})
-}
-
-// MarshalJSON writes a skipped eigenvalue as null.
-func (r flatRun) MarshalJSON() ([]byte, error) {
-	type plain flatRun
-	return json.Marshal(struct {
-		plain
-		TopEig any `json:"top_eigenvalue"`
-	}{plain(r), nanNull(r.TopEig)})
-}
-
-// UnmarshalJSON reads null eigenvalues back as NaN.
-func (r *flatRun) UnmarshalJSON(b []byte) error {
-	type plain flatRun
-	var v struct {
-		plain
-		TopEig *float64 `json:"top_eigenvalue"`
+func valueOr(p *float64, def float64) float64 {
+	if p == nil {
+		return def
 	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	*r = flatRun(v.plain)
-	r.TopEig = math.NaN()
-	if v.TopEig != nil {
-		r.TopEig = *v.TopEig
-	}
-	return nil
-}
-
-func nanNull(v float64) any {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return nil
-	}
-	return v
+	return *p
 }
 
 // flatExpected is what the papers and the plan expect of each arm
@@ -646,12 +614,12 @@ func printFlatTable(w io.Writer, runs []flatRun, rows []flatRow) {
 	var cells [][]string
 	for _, r := range rows {
 		delta := "—"
-		if !math.IsNaN(r.DeltaSGD) && r.Arm != "sgd" {
-			delta = fmt.Sprintf("%+.2f", 100*r.DeltaSGD)
+		if r.DeltaSGD != nil && r.Arm != "sgd" {
+			delta = fmt.Sprintf("%+.2f", 100**r.DeltaSGD)
 		}
 		eig := "—"
-		if !math.IsNaN(r.EigMean) {
-			eig = fmt.Sprintf("%.1f ± %.1f", r.EigMean, r.EigStd)
+		if r.EigMean != nil {
+			eig = fmt.Sprintf("%.1f ± %.1f", *r.EigMean, *r.EigStd)
 		}
 		cells = append(cells, []string{r.Arch, fmt.Sprintf("%.0f%%", 100*r.Noise), r.Arm, fmt.Sprint(r.Seeds),
 			fmt.Sprintf("%.2f ± %.2f", 100*r.AccMean, 100*r.AccStd), delta, eig, pct(r.TrainAcc),
