@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/model"
 )
 
@@ -112,7 +113,7 @@ func randomBaseline(m model.Classifier, x []float32, y []int, norm Norm, eps flo
 			if err := m.Logits(context.Background(), z, v); err != nil {
 				panic(err)
 			}
-			if argmax(z) != y[i] {
+			if metrics.Argmax(z) != y[i] {
 				fooled++
 				break
 			}
@@ -272,10 +273,10 @@ func checkResult(t *testing.T, m model.Classifier, res *Result, x []float32, y, 
 		if err := m.Logits(context.Background(), z, q); err != nil {
 			t.Fatal(err)
 		}
-		fooled := argmax(z) != y[i]
+		fooled := metrics.Argmax(z) != y[i]
 		label := y[i]
 		if tgt != nil {
-			fooled = argmax(z) == tgt[i]
+			fooled = metrics.Argmax(z) == tgt[i]
 			label = tgt[i]
 		}
 		if fooled != res.Success[i] {
@@ -446,7 +447,7 @@ func TestAttackTargetedSucceeds(t *testing.T) {
 			}
 			project(LInf, eps, v, x[i*64:(i+1)*64])
 			_ = m.Logits(context.Background(), z, v)
-			if argmax(z) == tg[i] {
+			if metrics.Argmax(z) == tg[i] {
 				hit++
 				break
 			}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/model"
 )
 
@@ -322,7 +323,7 @@ func dataset(m model.Classifier, n int, seed uint64, minMargin float64) ([]float
 		if err := m.Logits(context.Background(), z, v); err != nil {
 			panic(err)
 		}
-		c := argmax(z)
+		c := metrics.Argmax(z)
 		if Margin(z, c) < minMargin {
 			continue
 		}

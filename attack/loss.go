@@ -5,7 +5,6 @@ import (
 	"math"
 	"strings"
 
-	"github.com/trustml/trustml/eval"
 	"github.com/trustml/trustml/model"
 )
 
@@ -196,6 +195,3 @@ func (l Loss) resolve(def Loss) Loss {
 	}
 	return l
 }
-
-// argmax returns the index of the largest score, the first on ties.
-var argmax = eval.Argmax

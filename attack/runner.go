@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/model"
 )
 
@@ -139,7 +140,7 @@ func (r *runner) label(i int) int {
 
 // success reports whether scores z fool sample i.
 func (r *runner) success(z []float32, i int) bool {
-	a := argmax(z)
+	a := metrics.Argmax(z)
 	if r.targeted {
 		return a == r.tgt[i]
 	}
@@ -333,7 +334,7 @@ func (r *runner) clean() error {
 			continue
 		}
 		z := r.qs[j*r.k : (j+1)*r.k]
-		r.res.CleanCorrect[i] = argmax(z) == r.y[i]
+		r.res.CleanCorrect[i] = metrics.Argmax(z) == r.y[i]
 		if !math.IsNaN(r.ql[j]) {
 			r.res.Loss[i] = r.ql[j]
 		}

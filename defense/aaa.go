@@ -8,7 +8,7 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/trustml/trustml/eval"
+	"github.com/trustml/trustml/metrics"
 )
 
 // Variant selects AAA's target-margin function.
@@ -455,8 +455,8 @@ func TuneTemperature(ctx context.Context, cfg AAAConfig, logits []float32, label
 		if err := d.Apply(out, logits, k); err != nil {
 			return TemperatureResult{}, err
 		}
-		eval.Softmax(out, out, k)
-		ece, err := eval.ECE(out, labels, k)
+		metrics.Softmax(out, out, k)
+		ece, err := metrics.ECE(out, labels, k)
 		if err != nil {
 			return TemperatureResult{}, err
 		}

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/trustml/trustml/defense"
-	"github.com/trustml/trustml/eval"
+	"github.com/trustml/trustml/metrics"
 )
 
 type aaaGolden struct {
@@ -257,7 +257,7 @@ func TestAAARandomLogits(t *testing.T) {
 		}
 		changed := 0
 		for i := 0; i < n*k; i += k {
-			if eval.Argmax(out[i:i+k]) != eval.Argmax(logits[i:i+k]) {
+			if metrics.Argmax(out[i:i+k]) != metrics.Argmax(logits[i:i+k]) {
 				t.Fatalf("%v row %d: argmax changed", v, i/k)
 			}
 			if !slices.Equal(out[i:i+k], logits[i:i+k]) {
@@ -313,7 +313,7 @@ func calibratedSet(n, k int, seed uint64) (calibrated, overconfident []float32, 
 			row[j] = float32(scale * rng.NormFloat64())
 			overconfident[i*k+j] = 5 * row[j]
 		}
-		eval.Softmax(p, row, k)
+		metrics.Softmax(p, row, k)
 		u, acc := rng.Float64(), 0.0
 		labels[i] = k - 1
 		for j, pj := range p {
@@ -329,8 +329,8 @@ func calibratedSet(n, k int, seed uint64) (calibrated, overconfident []float32, 
 func ece(t *testing.T, logits []float32, labels []int, k int) float64 {
 	t.Helper()
 	p := make([]float32, len(logits))
-	eval.Softmax(p, logits, k)
-	e, err := eval.ECE(p, labels, k)
+	metrics.Softmax(p, logits, k)
+	e, err := metrics.ECE(p, labels, k)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +347,7 @@ func TestAAACalibration(t *testing.T) {
 	cal, over, labels := calibratedSet(n, k, 31)
 	base := ece(t, over, labels, k)
 	ref := ece(t, cal, labels, k)
-	mo, err := eval.Evaluate(over, labels, k)
+	mo, err := metrics.Evaluate(over, labels, k)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,7 +365,7 @@ func TestAAACalibration(t *testing.T) {
 				t.Fatal(err)
 			}
 			eces[temp] = ece(t, out, labels, k)
-			ma, err := eval.Evaluate(out, labels, k)
+			ma, err := metrics.Evaluate(out, labels, k)
 			if err != nil {
 				t.Fatal(err)
 			}

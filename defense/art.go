@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/trustml/trustml/metrics"
 )
 
 // ReverseSigmoid is ART's ReverseSigmoid post-processor (Lee et al. 2018;
@@ -191,7 +193,7 @@ func (ClassLabels) Apply(dst, logits []float32, k int) error {
 	}
 	for i := range n {
 		row := dst[i*k : (i+1)*k]
-		c := argmax(logits[i*k : (i+1)*k])
+		c := metrics.Argmax(logits[i*k : (i+1)*k])
 		clear(row)
 		row[c] = 1
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/model"
 )
 
@@ -85,21 +86,9 @@ func checkLogits(name string, dst, logits []float32, k int) (int, error) {
 	return len(logits) / k, nil
 }
 
-// argmax returns the first index of the largest value of row, as
-// eval.Argmax does.
-func argmax(row []float32) int {
-	best := 0
-	for j, v := range row {
-		if v > row[best] {
-			best = j
-		}
-	}
-	return best
-}
-
 // softmaxRow writes softmax(row) into p, computed in float64.
 func softmaxRow(p []float64, row []float32) {
-	m := row[argmax(row)]
+	m := row[metrics.Argmax(row)]
 	var s float64
 	for j, v := range row {
 		e := math.Exp(float64(v) - float64(m))

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/trustml/trustml/defense"
-	"github.com/trustml/trustml/eval"
+	"github.com/trustml/trustml/metrics"
 )
 
 // moments returns the mean and standard deviation of x.
@@ -94,7 +94,7 @@ func TestGaussianNoise(t *testing.T) {
 	d, _ = defense.NewGaussianNoise(1e-4, rand.New(rand.NewPCG(3, 3)))
 	z := []float32{2, 0, -1, 0.5}
 	p := make([]float32, 4)
-	eval.Softmax(p, z, 4)
+	metrics.Softmax(p, z, 4)
 	if err := d.Apply(out[:4], z, 4); err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func TestArgmaxClaims(t *testing.T) {
 		if err := d.Apply(out, tt.logits, len(tt.logits)); err != nil {
 			t.Fatal(err)
 		}
-		if eval.Argmax(out) == eval.Argmax(tt.logits) {
+		if metrics.Argmax(out) == metrics.Argmax(tt.logits) {
 			t.Errorf("%s: argmax kept on %v → %v", tt.name, tt.logits, out)
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"sort"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/trustml/trustml/metrics"
 )
 
 // LSSVMRegressor is Suykens' least-squares SVM for regression: the dual
@@ -386,17 +388,10 @@ func scores(raw []float64, T int) *mat.Dense {
 }
 
 func argmaxLabels(d *mat.Dense, classes []int) []int {
-	m, c := d.Dims()
+	m, _ := d.Dims()
 	out := make([]int, m)
 	for i := 0; i < m; i++ {
-		row := d.RawRowView(i)
-		best := 0
-		for j := 1; j < c; j++ {
-			if row[j] > row[best] {
-				best = j
-			}
-		}
-		out[i] = classes[best]
+		out[i] = classes[metrics.Argmax(d.RawRowView(i))]
 	}
 	return out
 }

@@ -8,7 +8,8 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
+
+	"github.com/trustml/trustml/internal/atomicfile"
 )
 
 // Model is a fitted kernel model that can be saved with [Save] and read
@@ -109,33 +110,10 @@ func Load(r io.Reader) (Model, error) {
 	return m, nil
 }
 
-// SaveFile writes the model to path atomically: to a temporary file in the
-// same directory, synced, then renamed over path.
-func SaveFile(path string, m Model) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return fmt.Errorf("kernel: saving model: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = Save(f, m); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("kernel: saving model: %w", err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("kernel: saving model: %w", err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
+// SaveFile writes the model to path atomically: an existing file at path is
+// replaced only once the new one is complete on disk.
+func SaveFile(path string, m Model) error {
+	if err := atomicfile.Write(path, 0o644, func(w io.Writer) error { return Save(w, m) }); err != nil {
 		return fmt.Errorf("kernel: saving model: %w", err)
 	}
 	return nil

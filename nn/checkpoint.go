@@ -10,7 +10,8 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
+
+	"github.com/trustml/trustml/internal/atomicfile"
 )
 
 // Checkpoint file layout (all integers little-endian):
@@ -62,36 +63,12 @@ func Save(w io.Writer, net *Network, meta map[string]string) error {
 	return err
 }
 
-// SaveFile writes a checkpoint atomically: to a temporary file in the same
-// directory, synced, then renamed over path.
+// SaveFile writes a checkpoint atomically: an existing file at path is
+// replaced only once the new one is complete on disk.
 func SaveFile(path string, net *Network, meta map[string]string) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	err := atomicfile.Write(path, 0o644, func(w io.Writer) error { return Save(w, net, meta) })
 	if err != nil {
 		return fmt.Errorf("nn: saving checkpoint: %w", err)
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("nn: saving checkpoint %s: %w", path, err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return fail(err)
-	}
-	if err := Save(f, net, meta); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("nn: saving checkpoint %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("nn: saving checkpoint %s: %w", path, err)
 	}
 	return nil
 }

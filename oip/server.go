@@ -11,7 +11,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/trustml/trustml/eval"
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/model"
 )
 
@@ -177,7 +177,7 @@ func (s *Server) Infer(ctx context.Context, req *InferenceRequest) (*InferenceRe
 	}
 	if want[ProbabilitiesName] {
 		p := make([]float32, len(logits))
-		eval.Softmax(p, logits, k)
+		metrics.Softmax(p, logits, k)
 		resp.Outputs = append(resp.Outputs, ResponseOutput{Name: ProbabilitiesName, Shape: oshape, Datatype: FP32, Data: p})
 	}
 	return resp, nil

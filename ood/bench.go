@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/trustml/trustml/data"
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/model"
 )
 
@@ -104,13 +105,17 @@ func floor(v float64) float64 {
 	return f
 }
 
+// Metrics are the OoD detection numbers of one detector on one OoD set
+// (package metrics computes them).
+type Metrics = metrics.OoD
+
 // Result is one detector × OoD set row of a benchmark.
 type Result struct {
 	Detector string `json:"detector"`
 	OoD      string `json:"ood"`
 	Metrics
 	// ROC is the ROC curve with ID positive (omitted from JSON).
-	ROC *ROC `json:"-"`
+	ROC *metrics.ROC `json:"-"`
 }
 
 // Benchmark fits each detector on the ID training inputs, scores the ID test
@@ -177,11 +182,11 @@ func ResultsFromScores(scores []Scores, sets []string) ([]Result, error) {
 			return nil, fmt.Errorf("ood: %s has scores of %d OoD sets, want %d", sc.Detector, len(sc.OoD), len(sets))
 		}
 		for i, name := range sets {
-			met, err := Evaluate(sc.ID, sc.OoD[i])
+			met, err := metrics.EvaluateOoD(sc.ID, sc.OoD[i])
 			if err != nil {
 				return nil, fmt.Errorf("ood: %s on %s: %w", sc.Detector, name, err)
 			}
-			roc, _ := NewROC(sc.ID, sc.OoD[i], InPositive)
+			roc, _ := metrics.NewROC(sc.ID, sc.OoD[i], metrics.InPositive)
 			out = append(out, Result{Detector: sc.Detector, OoD: name, Metrics: met, ROC: roc})
 		}
 	}
@@ -225,7 +230,7 @@ func Select(ctx context.Context, m model.Classifier, cands []Detector, train, va
 		if err := d.Score(ctx, m, od, valOoD); err != nil {
 			return 0, 0, err
 		}
-		a, err := AUROC(id, od, InPositive)
+		a, err := metrics.AUROC(id, od, metrics.InPositive)
 		if err != nil {
 			return 0, 0, err
 		}

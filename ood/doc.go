@@ -4,17 +4,10 @@
 // # Score convention
 //
 // Every detector returns one score per input where HIGHER means MORE
-// in-distribution (ID). Metrics take the ID and OoD scores separately and an
-// explicit [Positive] class: with [InPositive] the ID samples are positives
-// ranked by the scores as given; with [OutPositive] the OoD samples are
-// positives ranked by the negated scores. [Evaluate] reports the four usual
-// numbers: FPR at 95% TPR and AUROC with ID positive (as in the KNN-OoD
-// benchmark code), AUPR-In (ID positive) and AUPR-Out (OoD positive).
-//
-// Ties are handled as scikit-learn handles them: the ROC has one point per
-// distinct score, AUROC is the trapezoid area under it (the Mann–Whitney U
-// statistic with ties counted ½), and average precision is
-// Σₙ (Rₙ − Rₙ₋₁)·Pₙ over distinct thresholds, without interpolation.
+// in-distribution (ID). The metrics live in package metrics
+// ([metrics.EvaluateOoD]: FPR at 95% TPR and AUROC with ID positive, as in the
+// KNN-OoD benchmark code, AUPR-In and AUPR-Out, with scikit-learn's handling
+// of ties); a benchmark [Result] carries them as [Metrics].
 //
 // # Detectors
 //

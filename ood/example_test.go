@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/trustml/trustml/data"
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/ood"
 	"github.com/trustml/trustml/zoo"
 )
@@ -41,7 +42,7 @@ func Example() {
 	if err := det.Score(ctx, net, oodScores, ood.NewInputs(noise, nil)); err != nil {
 		panic(err)
 	}
-	m, err := ood.Evaluate(idScores, oodScores)
+	m, err := metrics.EvaluateOoD(idScores, oodScores)
 	if err != nil {
 		panic(err)
 	}
@@ -62,9 +63,9 @@ func first(n int) []int {
 func ExampleEvaluate() {
 	id := []float64{0.9, 0.8, 0.7, 0.4}
 	out := []float64{0.5, 0.3, 0.1}
-	m, _ := ood.Evaluate(id, out)
+	m, _ := metrics.EvaluateOoD(id, out)
 	fmt.Printf("FPR95 %.3f AUROC %.3f AUPR-In %.3f AUPR-Out %.3f\n", m.FPR95, m.AUROC, m.AUPRIn, m.AUPROut)
-	auprOut, _ := ood.AUPR(id, out, ood.OutPositive)
+	auprOut, _ := metrics.AUPR(id, out, metrics.OutPositive)
 	fmt.Printf("AUPR with OoD positive %.3f\n", auprOut)
 	// Output:
 	// FPR95 0.333 AUROC 0.917 AUPR-In 0.950 AUPR-Out 0.917

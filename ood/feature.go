@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/trustml/trustml/internal/linalg"
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/model"
 	"github.com/trustml/trustml/nn"
 )
@@ -110,7 +111,7 @@ func (d *Mahalanobis) Fit(ctx context.Context, m model.Classifier, in *Inputs) e
 		}
 		y = make([]int, n)
 		for i := range y {
-			y[i] = argmax32(lg[i*k : (i+1)*k])
+			y[i] = metrics.Argmax(lg[i*k : (i+1)*k])
 		}
 	} else if len(y) != n {
 		return fmt.Errorf("%w: %d labels for %d inputs", model.ErrShape, len(y), n)
@@ -199,16 +200,6 @@ func (d *Mahalanobis) Score(ctx context.Context, m model.Classifier, dst []float
 		dst[i] = -best
 	}
 	return nil
-}
-
-func argmax32(row []float32) int {
-	b := 0
-	for i, v := range row {
-		if v > row[b] {
-			b = i
-		}
-	}
-	return b
 }
 
 // normalizeRows divides each row by its L2 norm + [kernelEps] in place.
@@ -434,7 +425,7 @@ func (d *ViM) Fit(ctx context.Context, m model.Classifier, in *Inputs) error {
 	}
 	var ml, mr float64
 	for i := range n {
-		ml += float64(lg[i*k+argmax32(lg[i*k:(i+1)*k])])
+		ml += float64(lg[i*k+metrics.Argmax(lg[i*k:(i+1)*k])])
 		mr += res[i]
 	}
 	if mr == 0 {

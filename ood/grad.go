@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/model"
 )
 
@@ -125,7 +126,7 @@ func (d *GradKNN) Fit(ctx context.Context, m model.Classifier, in *Inputs) error
 		}
 		y = make([]int, n)
 		for i := range y {
-			y[i] = argmax32(lg[i*c : (i+1)*c])
+			y[i] = metrics.Argmax(lg[i*c : (i+1)*c])
 		}
 	} else if len(y) != n {
 		return fmt.Errorf("%w: %d labels for %d inputs", model.ErrShape, len(y), n)

@@ -154,7 +154,7 @@ type NearTrainConfig struct {
 	LR     float64 // SGD base learning rate (default 0.05), Nesterov momentum 0.9, cosine to 0
 	Seed   uint64  // initialization and shuffling
 	// Progress, if set, reports training progress.
-	Progress *progress.Bar
+	Progress progress.Reporter
 }
 
 // TrainHeldOut trains a small batch-norm CNN ([nn.CNN]) on s.Train with

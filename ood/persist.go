@@ -1,7 +1,6 @@
 package ood
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -9,8 +8,8 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 
+	"github.com/trustml/trustml/internal/atomicfile"
 	"github.com/trustml/trustml/kernel/features"
 )
 
@@ -183,31 +182,11 @@ func kpcaSave(k *KPCA) (kpcaState, error) {
 		D: k.d, Dim: k.dim, Q: k.q, Landmark: k.lmk, Proj: k.proj, Mean: k.mean, U: k.u}, nil
 }
 
-// SaveDetectorFile writes a fitted detector to path atomically (a
-// temporary file in the same directory, renamed into place).
+// SaveDetectorFile writes a fitted detector to path atomically: an
+// existing file at path is replaced only once the new one is complete.
 func SaveDetectorFile(path string, d Detector) error {
-	var buf bytes.Buffer
-	if err := SaveDetector(&buf, d); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+	if err := atomicfile.Write(path, 0o644, func(w io.Writer) error { return SaveDetector(w, d) }); err != nil {
 		return fmt.Errorf("ood: save detector: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		tmp.Close()
-		return fmt.Errorf("ood: save detector %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("ood: save detector %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("ood: save detector %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("ood: save detector %s: %w", path, err)
 	}
 	return nil
 }

@@ -1,61 +1,34 @@
-// Package progress reports the progress of long work on a terminal (a
-// redrawn bar) or in logs (plain lines), for training runs, attack
-// evaluations and benchmarks.
+// Package progress defines how trustml's long-running library calls
+// (training, soups, attack evaluations, benchmarks) report their progress:
+// through a small [Reporter] interface, so that a program chooses how to
+// show it. The trustml command draws a terminal bar; a service might log or
+// export metrics; tests pass nothing.
 package progress
 
-import (
-	"fmt"
-	"io"
-	"os"
-	"strings"
-	"time"
-
-	"golang.org/x/term"
-)
-
-// Bar reports the progress of long work: a redrawn bar on a terminal,
-// plain log lines otherwise. A nil *Bar reports nothing.
-type Bar struct {
-	w        io.Writer
-	terminal bool
-	last     time.Time
+// Reporter receives the progress of long work. Library calls never call a
+// Reporter from two goroutines at once.
+type Reporter interface {
+	// Update reports that done of total units of the work named by label
+	// are finished, with a short status text. It is called often; a
+	// terminal display redraws, a log may ignore it.
+	Update(label string, done, total int, status string)
+	// Log reports a line worth keeping, such as an epoch's summary.
+	Log(format string, args ...any)
 }
 
-// New reports to w; it draws a bar when w is a terminal.
-func New(w io.Writer) *Bar {
-	p := &Bar{w: w}
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		p.terminal = true
-	}
-	return p
-}
+// Discard is a Reporter that reports nothing.
+var Discard Reporter = discard{}
 
-// Update shows done out of total with a status text. On a terminal it
-// redraws at most ten times a second; elsewhere it prints nothing (call
-// [Bar.Log] for lines that must appear in logs).
-func (p *Bar) Update(label string, done, total int, status string) {
-	if p == nil || !p.terminal {
-		return
-	}
-	now := time.Now()
-	if done < total && now.Sub(p.last) < 100*time.Millisecond {
-		return
-	}
-	p.last = now
-	const width = 24
-	frac := float64(done) / float64(max(total, 1))
-	fill := int(frac * width)
-	bar := strings.Repeat("=", fill) + strings.Repeat(" ", width-fill)
-	fmt.Fprintf(p.w, "\r\033[K%s [%s] %3.0f%% %s", label, bar, 100*frac, status)
-}
+type discard struct{}
 
-// Log prints a line, ending any bar in progress first.
-func (p *Bar) Log(format string, args ...any) {
-	if p == nil {
-		return
+func (discard) Update(string, int, int, string) {}
+func (discard) Log(string, ...any)              {}
+
+// Or returns r, or [Discard] when r is nil, so that a library call can
+// report unconditionally.
+func Or(r Reporter) Reporter {
+	if r == nil {
+		return Discard
 	}
-	if p.terminal {
-		fmt.Fprint(p.w, "\r\033[K")
-	}
-	fmt.Fprintf(p.w, format+"\n", args...)
+	return r
 }

@@ -1,39 +1,23 @@
 package progress
 
-import (
-	"bytes"
-	"testing"
-)
+import "testing"
 
-func TestNonTerminalPrintsOnlyLogLines(t *testing.T) {
-	var buf bytes.Buffer
-	b := New(&buf)
-	b.Update("epoch 1/2", 5, 10, "loss 0.5")
-	if buf.Len() != 0 {
-		t.Errorf("Update wrote %q to a non-terminal", buf.String())
-	}
-	b.Log("epoch %d done", 1)
-	if got := buf.String(); got != "epoch 1 done\n" {
-		t.Errorf("Log wrote %q", got)
-	}
-}
+type counter struct{ updates, logs int }
 
-func TestTerminalDrawsBar(t *testing.T) {
-	var buf bytes.Buffer
-	b := &Bar{w: &buf, terminal: true}
-	b.Update("work", 5, 10, "half")
-	if got := buf.String(); !bytes.Contains([]byte(got), []byte("[============            ]  50% half")) {
-		t.Errorf("bar %q", got)
-	}
-	buf.Reset()
-	b.Log("done")
-	if got := buf.String(); got != "\r\033[Kdone\n" {
-		t.Errorf("Log on a terminal wrote %q", got)
-	}
-}
+func (c *counter) Update(string, int, int, string) { c.updates++ }
+func (c *counter) Log(string, ...any)              { c.logs++ }
 
-func TestNilBarIsSilent(t *testing.T) {
-	var b *Bar
-	b.Update("x", 1, 2, "")
-	b.Log("x")
+func TestOr(t *testing.T) {
+	if Or(nil) != Discard {
+		t.Error("Or(nil) is not Discard")
+	}
+	c := &counter{}
+	r := Or(c)
+	r.Update("x", 1, 2, "")
+	r.Log("y")
+	if c.updates != 1 || c.logs != 1 {
+		t.Errorf("Or(c) forwarded %d updates and %d logs, want 1 and 1", c.updates, c.logs)
+	}
+	Discard.Update("x", 1, 2, "")
+	Discard.Log("x")
 }

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/trustml/trustml/eval"
+	"github.com/trustml/trustml/plot"
 )
 
 // curveQueries returns about 40 log-spaced query counts from 1 to budget.
@@ -34,18 +34,18 @@ func (r *Report) WritePlots(dir string) ([]string, error) {
 		x[i] = float64(q)
 	}
 	var attacks []string
-	series := map[string][]eval.Series{}
+	series := map[string][]plot.Series{}
 	for i := range r.Pairs {
 		p := &r.Pairs[i]
 		if _, ok := series[p.Attack]; !ok {
 			attacks = append(attacks, p.Attack)
 		}
-		series[p.Attack] = append(series[p.Attack], eval.Series{Name: p.Defense, X: x, Y: p.Curve(qs)})
+		series[p.Attack] = append(series[p.Attack], plot.Series{Name: p.Defense, X: x, Y: p.Curve(qs)})
 	}
 	for _, a := range attacks {
 		f := filepath.Join(dir, "robust-"+safe(a)+".png")
 		title := fmt.Sprintf("%s attack (%s): robust accuracy", a, r.Data)
-		if err := eval.PlotLines(f, title, "queries per image", "robust accuracy", true, series[a]); err != nil {
+		if err := plot.Lines(f, title, "queries per image", "robust accuracy", true, series[a]); err != nil {
 			return files, err
 		}
 		files = append(files, f)
@@ -53,7 +53,7 @@ func (r *Report) WritePlots(dir string) ([]string, error) {
 	for _, dc := range r.Clean {
 		f := filepath.Join(dir, "reliability-"+safe(dc.Defense)+".png")
 		title := fmt.Sprintf("%s: ECE %.2f%%", dc.Defense, 100*dc.Summary.ECE)
-		if err := eval.PlotReliability(f, title, dc.Summary.Reliability); err != nil {
+		if err := plot.Reliability(f, title, dc.Summary.Reliability); err != nil {
 			return files, err
 		}
 		files = append(files, f)

@@ -20,7 +20,7 @@ import (
 
 	"github.com/trustml/trustml/attack"
 	"github.com/trustml/trustml/defense"
-	"github.com/trustml/trustml/eval"
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/model"
 )
 
@@ -116,11 +116,11 @@ type PairSummary struct {
 
 // DefenseSummary is computed from a defense's clean samples.
 type DefenseSummary struct {
-	Accuracy    float64    `json:"accuracy"`
-	ECE         float64    `json:"ece"`
-	LogitChange float64    `json:"mean_abs_change"`
-	Failed      int        `json:"failed"` // samples whose clean pass failed
-	Reliability []eval.Bin `json:"reliability"`
+	Accuracy    float64       `json:"accuracy"`
+	ECE         float64       `json:"ece"`
+	LogitChange float64       `json:"mean_abs_change"`
+	Failed      int           `json:"failed"` // samples whose clean pass failed
+	Reliability []metrics.Bin `json:"reliability"`
 }
 
 // ErrConfig is wrapped by configuration errors.
@@ -300,7 +300,7 @@ func calibrate(ctx context.Context, c model.Classifier, cfg *Config) (map[string
 			continue
 		}
 		if logits == nil {
-			if logits, err = eval.Logits(ctx, c, cfg.CalibrationX); err != nil {
+			if logits, err = metrics.Logits(ctx, c, cfg.CalibrationX); err != nil {
 				return nil, fmt.Errorf("robust: calibration data: %w", err)
 			}
 			if len(logits) != len(cfg.CalibrationY)*c.NumClasses() {
@@ -383,23 +383,23 @@ func cleanStats(ctx context.Context, c model.Classifier, d defense.Defense, name
 		}
 		zc := plain[j*k : (j+1)*k]
 		zd := out[j*k : (j+1)*k]
-		eval.Softmax(pp, zc, k)
+		metrics.Softmax(pp, zc, k)
 		ref, got := zc, zd
 		if probsOut {
 			ref = pp
 			copy(dp, zd)
 		} else {
-			eval.Softmax(dp, zd, k)
+			metrics.Softmax(dp, zd, k)
 		}
 		var change float64
 		for q := range got {
 			change += math.Abs(float64(got[q]) - float64(ref[q]))
 		}
-		a := eval.Argmax(dp)
+		a := metrics.Argmax(dp)
 		// Ties of a probability output resolve to the class the model ranked
 		// first, so a defense that keeps the argmax is never penalized.
-		if dp[eval.Argmax(zc)] == dp[a] {
-			a = eval.Argmax(zc)
+		if dp[metrics.Argmax(zc)] == dp[a] {
+			a = metrics.Argmax(zc)
 		}
 		dc.Samples = append(dc.Samples, Clean{Index: i, Confidence: float64(dp[a]), Correct: a == ys[j], Change: change / float64(k)})
 	}
@@ -426,7 +426,7 @@ func (r *Report) Summarize() {
 			change += s.Change
 		}
 		m := float64(max(ok, 1))
-		bins := eval.Reliability(conf, hit)
+		bins := metrics.Reliability(conf, hit)
 		var e float64
 		for _, b := range bins {
 			e += float64(b.Count) / m * math.Abs(b.Accuracy-b.Confidence)

@@ -66,7 +66,7 @@ type batcher struct {
 	cancel  context.CancelFunc
 	once    sync.Once
 	wg      sync.WaitGroup
-	metrics *metrics
+	metrics *instruments
 	onError func(error)
 }
 
@@ -83,7 +83,7 @@ type worker struct {
 
 // newBatcher starts o.Workers workers on copies of m, each with a defense
 // built by newDefense(i).
-func newBatcher(m model.Classifier, o BatchOptions, newDefense func(i int) (defense.Defense, error), mt *metrics) (*batcher, error) {
+func newBatcher(m model.Classifier, o BatchOptions, newDefense func(i int) (defense.Defense, error), mt *instruments) (*batcher, error) {
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = DefaultMaxBatch
 	}

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/trustml/trustml/eval"
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/nn"
 	"github.com/trustml/trustml/oip"
 	"github.com/trustml/trustml/serve"
@@ -41,7 +41,7 @@ func Example() {
 	served, raw := make([]float32, 3), make([]float32, 3)
 	c.Logits(ctx, served, x)
 	net.Logits(ctx, raw, x)
-	fmt.Println("AAA keeps the class:", eval.Argmax(served) == eval.Argmax(raw))
+	fmt.Println("AAA keeps the class:", metrics.Argmax(served) == metrics.Argmax(raw))
 	// Output:
 	// output logits [-1 3]
 	// output probabilities [-1 3]

@@ -7,7 +7,7 @@ import (
 
 // metrics are the server's Prometheus collectors, all named
 // trustml_serve_*.
-type metrics struct {
+type instruments struct {
 	requests *prometheus.CounterVec // by endpoint and status code
 	latency  prometheus.Histogram   // whole inference request
 	defense  prometheus.Histogram   // defense per forward pass
@@ -18,9 +18,9 @@ type metrics struct {
 }
 
 // newMetrics registers the collectors in reg.
-func newMetrics(reg prometheus.Registerer, model, defenseName string) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, model, defenseName string) (*instruments, error) {
 	labels := prometheus.Labels{"model": model, "defense": defenseName}
-	m := &metrics{
+	m := &instruments{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "trustml_serve_requests_total", ConstLabels: labels,
 			Help: "HTTP requests by endpoint and status code (errors are the codes ≥ 400).",

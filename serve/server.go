@@ -18,7 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/trustml/trustml/defense"
-	"github.com/trustml/trustml/eval"
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/model"
 	"github.com/trustml/trustml/oip"
 )
@@ -73,7 +73,7 @@ type Server struct {
 	kind      defense.Output
 	outputs   []string
 	b         *batcher
-	metrics   *metrics
+	metrics   *instruments
 	log       *slog.Logger
 	notReady  atomic.Bool
 	meta      oip.ModelMetadata
@@ -290,7 +290,7 @@ func (s *Server) infer(ctx context.Context, req *oip.InferenceRequest, n int) (*
 		data := scores
 		if name == oip.ProbabilitiesName && s.kind == defense.Logits {
 			data = make([]float32, len(scores))
-			eval.Softmax(data, scores, s.k)
+			metrics.Softmax(data, scores, s.k)
 		}
 		resp.Outputs = append(resp.Outputs, oip.ResponseOutput{Name: name, Shape: shape, Datatype: oip.FP32, Data: data})
 	}

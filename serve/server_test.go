@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/trustml/trustml/defense"
-	"github.com/trustml/trustml/eval"
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/nn"
 	"github.com/trustml/trustml/oip"
 )
@@ -72,7 +72,7 @@ func TestServeDefended(t *testing.T) {
 			}
 			if c.outputs[0] == "logits" {
 				p := make([]float32, len(want))
-				eval.Softmax(p, want, 3)
+				metrics.Softmax(p, want, 3)
 				if got := output(t, body, "probabilities"); !slices.Equal(got, p) {
 					t.Errorf("probabilities %v, want softmax %v", got, p)
 				}

@@ -7,11 +7,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/trustml/trustml/internal/atomicfile"
 )
 
 // Count is one API key's query count.
@@ -261,37 +262,8 @@ func (s *Store) compactLocked() error {
 	return nil
 }
 
-// writeAtomic replaces path by a file holding b: written to a temporary file
-// in the same directory, synced, renamed, and the directory synced.
-func writeAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(b)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
-}
+// writeAtomic replaces path by a file holding b (see package atomicfile).
+func writeAtomic(path string, b []byte) error { return atomicfile.WriteFile(path, b, 0o644) }
 
 // Close compacts the file and closes it. Later updates fail with
 // [ErrStoreClosed]; Close is idempotent.

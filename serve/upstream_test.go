@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/trustml/trustml/defense"
-	"github.com/trustml/trustml/eval"
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/oip"
 )
 
@@ -40,7 +40,7 @@ func TestProxy(t *testing.T) {
 			z := make([]float32, 6*3)
 			net.Logits(ctx, z, x)
 			p := make([]float32, len(z))
-			eval.Softmax(p, z, 3)
+			metrics.Softmax(p, z, 3)
 			for i, v := range p {
 				z[i] = float32(math.Log(max(float64(v), math.SmallestNonzeroFloat32)))
 			}

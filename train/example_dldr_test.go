@@ -6,7 +6,7 @@ import (
 	"slices"
 
 	"github.com/trustml/trustml/data"
-	"github.com/trustml/trustml/eval"
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/nn"
 	"github.com/trustml/trustml/train"
 )
@@ -58,7 +58,7 @@ func ExamplePCABasis() {
 		fmt.Println(err)
 		return
 	}
-	m, _, _ := eval.Classifier(ctx, net, te.X, te.Y)
+	m, _, _ := metrics.EvaluateClassifier(ctx, net, te.X, te.Y)
 	fmt.Printf("%d weights, %d directions explain more than 90%%: %v\n", basis.D, basis.Dim, explained > 0.9)
 	fmt.Println("test accuracy in the subspace above 90%:", m.Accuracy > 0.9)
 	// Output:

@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/trustml/trustml/data"
-	"github.com/trustml/trustml/eval"
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/nn"
 	"github.com/trustml/trustml/train"
 )
@@ -66,7 +66,7 @@ func ExampleSWA() {
 		fmt.Println(err)
 		return
 	}
-	m, _, _ := eval.Classifier(context.Background(), net, te.X, te.Y)
+	m, _, _ := metrics.EvaluateClassifier(context.Background(), net, te.X, te.Y)
 	fmt.Println("averaged", swa.N(), "epochs; test accuracy above 90%:", m.Accuracy > 0.9)
 	// Output: averaged 10 epochs; test accuracy above 90%: true
 }

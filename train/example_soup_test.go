@@ -7,7 +7,7 @@ import (
 	"slices"
 
 	"github.com/trustml/trustml/data"
-	"github.com/trustml/trustml/eval"
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/nn"
 	"github.com/trustml/trustml/train"
 )
@@ -34,7 +34,7 @@ func ExampleMEHLSoup() {
 		models = append(models, slices.Clone(m.Weights()))
 	}
 	heldOutNLL := func(net *nn.Network) float64 {
-		m, _, _ := eval.Classifier(ctx, net, held.X, held.Y)
+		m, _, _ := metrics.EvaluateClassifier(ctx, net, held.X, held.Y)
 		return m.NLL
 	}
 
@@ -81,7 +81,7 @@ func ExampleTWAJournalConfig() {
 		}
 	}
 	heldOutNLL := func(net *nn.Network) float64 {
-		m, _, _ := eval.Classifier(ctx, net, held.X, held.Y)
+		m, _, _ := metrics.EvaluateClassifier(ctx, net, held.X, held.Y)
 		return m.NLL
 	}
 	train.UniformSoup(net.Weights(), ckpts)

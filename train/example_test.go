@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/trustml/trustml/data"
-	"github.com/trustml/trustml/eval"
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/nn"
 	"github.com/trustml/trustml/train"
 )
@@ -30,7 +30,7 @@ func ExampleFit() {
 		fmt.Println(err)
 		return
 	}
-	m, _, _ := eval.Classifier(context.Background(), net, te.X, te.Y)
+	m, _, _ := metrics.EvaluateClassifier(context.Background(), net, te.X, te.Y)
 	fmt.Println("test accuracy above 90%:", m.Accuracy > 0.9)
 	// Output: test accuracy above 90%: true
 }

@@ -33,7 +33,7 @@ type Config struct {
 	Augment        Augment
 	Optimizer      Optimizer // required
 	Schedule       Schedule  // per-step learning rate; nil keeps the optimizer's
-	Progress       *progress.Bar
+	Progress       progress.Reporter
 	// OnEpoch, if set, is called after every epoch (for evaluation or
 	// checkpoints); an error stops training and is returned.
 	OnEpoch func(EpochStats) error
@@ -158,7 +158,7 @@ func Fit(ctx context.Context, net Network, x []float32, y []int, cfg Config) ([]
 				seen += bs
 			}
 			el := time.Since(start).Seconds()
-			cfg.Progress.Update(fmt.Sprintf("epoch %d/%d", ep, epochs), b+per, perEpoch,
+			progress.Or(cfg.Progress).Update(fmt.Sprintf("epoch %d/%d", ep, epochs), b+per, perEpoch,
 				fmt.Sprintf("loss %.4f acc %.2f%% %.0f img/s", lossSum/float64(seen), 100*float64(correct)/float64(seen), float64(seen)/el))
 		}
 		el := time.Since(start)
@@ -167,7 +167,7 @@ func Fit(ctx context.Context, net Network, x []float32, y []int, cfg Config) ([]
 			LR: cfg.Optimizer.LR(), ImagesPerSec: float64(seen) / el.Seconds(), Elapsed: el,
 		}
 		hist = append(hist, st)
-		cfg.Progress.Log("epoch %d/%d  loss %.4f  train acc %.2f%%  lr %.4g  %.0f img/s  %s",
+		progress.Or(cfg.Progress).Log("epoch %d/%d  loss %.4f  train acc %.2f%%  lr %.4g  %.0f img/s  %s",
 			ep, epochs, st.Loss, 100*st.Accuracy, st.LR, st.ImagesPerSec, el.Round(time.Millisecond))
 		if cfg.OnEpoch != nil {
 			if err := cfg.OnEpoch(st); err != nil {

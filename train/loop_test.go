@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/trustml/trustml/data"
-	"github.com/trustml/trustml/eval"
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/nn"
 )
 
@@ -39,7 +39,7 @@ func TestSmallCNNLearnsFashionMNIST(t *testing.T) {
 	if last := hist[len(hist)-1]; last.Step != steps {
 		t.Fatalf("ran %d steps, want %d", last.Step, steps)
 	}
-	m, _, err := eval.Classifier(context.Background(), net, te.X, te.Y)
+	m, _, err := metrics.EvaluateClassifier(context.Background(), net, te.X, te.Y)
 	if err != nil {
 		t.Fatal(err)
 	}

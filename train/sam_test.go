@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/trustml/trustml/data"
-	"github.com/trustml/trustml/eval"
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/nn"
 )
 
@@ -500,14 +500,14 @@ func TestFlatOptimizersTrain(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			before, _, err := eval.Classifier(context.Background(), net, tr.X, tr.Y)
+			before, _, err := metrics.EvaluateClassifier(context.Background(), net, tr.X, tr.Y)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if _, err := Fit(context.Background(), net, tr.X, tr.Y, Config{Steps: 60, BatchSize: 64, Seed: 1, Optimizer: opt}); err != nil {
 				t.Fatal(err)
 			}
-			after, _, err := eval.Classifier(context.Background(), net, tr.X, tr.Y)
+			after, _, err := metrics.EvaluateClassifier(context.Background(), net, tr.X, tr.Y)
 			if err != nil {
 				t.Fatal(err)
 			}

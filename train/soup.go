@@ -97,7 +97,7 @@ type GreedyConfig struct {
 	BNData []float32
 	// BNBatch is the batch size of those updates (default 128).
 	BNBatch  int
-	Progress *progress.Bar
+	Progress progress.Reporter
 }
 
 // GreedyResult is the outcome of [GreedySoup].
@@ -157,7 +157,7 @@ func GreedySoup(ctx context.Context, net Network, models [][]float32, x []float3
 			return nil, err
 		}
 		res.ModelAccuracy[i] = acc
-		cfg.Progress.Update("greedy soup: scoring models", i+1, 2*n-1, fmt.Sprintf("model %d: %.2f%%", i, 100*acc))
+		progress.Or(cfg.Progress).Update("greedy soup: scoring models", i+1, 2*n-1, fmt.Sprintf("model %d: %.2f%%", i, 100*acc))
 	}
 	res.Order = make([]int, n)
 	for i := range res.Order {
@@ -214,7 +214,7 @@ func GreedySoup(ctx context.Context, net Network, models [][]float32, x []float3
 			copy(soup, w)
 			saveBufs()
 		}
-		cfg.Progress.Update("greedy soup", n+k+1, 2*n-1, fmt.Sprintf("%d ingredients, %.2f%%", len(res.Ingredients), 100*res.Accuracy))
+		progress.Or(cfg.Progress).Update("greedy soup", n+k+1, 2*n-1, fmt.Sprintf("%d ingredients, %.2f%%", len(res.Ingredients), 100*res.Accuracy))
 	}
 	copy(w, soup)
 	if bnNet != nil {
@@ -257,7 +257,7 @@ type MEHLConfig struct {
 	LayerWise      bool       // MEHL-Soup+: one coefficient per model and parameter tensor
 	LabelSmoothing float64    // of the held-out cross-entropy (0)
 	Rand           *rand.Rand // shuffles the models and the held-out data; required
-	Progress       *progress.Bar
+	Progress       progress.Reporter
 }
 
 // DefaultMEHLConfig returns the configuration of the official MEHL-Soup+
@@ -434,7 +434,7 @@ func MEHLSoup(ctx context.Context, net Network, models [][]float32, x []float32,
 				st.weights(w, xc)
 				step++
 				lossSum += l
-				cfg.Progress.Update(fmt.Sprintf("soup batch %d/%d epoch %d/%d", bi+1, nBatches, ep, cfg.Epochs), s+1, perEpoch,
+				progress.Or(cfg.Progress).Update(fmt.Sprintf("soup batch %d/%d epoch %d/%d", bi+1, nBatches, ep, cfg.Epochs), s+1, perEpoch,
 					fmt.Sprintf("loss %.4f", lossSum/float64(s+1)))
 			}
 			batch.Loss = append(batch.Loss, lossSum/float64(perEpoch))
@@ -447,7 +447,7 @@ func MEHLSoup(ctx context.Context, net Network, models [][]float32, x []float32,
 			}
 		}
 		res.Batches = append(res.Batches, batch)
-		cfg.Progress.Log("soup batch %d/%d (%d models): held-out loss %.4f → %.4f", bi+1, nBatches, len(ws), batch.Loss[0], batch.Loss[len(batch.Loss)-1])
+		progress.Or(cfg.Progress).Log("soup batch %d/%d (%d models): held-out loss %.4f → %.4f", bi+1, nBatches, len(ws), batch.Loss[0], batch.Loss[len(batch.Loss)-1])
 	}
 	return res, nil
 }

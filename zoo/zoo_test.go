@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/trustml/trustml/data"
-	"github.com/trustml/trustml/eval"
+	"github.com/trustml/trustml/metrics"
 )
 
 func TestDefaultModel(t *testing.T) {
@@ -23,7 +23,7 @@ func TestDefaultModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, _, err := eval.Classifier(context.Background(), net, test.X, test.Y)
+	m, _, err := metrics.EvaluateClassifier(context.Background(), net, test.X, test.Y)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestDefaultModelFullTestSet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, _, err := eval.Classifier(context.Background(), net, test.X, test.Y)
+	m, _, err := metrics.EvaluateClassifier(context.Background(), net, test.X, test.Y)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func Example() {
 		return
 	}
 	test, _ := data.EmbeddedFashion(data.Test)
-	m, _, _ := eval.Classifier(context.Background(), net, test.X, test.Y)
+	m, _, _ := metrics.EvaluateClassifier(context.Background(), net, test.X, test.Y)
 	fmt.Println(net.Spec().Name, "accuracy above 90%:", m.Accuracy > 0.9)
 	// Output: cnn-bn accuracy above 90%: true
 }
@@ -90,7 +90,7 @@ func TestEmbeddedModelsLoad(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		m, _, err := eval.Classifier(context.Background(), net, test.X[:500*784], test.Y[:500])
+		m, _, err := metrics.EvaluateClassifier(context.Background(), net, test.X[:500*784], test.Y[:500])
 		if err != nil {
 			t.Fatal(err)
 		}

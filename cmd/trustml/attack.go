@@ -14,7 +14,6 @@ import (
 	"github.com/trustml/trustml/data"
 	"github.com/trustml/trustml/defense"
 	"github.com/trustml/trustml/model"
-	"github.com/trustml/trustml/progress"
 	"github.com/trustml/trustml/robust"
 )
 
@@ -205,7 +204,7 @@ func runAttack(cmd *cobra.Command, f *attackFlags) error {
 		}
 		d = d.Subset(idx)
 	}
-	bar := progress.New(cmd.ErrOrStderr())
+	bar := newBar(cmd.ErrOrStderr())
 	cfg.Progress = pairProgress(bar, "")
 	rep, err := robust.Run(ctx, c, d.X, d.Y, cfg)
 	if err != nil {
@@ -221,7 +220,7 @@ func runAttack(cmd *cobra.Command, f *attackFlags) error {
 
 // pairProgress reports an evaluation's progress: a bar per attack–defense
 // pair on a terminal, and one log line as each pair finishes.
-func pairProgress(bar *progress.Bar, prefix string) func(a, d string, p attack.Progress) {
+func pairProgress(bar *Bar, prefix string) func(a, d string, p attack.Progress) {
 	done := map[string]bool{}
 	return func(a, d string, p attack.Progress) {
 		label := prefix + a + " vs " + d

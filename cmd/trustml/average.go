@@ -12,9 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trustml/trustml/data"
-	"github.com/trustml/trustml/eval"
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/nn"
-	"github.com/trustml/trustml/progress"
 	"github.com/trustml/trustml/train"
 )
 
@@ -165,23 +164,23 @@ func heldOutSplit(trainSet *data.Dataset, ratio float64, seed uint64, flag strin
 // averageEval is one row of a report: a checkpoint or an average,
 // evaluated on the held-out split (when there is one) and the test split.
 type averageEval struct {
-	Name    string        `json:"name"`
-	HeldOut *eval.Metrics `json:"held_out,omitempty"`
-	Test    eval.Metrics  `json:"test"`
-	Detail  string        `json:"detail,omitempty"`
+	Name    string                  `json:"name"`
+	HeldOut *metrics.Classification `json:"held_out,omitempty"`
+	Test    metrics.Classification  `json:"test"`
+	Detail  string                  `json:"detail,omitempty"`
 }
 
 // evalAverage evaluates net on held (skipped when nil) and test.
 func evalAverage(ctx context.Context, name, detail string, net *nn.Network, held, test *data.Dataset) (averageEval, error) {
 	e := averageEval{Name: name, Detail: detail}
 	if held != nil {
-		h, _, err := eval.Classifier(ctx, net, held.X, held.Y)
+		h, _, err := metrics.EvaluateClassifier(ctx, net, held.X, held.Y)
 		if err != nil {
 			return e, err
 		}
 		e.HeldOut = &h
 	}
-	te, _, err := eval.Classifier(ctx, net, test.X, test.Y)
+	te, _, err := metrics.EvaluateClassifier(ctx, net, test.X, test.Y)
 	if err != nil {
 		return e, err
 	}
@@ -192,7 +191,7 @@ func evalAverage(ctx context.Context, name, detail string, net *nn.Network, held
 // saveAveraged evaluates the averaged network on the test split, saves it
 // with the metrics and prints the result.
 func saveAveraged(cmd *cobra.Command, f *averageFlags, net *nn.Network, paths []string, method, trainName string, testSet *data.Dataset, extra map[string]any) error {
-	m, _, err := eval.Classifier(cmd.Context(), net, testSet.X, testSet.Y)
+	m, _, err := metrics.EvaluateClassifier(cmd.Context(), net, testSet.X, testSet.Y)
 	if err != nil {
 		return err
 	}
@@ -385,7 +384,7 @@ func runTWAICLR(cmd *cobra.Command, f *twaFlags, paths []string) error {
 	fmt.Fprintf(errw, "TWA in the %d-dimensional span of %d checkpoints, %d epochs, lr %g\n", basis.Dim, len(paths), f.epochs, f.lr)
 	hist, err := train.Fit(ctx, net, trainSet.X, trainSet.Y, train.Config{
 		Epochs: f.epochs, BatchSize: f.batch, Seed: f.seed, Optimizer: opt, Schedule: sched,
-		Progress: progress.New(errw),
+		Progress: newBar(errw),
 	})
 	if err != nil {
 		return err
@@ -429,7 +428,7 @@ func runTWAJournal(cmd *cobra.Command, f *twaFlags, paths []string) error {
 	}
 	ctx := cmd.Context()
 	errw := cmd.ErrOrStderr()
-	bar := progress.New(errw)
+	bar := newBar(errw)
 	bn := net.HasBatchNorm()
 
 	// The start, X = 0: the SWA point.

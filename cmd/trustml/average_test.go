@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trustml/trustml/eval"
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/nn"
 )
 
@@ -108,24 +108,24 @@ func TestAverageTWA(t *testing.T) {
 
 // twaJSON is the --json result of average twa --variant t|v.
 type twaJSON struct {
-	Checkpoint  string       `json:"checkpoint"`
-	Method      string       `json:"method"`
-	Variant     string       `json:"variant"`
-	Averaged    int          `json:"averaged"`
-	Epochs      int          `json:"epochs"`
-	LR          float64      `json:"lr"`
-	HeldOut     int          `json:"held_out"`
-	ValRatio    float64      `json:"val_ratio"`
-	Test        eval.Metrics `json:"test"`
-	SWA         averageEval  `json:"swa"`
-	TWA         averageEval  `json:"twa"`
-	Gain        float64      `json:"gain_over_swa"`
-	Blocks      []string     `json:"blocks"`
-	Coef        [][]float64  `json:"coef"`
-	Loss        []float64    `json:"loss"`
-	Order       []int        `json:"order"`
-	BNUpdated   bool         `json:"bn_updated"`
-	SpanResidue *float64     `json:"span_residual"`
+	Checkpoint  string                 `json:"checkpoint"`
+	Method      string                 `json:"method"`
+	Variant     string                 `json:"variant"`
+	Averaged    int                    `json:"averaged"`
+	Epochs      int                    `json:"epochs"`
+	LR          float64                `json:"lr"`
+	HeldOut     int                    `json:"held_out"`
+	ValRatio    float64                `json:"val_ratio"`
+	Test        metrics.Classification `json:"test"`
+	SWA         averageEval            `json:"swa"`
+	TWA         averageEval            `json:"twa"`
+	Gain        float64                `json:"gain_over_swa"`
+	Blocks      []string               `json:"blocks"`
+	Coef        [][]float64            `json:"coef"`
+	Loss        []float64              `json:"loss"`
+	Order       []int                  `json:"order"`
+	BNUpdated   bool                   `json:"bn_updated"`
+	SpanResidue *float64               `json:"span_residual"`
 }
 
 func runTWAJSON(t *testing.T, args ...string) twaJSON {

@@ -8,9 +8,8 @@ import (
 
 	"github.com/trustml/trustml/attack"
 	"github.com/trustml/trustml/data"
-	"github.com/trustml/trustml/eval"
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/nn"
-	"github.com/trustml/trustml/progress"
 	"github.com/trustml/trustml/robust"
 	"github.com/trustml/trustml/zoo"
 )
@@ -33,7 +32,7 @@ func demoRobustness(cmd *cobra.Command, net *nn.Network, test *data.Dataset, n, 
 	if cfg.Checkpoints[0] == budget {
 		cfg.Checkpoints = cfg.Checkpoints[1:]
 	}
-	bar := progress.New(cmd.ErrOrStderr())
+	bar := newBar(cmd.ErrOrStderr())
 	cfg.Progress = pairProgress(bar, "")
 	rep, err := robust.Run(cmd.Context(), net, test.X[:n*size], test.Y[:n], cfg)
 	if err != nil {
@@ -75,13 +74,13 @@ and no flags. "trustml attack" runs any attack against any defense.`,
 			if err != nil {
 				return err
 			}
-			m, logits, err := eval.Classifier(cmd.Context(), net, test.X, test.Y)
+			m, logits, err := metrics.EvaluateClassifier(cmd.Context(), net, test.X, test.Y)
 			if err != nil {
 				return err
 			}
 			k := net.NumClasses()
 			probs := make([]float32, len(logits))
-			eval.Softmax(probs, logits, k)
+			metrics.Softmax(probs, logits, k)
 			type pred struct {
 				Index      int     `json:"index"`
 				True       string  `json:"true"`
@@ -91,7 +90,7 @@ and no flags. "trustml attack" runs any attack against any defense.`,
 			var preds []pred
 			for i := 0; i < min(show, test.Len()); i++ {
 				row := probs[i*k : (i+1)*k]
-				a := eval.Argmax(row)
+				a := metrics.Argmax(row)
 				preds = append(preds, pred{i, test.Classes[test.Y[i]], test.Classes[a], float64(row[a])})
 			}
 			out := cmd.OutOrStdout()

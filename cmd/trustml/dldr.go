@@ -12,9 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trustml/trustml/data"
-	"github.com/trustml/trustml/eval"
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/nn"
-	"github.com/trustml/trustml/progress"
 	"github.com/trustml/trustml/train"
 )
 
@@ -133,10 +132,10 @@ subspace model, with the gradient evaluations and seconds each took.`,
 
 // dldrModel is one evaluated model of the report.
 type dldrModel struct {
-	Name          string       `json:"name"`
-	Test          eval.Metrics `json:"test"`
-	GradientEvals int          `json:"gradient_evaluations"` // -1: unknown (given checkpoints)
-	Seconds       float64      `json:"seconds"`
+	Name          string                 `json:"name"`
+	Test          metrics.Classification `json:"test"`
+	GradientEvals int                    `json:"gradient_evaluations"` // -1: unknown (given checkpoints)
+	Seconds       float64                `json:"seconds"`
 }
 
 // dldrResult is what dldr reports.
@@ -337,7 +336,7 @@ func runDLDR(cmd *cobra.Command, f *dldrFlags, paths []string) error {
 	t0 = time.Now()
 	hist, err := train.Fit(ctx, net, trainSet.X, trainSet.Y, train.Config{
 		Epochs: epochs, BatchSize: batch, Seed: f.seed, Optimizer: counted, Schedule: sched,
-		Progress: progress.New(errw),
+		Progress: newBar(errw),
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", m.label, err)
@@ -415,11 +414,11 @@ func hasDropout(s nn.Spec) bool {
 	return false
 }
 
-func evalTest(cmd *cobra.Command, net *nn.Network, testSet *data.Dataset) (eval.Metrics, error) {
+func evalTest(cmd *cobra.Command, net *nn.Network, testSet *data.Dataset) (metrics.Classification, error) {
 	if err := checkShapes(net, testSet); err != nil {
-		return eval.Metrics{}, err
+		return metrics.Classification{}, err
 	}
-	m, _, err := eval.Classifier(cmd.Context(), net, testSet.X, testSet.Y)
+	m, _, err := metrics.EvaluateClassifier(cmd.Context(), net, testSet.X, testSet.Y)
 	return m, err
 }
 
@@ -464,7 +463,7 @@ func sampleTrajectory(cmd *cobra.Command, f *dldrFlags, trainSet, testSet *data.
 	t0 := time.Now()
 	hist, err := train.Fit(cmd.Context(), net, trainSet.X, trainSet.Y, train.Config{
 		Epochs: total, BatchSize: f.sgdBatch, Seed: f.seed, Optimizer: smp, Schedule: sched,
-		Progress: progress.New(errw),
+		Progress: newBar(errw),
 		OnEpoch: func(st train.EpochStats) error {
 			if st.Epoch == f.sampleEpochs {
 				m, err := evalTest(cmd, net, testSet)

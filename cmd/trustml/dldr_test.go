@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/trustml/trustml/data"
-	"github.com/trustml/trustml/eval"
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/nn"
 	"github.com/trustml/trustml/train"
 )
@@ -239,13 +239,13 @@ func TestDLDRSampling(t *testing.T) {
 	}
 	for _, c := range []struct {
 		ep   int
-		want eval.Metrics
+		want metrics.Classification
 	}{{3, r.LastSample.Test}, {4, r.SGDFinal.Test}} {
 		out, err := run(t, "eval", "--data", "digits", "--model", epochPath(runPath, c.ep), "--json")
 		if err != nil {
 			t.Fatal(err)
 		}
-		var ev struct{ Metrics eval.Metrics }
+		var ev struct{ Metrics metrics.Classification }
 		if err := json.Unmarshal([]byte(out), &ev); err != nil {
 			t.Fatal(err)
 		}

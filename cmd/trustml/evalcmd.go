@@ -6,7 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trustml/trustml/data"
-	"github.com/trustml/trustml/eval"
+	"github.com/trustml/trustml/metrics"
 )
 
 func init() { register(newEvalCmd) }
@@ -44,7 +44,7 @@ confidence bins).`,
 			if err := checkShapes(net, d); err != nil {
 				return err
 			}
-			m, _, err := eval.Classifier(cmd.Context(), net, d.X, d.Y)
+			m, _, err := metrics.EvaluateClassifier(cmd.Context(), net, d.X, d.Y)
 			if err != nil {
 				return err
 			}

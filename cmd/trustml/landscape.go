@@ -10,8 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trustml/trustml/data"
-	"github.com/trustml/trustml/eval"
 	"github.com/trustml/trustml/nn"
+	"github.com/trustml/trustml/plot"
 	"github.com/trustml/trustml/train"
 )
 
@@ -282,8 +282,8 @@ func runLandscape(cmd *cobra.Command, f *landscapeFlags) error {
 		return err
 	}
 	if f.png != "" {
-		if err := eval.PlotLines(f.png, "loss along a filter-normalized direction", "α", "training loss", false,
-			[]eval.Series{{Name: f.model, X: res.Alpha, Y: res.Loss}}); err != nil {
+		if err := plot.Lines(f.png, "loss along a filter-normalized direction", "α", "training loss", false,
+			[]plot.Series{{Name: f.model, X: res.Alpha, Y: res.Loss}}); err != nil {
 			return err
 		}
 		res.PNG = f.png
@@ -348,8 +348,8 @@ func landscapeSurface(ctx context.Context, f *landscapeFlags, net *nn.Network, l
 		s.Min = min(s.Min, slices.Min(row))
 	}
 	if f.surfacePNG != "" {
-		if err := eval.PlotSurface(f.surfacePNG, "loss surface around "+f.model+" (α = β = 0)", "α (direction 1)", "β (direction 2)", f.surfaceLog,
-			eval.Surface{Name: "training loss", X: grid, Y: grid, Z: z}); err != nil {
+		if err := plot.Heatmap(f.surfacePNG, "loss surface around "+f.model+" (α = β = 0)", "α (direction 1)", "β (direction 2)", f.surfaceLog,
+			plot.Surface{Name: "training loss", X: grid, Y: grid, Z: z}); err != nil {
 			return nil, err
 		}
 		s.PNG = f.surfacePNG
@@ -384,8 +384,8 @@ func landscapeLine(ctx context.Context, f *landscapeFlags, net, to *nn.Network, 
 		if line.BN != "" {
 			title += " (batch-norm statistics: " + line.BN + ")"
 		}
-		if err := eval.PlotLines(f.linePNG, title, "t (0: "+f.model+", 1: "+f.to+")", "training loss", false,
-			[]eval.Series{
+		if err := plot.Lines(f.linePNG, title, "t (0: "+f.model+", 1: "+f.to+")", "training loss", false,
+			[]plot.Series{
 				{Name: "L((1−t)·A + t·B)", X: ts, Y: line.Loss},
 				{Name: "chord (barrier reference)", X: []float64{0, 1}, Y: []float64{line.Loss[i0], line.Loss[i1]}},
 			}); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/trustml/trustml/model"
 	"github.com/trustml/trustml/nn"
 	"github.com/trustml/trustml/oip"
+	"github.com/trustml/trustml/shard"
 	"github.com/trustml/trustml/zoo"
 )
 
@@ -44,16 +45,13 @@ func loadClassifier(ctx context.Context, spec string) (model.Classifier, error) 
 	return net, err
 }
 
-// parseShard parses "i/N" (0 ≤ i < N).
+// parseShard parses "i/N" (0 ≤ i < N); see package shard.
 func parseShard(s string) (int, int, error) {
-	if s == "" {
-		return 0, 1, nil
+	sp, err := shard.Parse(s)
+	if err != nil {
+		return 0, 0, fmt.Errorf("--shard: %w", err)
 	}
-	var i, n int
-	if _, err := fmt.Sscanf(s, "%d/%d", &i, &n); err != nil || n < 1 || i < 0 || i >= n || fmt.Sprintf("%d/%d", i, n) != s {
-		return 0, 0, fmt.Errorf("--shard %q: want i/N with 0 ≤ i < N, e.g. 0/4", s)
-	}
-	return i, n, nil
+	return sp.Index, sp.Count, nil
 }
 
 // dataFlags are the flags that choose a data set.

@@ -13,11 +13,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trustml/trustml/data"
-	"github.com/trustml/trustml/eval"
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/model"
 	"github.com/trustml/trustml/nn"
 	"github.com/trustml/trustml/ood"
-	"github.com/trustml/trustml/progress"
+	"github.com/trustml/trustml/plot"
 )
 
 func init() {
@@ -438,11 +438,11 @@ func runOODEval(cmd *cobra.Command, f *oodEvalFlags) error {
 			return err
 		}
 		start := time.Now()
-		if net, err = ood.TrainHeldOut(ctx, split, ood.NearTrainConfig{Epochs: f.nearEp, Seed: f.seed, Progress: progress.New(cmd.ErrOrStderr())}); err != nil {
+		if net, err = ood.TrainHeldOut(ctx, split, ood.NearTrainConfig{Epochs: f.nearEp, Seed: f.seed, Progress: newBar(cmd.ErrOrStderr())}); err != nil {
 			return err
 		}
 		clf = net
-		m, _, err := eval.Classifier(ctx, net, split.TestID.X, split.TestID.Y)
+		m, _, err := metrics.EvaluateClassifier(ctx, net, split.TestID.X, split.TestID.Y)
 		if err != nil {
 			return err
 		}
@@ -541,15 +541,15 @@ func printOODEval(cmd *cobra.Command, rep *oodEvalReport, asJSON bool, outDir st
 			return err
 		}
 		for _, s := range rep.Sets {
-			var series []eval.Series
+			var series []plot.Series
 			for _, r := range res {
 				if r.OoD == s.Name {
 					x, y := thinCurve(r.ROC.FPR, r.ROC.TPR, 200)
-					series = append(series, eval.Series{Name: fmt.Sprintf("%s (AUROC %.3f)", r.Detector, r.AUROC), X: x, Y: y})
+					series = append(series, plot.Series{Name: fmt.Sprintf("%s (AUROC %.3f)", r.Detector, r.AUROC), X: x, Y: y})
 				}
 			}
 			p := filepath.Join(outDir, "roc-"+fileSafe(s.Name)+".png")
-			if err := eval.PlotLines(p, "ROC: Fashion-MNIST (ID) vs "+s.Name, "FPR (OoD accepted)", "TPR (ID accepted)", false, series); err != nil {
+			if err := plot.Lines(p, "ROC: Fashion-MNIST (ID) vs "+s.Name, "FPR (OoD accepted)", "TPR (ID accepted)", false, series); err != nil {
 				return err
 			}
 			rep.Plots = append(rep.Plots, p)

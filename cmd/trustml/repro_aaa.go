@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trustml/trustml/data"
-	"github.com/trustml/trustml/progress"
 	"github.com/trustml/trustml/robust"
 )
 
@@ -95,7 +94,7 @@ func runReproAAA(cmd *cobra.Command, f *reproAAAFlags) error {
 	size := test.SampleSize()
 	lo := test.Len() - 1000
 	cfg.CalibrationX, cfg.CalibrationY = test.X[lo*size:], test.Y[lo:]
-	bar := progress.New(cmd.ErrOrStderr())
+	bar := newBar(cmd.ErrOrStderr())
 	var reports []*robust.Report
 	for _, m := range splitList(f.models) {
 		net, _, err := loadNetwork(m)

@@ -18,9 +18,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trustml/trustml/data"
-	"github.com/trustml/trustml/eval"
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/nn"
-	"github.com/trustml/trustml/progress"
 	"github.com/trustml/trustml/train"
 )
 
@@ -340,7 +339,7 @@ func trainFlatRuns(cmd *cobra.Command, f *reproFlatFlags, jobs []flatJob) ([]fla
 	var firstErr error
 	done := 0
 	start := time.Now()
-	bar := progress.New(errw)
+	bar := newBar(errw)
 	var wg sync.WaitGroup
 	for w := 0; w < min(f.jobs, len(jobs)); w++ {
 		wg.Add(1)
@@ -451,7 +450,7 @@ func flatOneRun(ctx context.Context, f *reproFlatFlags, j flatJob, tr, te *data.
 	if err != nil {
 		return flatRun{}, err
 	}
-	m, _, err := eval.Classifier(ctx, net, te.X, te.Y)
+	m, _, err := metrics.EvaluateClassifier(ctx, net, te.X, te.Y)
 	if err != nil {
 		return flatRun{}, err
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/trustml/trustml/data"
 	"github.com/trustml/trustml/nn"
-	"github.com/trustml/trustml/progress"
 	"github.com/trustml/trustml/train"
 )
 
@@ -120,7 +119,7 @@ func runAverageSoup(cmd *cobra.Command, f *soupFlags, paths []string) error {
 	}
 	ctx := cmd.Context()
 	errw := cmd.ErrOrStderr()
-	bar := progress.New(errw)
+	bar := newBar(errw)
 	evaluate := func(name, detail string, m *nn.Network) (averageEval, error) {
 		return evalAverage(ctx, name, detail, m, held, testSet)
 	}

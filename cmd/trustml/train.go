@@ -11,9 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trustml/trustml/data"
-	"github.com/trustml/trustml/eval"
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/nn"
-	"github.com/trustml/trustml/progress"
 	"github.com/trustml/trustml/train"
 )
 
@@ -232,7 +231,7 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	hist, err := train.Fit(cmd.Context(), net, trainSet.X, trainSet.Y, train.Config{
 		Epochs: f.epochs, Steps: f.steps, BatchSize: f.batch, Seed: f.seed,
 		LabelSmoothing: f.labelSmoothing, Augment: aug, Optimizer: opt, Schedule: sched,
-		Progress: progress.New(errw),
+		Progress: newBar(errw),
 		OnEpoch: func(st train.EpochStats) error {
 			meta["epochs_done"] = fmt.Sprint(st.Epoch)
 			if f.saveEvery > 0 && st.Epoch%f.saveEvery == 0 {
@@ -249,7 +248,7 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 		}
 		return fmt.Errorf("training stopped in its first epoch, before any checkpoint was written (%s was not touched): %w", f.out, err)
 	}
-	m, _, err := eval.Classifier(cmd.Context(), net, testSet.X, testSet.Y)
+	m, _, err := metrics.EvaluateClassifier(cmd.Context(), net, testSet.X, testSet.Y)
 	if err != nil {
 		return err
 	}

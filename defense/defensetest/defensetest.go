@@ -28,6 +28,7 @@ import (
 	"testing"
 
 	"github.com/trustml/trustml/defense"
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/model"
 )
 
@@ -312,9 +313,9 @@ func checkRows(t *testing.T, d defense.Defense, c Case, out []float32) {
 		if !d.KeepsArgmax() {
 			continue
 		}
-		cl := argmax(in)
+		cl := metrics.Argmax(in)
 		if d.Output() == defense.Logits {
-			if got := argmax(row); got != cl {
+			if got := metrics.Argmax(row); got != cl {
 				t.Errorf("%s row %d: argmax %d, want %d (logits %v → %v)", c.Name, r, got, cl, in, row)
 			}
 		} else if row[cl] < slices.Max(row) {
@@ -374,17 +375,6 @@ func checkPreprocess(t *testing.T, fresh func(*testing.T) defense.Defense) {
 			t.Errorf("input %v: error %v, want one wrapping defense.ErrNonFinite", v, err)
 		}
 	}
-}
-
-// argmax is the first index of the largest value, as eval.Argmax.
-func argmax(row []float32) int {
-	best := 0
-	for j, v := range row {
-		if v > row[best] {
-			best = j
-		}
-	}
-	return best
 }
 
 // firstDiff returns the first index where a and b differ bit for bit, or −1.

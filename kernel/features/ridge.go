@@ -11,6 +11,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/trustml/trustml/internal/linalg"
+	"github.com/trustml/trustml/metrics"
 )
 
 // Ridge is ridge regression on a feature matrix Φ (n×D) in the primal:
@@ -420,17 +421,7 @@ func argmaxRows(S *mat.Dense, classes []int) []int {
 	n, _ := S.Dims()
 	out := make([]int, n)
 	for i := 0; i < n; i++ {
-		out[i] = classes[argmax(S.RawRowView(i))]
+		out[i] = classes[metrics.Argmax(S.RawRowView(i))]
 	}
 	return out
-}
-
-func argmax(v []float64) int {
-	best := 0
-	for j, x := range v {
-		if x > v[best] {
-			best = j
-		}
-	}
-	return best
 }

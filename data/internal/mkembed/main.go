@@ -34,6 +34,7 @@ import (
 	"strings"
 
 	"github.com/trustml/trustml/data"
+	"github.com/trustml/trustml/internal/atomicfile"
 )
 
 func main() {
@@ -93,29 +94,12 @@ func main() {
 	}
 }
 
-// writeAtomic writes b to path through a temporary file and a rename.
+// writeAtomic writes b to path atomically, creating its directory.
 func writeAtomic(path string, b []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".mkembed-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err2 := f.Close(); err == nil {
-		err = err2
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
+	return atomicfile.WriteFile(path, b, 0o644)
 }
 
 // gz compresses b with gzip at the best compression and an empty header

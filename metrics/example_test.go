@@ -1,9 +1,9 @@
-package eval_test
+package metrics_test
 
 import (
 	"fmt"
 
-	"github.com/trustml/trustml/eval"
+	"github.com/trustml/trustml/metrics"
 )
 
 // Score three predictions over two classes: accuracy, mean negative
@@ -14,7 +14,7 @@ func ExampleEvaluate() {
 		0, 1, // class 1
 		1, 0, // class 0, but the label is 1
 	}
-	m, err := eval.Evaluate(logits, []int{0, 1, 1}, 2)
+	m, err := metrics.Evaluate(logits, []int{0, 1, 1}, 2)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -1,4 +1,4 @@
-package eval
+package plot
 
 import (
 	"bytes"
@@ -43,7 +43,7 @@ func decodePNG(t *testing.T, path string) (w, h int) {
 	return img.Bounds().Dx(), img.Bounds().Dy()
 }
 
-func TestPlotSurface(t *testing.T) {
+func TestHeatmap(t *testing.T) {
 	dir := os.Getenv("TRUSTML_PLOT_DIR") // set to keep the PNGs for a look
 	if dir == "" {
 		dir = t.TempDir()
@@ -59,7 +59,7 @@ func TestPlotSurface(t *testing.T) {
 		{"flat", Surface{Name: "loss", X: []float64{0, 1}, Y: []float64{0, 1}, Z: [][]float64{{2, 2}, {2, 2}}}, true},
 	} {
 		path := filepath.Join(dir, "surface-"+tc.name+".png")
-		if err := PlotSurface(path, "loss surface", "α", "β", tc.logZ, tc.s); err != nil {
+		if err := Heatmap(path, "loss surface", "α", "β", tc.logZ, tc.s); err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
 		if w, h := decodePNG(t, path); w < 400 || h < 300 {
@@ -168,19 +168,19 @@ func TestPlotSurfaceErrors(t *testing.T) {
 		{"nan", Surface{X: ok.X, Y: ok.Y, Z: [][]float64{{1, 2, 3}, {1, math.NaN(), 2}, {1, 2, 3}}}, false, "not finite"},
 		{"log of zero", Surface{X: ok.X, Y: ok.Y, Z: [][]float64{{1, 2, 3}, {1, 0, 2}, {1, 2, 3}}}, true, "positive"},
 	} {
-		err := PlotSurface(filepath.Join(dir, "x.png"), "", "", "", tc.logZ, tc.s)
+		err := Heatmap(filepath.Join(dir, "x.png"), "", "", "", tc.logZ, tc.s)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want it to mention %q", tc.name, err, tc.want)
 		}
 	}
-	if err := PlotSurface(filepath.Join(dir, "missing", "x.png"), "", "", "", false, ok); err == nil {
+	if err := Heatmap(filepath.Join(dir, "missing", "x.png"), "", "", "", false, ok); err == nil {
 		t.Error("writing into a missing directory succeeded")
 	}
 }
 
 // Draw a 2-D loss surface sampled on a 3×3 grid (as
 // train.LossSurface returns it) with a logarithmic colour scale.
-func ExamplePlotSurface() {
+func ExampleHeatmap() {
 	grid := []float64{-1, 0, 1}
 	s := Surface{Name: "loss", X: grid, Y: grid, Z: [][]float64{
 		{2.5, 0.6, 2.5}, // α = −1, β = −1, 0, 1
@@ -189,7 +189,7 @@ func ExamplePlotSurface() {
 	}}
 	dir, _ := os.MkdirTemp("", "surface")
 	defer os.RemoveAll(dir)
-	err := PlotSurface(filepath.Join(dir, "surface.png"), "loss surface", "α", "β", true, s)
+	err := Heatmap(filepath.Join(dir, "surface.png"), "loss surface", "α", "β", true, s)
 	fmt.Println(err)
 	// Output: <nil>
 }

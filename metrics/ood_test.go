@@ -1,6 +1,7 @@
-package ood
+package metrics
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"math"
@@ -34,9 +35,9 @@ func nearSlice(t *testing.T, what string, got, want []float64) {
 	}
 }
 
-// TestMetricsGolden compares with scikit-learn 1.2.1 (testdata/gen_metrics.py).
+// TestMetricsGolden compares with scikit-learn 1.2.1 (testdata/ood_golden.py).
 func TestMetricsGolden(t *testing.T) {
-	raw, err := os.ReadFile("testdata/metrics_golden.json")
+	raw, err := os.ReadFile("testdata/ood_golden.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +75,7 @@ func TestMetricsGolden(t *testing.T) {
 					}
 				}
 			}
-			m, err := Evaluate(c.ID, c.OoD)
+			m, err := EvaluateOoD(c.ID, c.OoD)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -97,11 +98,11 @@ func TestMetricsProperties(t *testing.T) {
 			od[i] = rng.Float64()
 		}
 		// A perfect separator.
-		got, err := Evaluate(id, od)
+		got, err := EvaluateOoD(id, od)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got != (Metrics{FPR95: 0, AUROC: 1, AUPRIn: 1, AUPROut: 1}) {
+		if got != (OoD{FPR95: 0, AUROC: 1, AUPRIn: 1, AUPROut: 1}) {
 			t.Fatalf("trial %d: perfect separator gives %+v", trial, got)
 		}
 		// Mirror: swapping the positive class and the roles of the two
@@ -159,11 +160,53 @@ func TestMetricsErrors(t *testing.T) {
 		{"nan", []float64{math.NaN()}, []float64{1}},
 		{"inf", []float64{1}, []float64{math.Inf(-1)}},
 	} {
-		if _, err := Evaluate(c.id, c.ood); !errors.Is(err, ErrScores) {
+		if _, err := EvaluateOoD(c.id, c.ood); !errors.Is(err, ErrScores) {
 			t.Errorf("%s: err = %v, want ErrScores", c.name, err)
 		}
 	}
 	if _, err := AUROC([]float64{1}, []float64{0}, Positive(7)); err == nil {
 		t.Error("unknown positive class accepted")
 	}
+}
+
+// FuzzMetrics checks metric invariants on arbitrary scores.
+func FuzzMetrics(f *testing.F) {
+	f.Add([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, uint8(3))
+	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, uint8(1))
+	f.Fuzz(func(t *testing.T, raw []byte, split uint8) {
+		var s []float64
+		for len(raw) >= 2 {
+			s = append(s, float64(int16(binary.LittleEndian.Uint16(raw)))/100)
+			raw = raw[2:]
+		}
+		k := int(split)
+		if k < 1 || k >= len(s) {
+			return
+		}
+		id, od := s[:k], s[k:]
+		m, err := EvaluateOoD(id, od)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range []float64{m.FPR95, m.AUROC, m.AUPRIn, m.AUPROut} {
+			if v < 0 || v > 1 || math.IsNaN(v) {
+				t.Fatalf("metric %v outside [0, 1]: %+v", v, m)
+			}
+		}
+		neg := func(s []float64) []float64 {
+			o := make([]float64, len(s))
+			for i, v := range s {
+				o[i] = -v
+			}
+			return o
+		}
+		// Negating the scores and swapping the sets mirrors In and Out.
+		mm, err := EvaluateOoD(neg(od), neg(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !near(mm.AUPRIn, m.AUPROut) || !near(mm.AUPROut, m.AUPRIn) || !near(mm.AUROC, m.AUROC) {
+			t.Fatalf("mirror: %+v vs %+v", mm, m)
+		}
+	})
 }

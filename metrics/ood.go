@@ -1,4 +1,4 @@
-package ood
+package metrics
 
 import (
 	"errors"
@@ -29,7 +29,7 @@ func (p Positive) String() string {
 }
 
 // ErrScores is returned (wrapped) for empty or non-finite score sets.
-var ErrScores = errors.New("ood: invalid scores")
+var ErrScores = errors.New("metrics: invalid scores")
 
 // ROC is a receiver operating characteristic curve with one point per
 // distinct score, as scikit-learn's roc_curve(drop_intermediate=False)
@@ -69,7 +69,7 @@ func orient(id, ood []float64, pos Positive) (p, n []float64, err error) {
 		}
 		return neg(ood), neg(id), nil
 	}
-	return nil, nil, fmt.Errorf("ood: unknown positive class %d", int(pos))
+	return nil, nil, fmt.Errorf("metrics: unknown positive class %d", int(pos))
 }
 
 // NewROC computes the ROC curve of ID scores against OoD scores with the
@@ -179,23 +179,23 @@ func AUPR(id, ood []float64, pos Positive) (float64, error) {
 	return r.AveragePrecision(), nil
 }
 
-// Metrics are the standard OoD detection numbers, as fractions in [0, 1].
-type Metrics struct {
+// OoD holds the standard OoD detection numbers, as fractions in [0, 1].
+type OoD struct {
 	FPR95   float64 `json:"fpr95"`    // FPR at 95% TPR, ID positive (lower is better)
 	AUROC   float64 `json:"auroc"`    // area under the ROC
 	AUPRIn  float64 `json:"aupr_in"`  // average precision, ID positive
 	AUPROut float64 `json:"aupr_out"` // average precision, OoD positive
 }
 
-// Evaluate computes [Metrics] of ID scores against OoD scores.
-func Evaluate(id, ood []float64) (Metrics, error) {
+// EvaluateOoD computes [OoD] of ID scores against OoD scores.
+func EvaluateOoD(id, ood []float64) (OoD, error) {
 	in, err := NewROC(id, ood, InPositive)
 	if err != nil {
-		return Metrics{}, err
+		return OoD{}, err
 	}
 	out, err := NewROC(id, ood, OutPositive)
 	if err != nil {
-		return Metrics{}, err
+		return OoD{}, err
 	}
-	return Metrics{FPR95: in.FPRAt(0.95), AUROC: in.AUC(), AUPRIn: in.AveragePrecision(), AUPROut: out.AveragePrecision()}, nil
+	return OoD{FPR95: in.FPRAt(0.95), AUROC: in.AUC(), AUPRIn: in.AveragePrecision(), AUPROut: out.AveragePrecision()}, nil
 }

@@ -1,4 +1,4 @@
-package eval
+package metrics
 
 import (
 	"context"
@@ -20,14 +20,14 @@ func Logits(ctx context.Context, c model.Classifier, x []float32) ([]float32, er
 	return out, nil
 }
 
-// Classifier evaluates c on inputs x with labels y: accuracy, NLL and ECE.
-func Classifier(ctx context.Context, c model.Classifier, x []float32, y []int) (Metrics, []float32, error) {
+// EvaluateClassifier evaluates c on inputs x with labels y: accuracy, NLL and ECE.
+func EvaluateClassifier(ctx context.Context, c model.Classifier, x []float32, y []int) (Classification, []float32, error) {
 	logits, err := Logits(ctx, c, x)
 	if err != nil {
-		return Metrics{}, nil, err
+		return Classification{}, nil, err
 	}
 	if len(logits) != len(y)*c.NumClasses() {
-		return Metrics{}, nil, fmt.Errorf("eval: %d inputs for %d labels", len(logits)/c.NumClasses(), len(y))
+		return Classification{}, nil, fmt.Errorf("metrics: %d inputs for %d labels", len(logits)/c.NumClasses(), len(y))
 	}
 	m, err := Evaluate(logits, y, c.NumClasses())
 	return m, logits, err

@@ -1,15 +1,14 @@
-package eval
+package metrics
 
 import (
 	"encoding/json"
 	"math"
 	"os"
-	"path/filepath"
 	"testing"
 )
 
 func TestEvaluateGolden(t *testing.T) {
-	b, err := os.ReadFile("testdata/metrics_golden.json")
+	b, err := os.ReadFile("testdata/classify_golden.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,30 +104,5 @@ func TestReliabilityMatchesECE(t *testing.T) {
 	}
 	if want := ece(conf, hit, ECEBins); math.Abs(e-want) > 1e-12 {
 		t.Errorf("ECE from bins %v, ece() %v", e, want)
-	}
-}
-
-func TestPlotsWritePNG(t *testing.T) {
-	dir := t.TempDir()
-	lines := filepath.Join(dir, "lines.png")
-	err := PlotLines(lines, "robust accuracy", "queries", "accuracy", true, []Series{
-		{Name: "none", X: []float64{1, 10, 100}, Y: []float64{0.9, 0.5, 0.1}},
-		{Name: "aaa", X: []float64{1, 10, 100}, Y: []float64{0.9, 0.85, 0.8}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rel := filepath.Join(dir, "rel.png")
-	if err := PlotReliability(rel, "reliability", Reliability([]float64{0.9, 0.6}, []bool{true, false})); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range []string{lines, rel} {
-		b, err := os.ReadFile(p)
-		if err != nil || len(b) < 8 || string(b[1:4]) != "PNG" {
-			t.Errorf("%s is not a PNG (%v)", p, err)
-		}
-	}
-	if err := PlotLines(filepath.Join(dir, "missing", "x.png"), "", "", "", false, nil); err == nil {
-		t.Error("writing into a missing directory succeeded")
 	}
 }

@@ -1,7 +1,7 @@
 """Golden values for package eval, computed independently with numpy and
 scikit-learn (Debian python3-numpy, python3-sklearn). Run from this directory:
 
-    /usr/bin/python3 metrics_golden.py > metrics_golden.json
+    /usr/bin/python3 classify_golden.py > classify_golden.json
 
 ECE follows the AAA evaluation code: 15 equal-width bins (m/15, (m+1)/15] on
 the top softmax probability, weighted by bin size.

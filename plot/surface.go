@@ -1,16 +1,19 @@
-package eval
+package plot
 
 import (
 	"fmt"
 	"image/color"
+	"io"
 	"math"
 
-	"gonum.org/v1/plot"
+	gplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette/moreland"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/trustml/trustml/internal/atomicfile"
 )
 
 // Surface is a function sampled on a rectangular grid, such as a 2-D loss
@@ -21,11 +24,11 @@ type Surface struct {
 	Z    [][]float64
 }
 
-// SurfaceLevels is the number of contour levels [PlotSurface] draws,
+// SurfaceLevels is the number of contour levels [Heatmap] draws,
 // evenly spaced strictly between the minimum and the maximum.
 const SurfaceLevels = 10
 
-// PlotSurface draws s into a PNG file at path, written atomically: a heat
+// Heatmap draws s into a PNG file at path, written atomically: a heat
 // map (bilinearly interpolated between the grid points for display, which
 // are drawn as small dots), black contour lines at [SurfaceLevels] evenly
 // spaced levels, a colour bar, and the grid's minimum marked and named
@@ -33,7 +36,7 @@ const SurfaceLevels = 10
 // colours and levels follow log10 Z, which keeps a narrow basin visible
 // next to large values far from it, and the colour bar is labelled in Z on
 // a log scale; Z must then be positive.
-func PlotSurface(path, title, xlabel, ylabel string, logZ bool, s Surface) error {
+func Heatmap(path, title, xlabel, ylabel string, logZ bool, s Surface) error {
 	g, err := newSurfaceGrid(s, logZ)
 	if err != nil {
 		return err
@@ -50,7 +53,7 @@ func PlotSurface(path, title, xlabel, ylabel string, logZ bool, s Surface) error
 	cm.SetMin(lo)
 	cm.SetMax(hi)
 
-	p := plot.New()
+	p := gplot.New()
 	p.Title.Text = title
 	p.X.Label.Text = xlabel
 	p.Y.Label.Text = ylabel
@@ -74,14 +77,14 @@ func PlotSurface(path, title, xlabel, ylabel string, logZ bool, s Surface) error
 	}
 	dots, err := plotter.NewScatter(nodes)
 	if err != nil {
-		return fmt.Errorf("eval: plotting the grid: %w", err)
+		return fmt.Errorf("plot: plotting the grid: %w", err)
 	}
 	dots.GlyphStyle = draw.GlyphStyle{Color: color.NRGBA{A: 110}, Radius: vg.Points(0.9), Shape: draw.CircleGlyph{}}
 	i, j := g.argmin()
 	mx, my := g.x[i], g.y[j]
 	m, err := plotter.NewScatter(plotter.XYs{{X: mx, Y: my}})
 	if err != nil {
-		return fmt.Errorf("eval: plotting the minimum: %w", err)
+		return fmt.Errorf("plot: plotting the minimum: %w", err)
 	}
 	m.GlyphStyle = draw.GlyphStyle{Color: color.White, Radius: vg.Points(4), Shape: draw.CircleGlyph{}}
 	ring, _ := plotter.NewScatter(plotter.XYs{{X: mx, Y: my}})
@@ -89,7 +92,7 @@ func PlotSurface(path, title, xlabel, ylabel string, logZ bool, s Surface) error
 	p.Add(dots, m, ring)
 	p.Title.Text += fmt.Sprintf("\n○ minimum %s %.4g at (%.3g, %.3g); dots: grid points", s.Name, s.Z[i][j], mx, my)
 
-	bar := plot.New()
+	bar := gplot.New()
 	bar.HideX()
 	bar.Y.Padding = 0
 	bar.Y.Label.Text = zlabel
@@ -121,7 +124,7 @@ type surfaceGrid struct {
 
 func newSurfaceGrid(s Surface, logZ bool) (*surfaceGrid, error) {
 	if len(s.X) < 2 || len(s.Y) < 2 {
-		return nil, fmt.Errorf("eval: surface of %d×%d points: need at least 2×2", len(s.X), len(s.Y))
+		return nil, fmt.Errorf("plot: surface of %d×%d points: need at least 2×2", len(s.X), len(s.Y))
 	}
 	for _, ax := range []struct {
 		name string
@@ -129,28 +132,28 @@ func newSurfaceGrid(s Surface, logZ bool) (*surfaceGrid, error) {
 	}{{"X", s.X}, {"Y", s.Y}} {
 		for i, v := range ax.v {
 			if math.IsNaN(v) || math.IsInf(v, 0) || (i > 0 && !(v > ax.v[i-1])) {
-				return nil, fmt.Errorf("eval: surface %s[%d] = %g: coordinates must be finite and strictly increasing", ax.name, i, v)
+				return nil, fmt.Errorf("plot: surface %s[%d] = %g: coordinates must be finite and strictly increasing", ax.name, i, v)
 			}
 		}
 	}
 	if len(s.Z) != len(s.X) {
-		return nil, fmt.Errorf("eval: surface has %d rows of Z for %d X values", len(s.Z), len(s.X))
+		return nil, fmt.Errorf("plot: surface has %d rows of Z for %d X values", len(s.Z), len(s.X))
 	}
 	g := &surfaceGrid{x: s.X, y: s.Y, z: make([][]float64, len(s.X)), min: math.Inf(1), max: math.Inf(-1)}
 	for i, row := range s.Z {
 		if len(row) != len(s.Y) {
-			return nil, fmt.Errorf("eval: surface row Z[%d] has %d values for %d Y values", i, len(row), len(s.Y))
+			return nil, fmt.Errorf("plot: surface row Z[%d] has %d values for %d Y values", i, len(row), len(s.Y))
 		}
 		g.z[i] = make([]float64, len(row))
 		for j, v := range row {
 			if logZ {
 				if !(v > 0) {
-					return nil, fmt.Errorf("eval: surface Z[%d][%d] = %g: a logarithmic scale needs positive values", i, j, v)
+					return nil, fmt.Errorf("plot: surface Z[%d][%d] = %g: a logarithmic scale needs positive values", i, j, v)
 				}
 				v = math.Log10(v)
 			}
 			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return nil, fmt.Errorf("eval: surface Z[%d][%d] = %g is not finite", i, j, s.Z[i][j])
+				return nil, fmt.Errorf("plot: surface Z[%d][%d] = %g is not finite", i, j, s.Z[i][j])
 			}
 			g.z[i][j] = v
 			g.min, g.max = math.Min(g.min, v), math.Max(g.max, v)
@@ -218,7 +221,10 @@ func locate(xs []float64, x float64) (int, float64) {
 
 // saveCanvas writes an image canvas as a PNG file, atomically.
 func saveCanvas(img *vgimg.Canvas, path string) error {
-	return writeAtomic(path, vgimg.PngCanvas{Canvas: img})
+	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
+		_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(w)
+		return err
+	})
 }
 
 // log10Ticks labels an axis that shows log10 v with the values v at 1, 2
@@ -226,19 +232,19 @@ func saveCanvas(img *vgimg.Canvas, path string) error {
 // fewer than two of those fall inside).
 type log10Ticks struct{}
 
-// Ticks implements plot.Ticker.
-func (log10Ticks) Ticks(lo, hi float64) []plot.Tick {
-	var ticks []plot.Tick
+// Ticks implements gplot.Ticker.
+func (log10Ticks) Ticks(lo, hi float64) []gplot.Tick {
+	var ticks []gplot.Tick
 	for e := math.Floor(lo) - 1; e <= math.Ceil(hi); e++ {
 		for _, m := range []float64{1, 2, 5} {
 			v := m * math.Pow(10, e)
 			if l := math.Log10(v); l >= lo-1e-9 && l <= hi+1e-9 {
-				ticks = append(ticks, plot.Tick{Value: l, Label: fmt.Sprintf("%.3g", v)})
+				ticks = append(ticks, gplot.Tick{Value: l, Label: fmt.Sprintf("%.3g", v)})
 			}
 		}
 	}
 	if len(ticks) < 2 {
-		ticks = []plot.Tick{
+		ticks = []gplot.Tick{
 			{Value: lo, Label: fmt.Sprintf("%.3g", math.Pow(10, lo))},
 			{Value: hi, Label: fmt.Sprintf("%.3g", math.Pow(10, hi))},
 		}

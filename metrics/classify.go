@@ -1,9 +1,10 @@
-// Package eval computes the metrics trustml reports about a classifier's
-// predictions: accuracy, negative log-likelihood and expected calibration
-// error, over logits laid out n×K row-major as in package model; and draws
-// the PNG plots the commands write (line plots, reliability diagrams,
-// loss-surface heat maps).
-package eval
+// Package metrics computes the numbers trustml reports, with no plotting
+// dependency: accuracy, negative log-likelihood, expected calibration error
+// and reliability bins of a classifier's logits (laid out n×K row-major as in
+// package model), softmax and argmax, and the out-of-distribution detection
+// metrics (ROC, FPR at 95% TPR, AUROC, AUPR) with an explicit positive class.
+// Package plot draws the figures.
+package metrics
 
 import (
 	"fmt"
@@ -36,7 +37,7 @@ func Softmax(dst, logits []float32, k int) {
 }
 
 // Argmax returns the index of the largest value of row (the first on ties).
-func Argmax(row []float32) int {
+func Argmax[T float32 | float64](row []T) int {
 	best := 0
 	for j, v := range row {
 		if v > row[best] {
@@ -46,8 +47,8 @@ func Argmax(row []float32) int {
 	return best
 }
 
-// Metrics summarises a classifier's predictions on a labelled set.
-type Metrics struct {
+// Classification summarises a classifier's predictions on a labelled set.
+type Classification struct {
 	N        int     `json:"n"`
 	Accuracy float64 `json:"accuracy"` // fraction in [0, 1]
 	NLL      float64 `json:"nll"`      // mean negative log-likelihood, nats
@@ -55,13 +56,13 @@ type Metrics struct {
 }
 
 // Evaluate computes accuracy, NLL and ECE of n×k logits against labels.
-func Evaluate(logits []float32, labels []int, k int) (Metrics, error) {
+func Evaluate(logits []float32, labels []int, k int) (Classification, error) {
 	n := len(labels)
 	if k <= 0 || len(logits) != n*k {
-		return Metrics{}, fmt.Errorf("eval: %d logits for %d labels and %d classes", len(logits), n, k)
+		return Classification{}, fmt.Errorf("metrics: %d logits for %d labels and %d classes", len(logits), n, k)
 	}
 	if n == 0 {
-		return Metrics{}, fmt.Errorf("eval: no samples")
+		return Classification{}, fmt.Errorf("metrics: no samples")
 	}
 	var correct int
 	var nll float64
@@ -71,11 +72,11 @@ func Evaluate(logits []float32, labels []int, k int) (Metrics, error) {
 		row := logits[i*k : (i+1)*k]
 		y := labels[i]
 		if y < 0 || y >= k {
-			return Metrics{}, fmt.Errorf("eval: label %d of sample %d outside [0, %d)", y, i, k)
+			return Classification{}, fmt.Errorf("metrics: label %d of sample %d outside [0, %d)", y, i, k)
 		}
 		lse, p := logSumExp(row)
 		if math.IsNaN(lse) || math.IsInf(lse, 0) {
-			return Metrics{}, fmt.Errorf("eval: non-finite logits for sample %d", i)
+			return Classification{}, fmt.Errorf("metrics: non-finite logits for sample %d", i)
 		}
 		nll += lse - float64(row[y])
 		a := Argmax(row)
@@ -85,7 +86,7 @@ func Evaluate(logits []float32, labels []int, k int) (Metrics, error) {
 		}
 		conf[i] = p
 	}
-	return Metrics{
+	return Classification{
 		N:        n,
 		Accuracy: float64(correct) / float64(n),
 		NLL:      nll / float64(n),
@@ -113,7 +114,7 @@ func logSumExp(row []float32) (float64, float64) {
 func ECE(probs []float32, labels []int, k int) (float64, error) {
 	n := len(labels)
 	if k <= 0 || len(probs) != n*k || n == 0 {
-		return 0, fmt.Errorf("eval: %d probabilities for %d labels and %d classes", len(probs), n, k)
+		return 0, fmt.Errorf("metrics: %d probabilities for %d labels and %d classes", len(probs), n, k)
 	}
 	conf := make([]float64, n)
 	hit := make([]bool, n)
@@ -149,4 +150,41 @@ func ece(conf []float64, hit []bool, bins int) float64 {
 		}
 	}
 	return e
+}
+
+// Bin is one confidence bin of a reliability diagram.
+type Bin struct {
+	Lo         float64 `json:"lo"` // confidence interval (Lo, Hi]
+	Hi         float64 `json:"hi"`
+	Count      int     `json:"count"`
+	Accuracy   float64 `json:"accuracy"`
+	Confidence float64 `json:"confidence"` // mean confidence in the bin
+}
+
+// Reliability bins the top-class confidences conf (with hit telling whether
+// each prediction was right) into [ECEBins] equal-width bins, the data of a
+// reliability diagram; ECE is Σ Count/N·|Accuracy − Confidence|.
+func Reliability(conf []float64, hit []bool) []Bin {
+	bins := make([]Bin, ECEBins)
+	for b := range bins {
+		bins[b].Lo, bins[b].Hi = float64(b)/ECEBins, float64(b+1)/ECEBins
+	}
+	for i, c := range conf {
+		if !(c > 0) {
+			continue
+		}
+		b := min(max(int(math.Ceil(c*ECEBins))-1, 0), ECEBins-1)
+		bins[b].Count++
+		bins[b].Confidence += c
+		if hit[i] {
+			bins[b].Accuracy++
+		}
+	}
+	for b := range bins {
+		if n := float64(bins[b].Count); n > 0 {
+			bins[b].Accuracy /= n
+			bins[b].Confidence /= n
+		}
+	}
+	return bins
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Regenerate metrics_golden.json: scikit-learn's roc_curve (drop_intermediate=False),
+"""Regenerate ood_golden.json: scikit-learn's roc_curve (drop_intermediate=False),
 roc_auc_score and average_precision_score on OoD score sets, some with ties.
 
 Run with Debian's python3 (scikit-learn 1.2.1):  /usr/bin/python3 gen_metrics.py
@@ -43,5 +43,5 @@ cases = [
     case("integers", rng.integers(0, 5, 100).astype(float), rng.integers(0, 4, 80).astype(float)),
     case("unbalanced", rng.normal(2, 1, 20), rng.normal(0, 1.5, 400)),
 ]
-with open("metrics_golden.json", "w") as f:
+with open("ood_golden.json", "w") as f:
     json.dump({"sklearn": sklearn.__version__, "cases": cases}, f)

@@ -1,0 +1,51 @@
+package repro
+
+import (
+	"bytes"
+	"math"
+	"strings"
+	"testing"
+)
+
+func TestStat(t *testing.T) {
+	tests := []struct {
+		in        []float64
+		mean, std float64
+		text      string
+	}{
+		{nil, math.NaN(), math.NaN(), "n/a"},
+		{[]float64{2}, 2, 0, "2"},
+		{[]float64{1, 3}, 2, 1, "2 ± 1"},
+	}
+	for _, tc := range tests {
+		s := NewStat(tc.in)
+		same := func(a, b float64) bool { return a == b || math.IsNaN(a) && math.IsNaN(b) }
+		if !same(s.Mean, tc.mean) || !same(s.Std, tc.std) || s.Format("%.4g") != tc.text {
+			t.Errorf("NewStat(%v) = %v ± %v %q, want %v ± %v %q", tc.in, s.Mean, s.Std, s.Format("%.4g"), tc.mean, tc.std, tc.text)
+		}
+	}
+}
+
+func TestTableText(t *testing.T) {
+	tab := Table{
+		Paper: "P", Protocol: "ours",
+		Rows: []Row{
+			{Setting: "a", Method: "m", Metric: "acc %", Paper: Published(80.59, "AAA poster, Table 2", "CIFAR-10"), Ours: NewStat([]float64{50})},
+			{Setting: "b", Method: "m", Metric: "acc %", Paper: NotPublic("paper", "CIFAR-10 ResNet-18"), Ours: NewStat(nil)},
+		},
+		Failed: []string{"b: data missing"},
+	}
+	var buf bytes.Buffer
+	if err := tab.WriteText(&buf); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{"80.59", "AAA poster, Table 2", NotPublicText, "n/a", "FAILED: b: data missing"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if tab.Complete() {
+		t.Error("a table with a failed setting is Complete")
+	}
+}
