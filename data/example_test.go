@@ -82,3 +82,22 @@ func ExampleNames() {
 	// digits
 	// diabetes
 }
+
+// Describe a built-in data set: source, size, classes with their counts.
+func ExampleDescribe() {
+	sums, err := data.Describe("iris", "", false)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	s := sums[0]
+	fmt.Println(s.Name, s.Samples, s.Task, s.Shape)
+	for _, c := range s.Classes {
+		fmt.Println(c.Name, c.Count)
+	}
+	// Output:
+	// iris 150 classification [4]
+	// setosa 50
+	// versicolor 50
+	// virginica 50
+}

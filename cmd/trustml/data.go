@@ -67,33 +67,6 @@ func newDataListCmd() *cobra.Command {
 	return cmd
 }
 
-// dataSummary is what "trustml data info" reports about one data set.
-type dataSummary struct {
-	Name     string             `json:"name"`
-	Split    string             `json:"split,omitempty"`
-	Source   string             `json:"source"`
-	Samples  int                `json:"samples"`
-	Shape    []int              `json:"shape"`
-	Task     string             `json:"task"`
-	Min      float32            `json:"min"`
-	Max      float32            `json:"max"`
-	Classes  []dataClassCount   `json:"classes,omitempty"`
-	Target   *dataTargetSummary `json:"target,omitempty"`
-	Features []string           `json:"features,omitempty"`
-}
-
-type dataClassCount struct {
-	Label int    `json:"label"`
-	Name  string `json:"name"`
-	Count int    `json:"count"`
-}
-
-type dataTargetSummary struct {
-	Min  float64 `json:"min"`
-	Max  float64 `json:"max"`
-	Mean float64 `json:"mean"`
-}
-
 func newDataInfoCmd() *cobra.Command {
 	var (
 		dir        string
@@ -121,13 +94,9 @@ malformed file is reported with its line or byte offset.`,
 			if len(args) == 1 {
 				name = args[0]
 			}
-			sets, err := loadDataForInfo(name, dir, regression)
+			summaries, err := data.Describe(name, dir, regression)
 			if err != nil {
 				return err
-			}
-			summaries := make([]dataSummary, len(sets))
-			for i, s := range sets {
-				summaries[i] = summarizeData(s.d, s.split)
 			}
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), summaries)
@@ -147,83 +116,7 @@ malformed file is reported with its line or byte offset.`,
 	return cmd
 }
 
-type dataWithSplit struct {
-	d     *data.Dataset
-	split string
-}
-
-// loadDataForInfo loads both splits of a built-in set that has them, or the
-// one set of a tabular name or a file.
-func loadDataForInfo(name, dir string, regression bool) ([]dataWithSplit, error) {
-	for _, in := range data.Names() {
-		if in.Name != name {
-			continue
-		}
-		if !in.Splits {
-			d, err := data.Open(name, data.Train, dir)
-			if err != nil {
-				return nil, err
-			}
-			return []dataWithSplit{{d: d}}, nil
-		}
-		var out []dataWithSplit
-		for _, sp := range []data.Split{data.Train, data.Test} {
-			d, err := data.Open(name, sp, dir)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, dataWithSplit{d: d, split: sp.String()})
-		}
-		return out, nil
-	}
-	var d *data.Dataset
-	var err error
-	if regression {
-		d, err = data.OpenFile(name, data.FileOptions{Regression: true})
-	} else {
-		d, err = data.Open(name, data.Train, dir)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if err := d.Validate(); err != nil {
-		return nil, err
-	}
-	return []dataWithSplit{{d: d}}, nil
-}
-
-func summarizeData(d *data.Dataset, split string) dataSummary {
-	s := dataSummary{
-		Name:     d.Name,
-		Split:    split,
-		Source:   d.Source,
-		Samples:  d.Len(),
-		Shape:    d.Shape,
-		Features: d.Features,
-	}
-	s.Min, s.Max, _ = d.ValueRange()
-	switch {
-	case d.Y != nil:
-		s.Task = "classification"
-		for c, n := range d.ClassCounts() {
-			s.Classes = append(s.Classes, dataClassCount{Label: c, Name: d.Classes[c], Count: n})
-		}
-	case d.Target != nil:
-		s.Task = "regression"
-		t := &dataTargetSummary{Min: d.Target[0], Max: d.Target[0]}
-		for _, v := range d.Target {
-			t.Min, t.Max = min(t.Min, v), max(t.Max, v)
-			t.Mean += v
-		}
-		t.Mean /= float64(len(d.Target))
-		s.Target = t
-	default:
-		s.Task = "unlabeled"
-	}
-	return s
-}
-
-func printDataSummary(w io.Writer, s dataSummary) {
+func printDataSummary(w io.Writer, s data.Summary) {
 	title := s.Name
 	if s.Split != "" {
 		title += " (" + s.Split + ")"

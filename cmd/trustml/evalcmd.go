@@ -23,7 +23,8 @@ func newEvalCmd() *cobra.Command {
 		Short: "Evaluate a classifier: accuracy, negative log-likelihood and calibration error",
 		Long: `Evaluate a model on a labelled data set and print its accuracy, mean negative
 log-likelihood (NLL) and expected calibration error (ECE, 15 equal-width
-confidence bins).`,
+confidence bins). The model may be a checkpoint, an embedded name or a model
+served over the Open Inference Protocol (http://host:port/v2/models/NAME).`,
 		Example: `  trustml eval                                   # default model, embedded test subset
   trustml eval --data fashion-mnist              # full 10,000-image test set (Debian package)
   trustml eval --model my.ckpt --split train --json`,
@@ -33,7 +34,7 @@ confidence bins).`,
 			if err != nil {
 				return err
 			}
-			net, _, err := loadNetwork(modelS)
+			net, err := loadClassifier(cmd.Context(), modelS)
 			if err != nil {
 				return err
 			}

@@ -79,17 +79,7 @@ func parseSplit(s string) (data.Split, error) {
 	return 0, fmt.Errorf("split %q: want train or test", s)
 }
 
-// checkShapes verifies a data set fits a network.
-func checkShapes(net *nn.Network, d *data.Dataset) error {
-	want, got := net.InputShape(), d.Shape
-	if fmt.Sprint(want) != fmt.Sprint(got) {
-		return fmt.Errorf("data set %s has samples of shape %v, the model expects %v", d.Name, got, want)
-	}
-	if d.Y == nil {
-		return fmt.Errorf("data set %s has no class labels", d.Name)
-	}
-	if len(d.Classes) > net.NumClasses() {
-		return fmt.Errorf("data set %s has %d classes, the model %d", d.Name, len(d.Classes), net.NumClasses())
-	}
-	return nil
+// checkShapes verifies a labelled data set fits a classifier.
+func checkShapes(c model.Classifier, d *data.Dataset) error {
+	return d.CheckFits(c.InputShape(), c.NumClasses())
 }

@@ -1,0 +1,124 @@
+package data
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Summary is what "trustml data info" reports about one data set (one split).
+type Summary struct {
+	Name     string         `json:"name"`
+	Split    string         `json:"split,omitempty"`
+	Source   string         `json:"source"`
+	Samples  int            `json:"samples"`
+	Shape    []int          `json:"shape"`
+	Task     string         `json:"task"` // classification, regression or unlabeled
+	Min      float32        `json:"min"`
+	Max      float32        `json:"max"`
+	Classes  []ClassCount   `json:"classes,omitempty"`
+	Target   *TargetSummary `json:"target,omitempty"`
+	Features []string       `json:"features,omitempty"`
+}
+
+// ClassCount is the number of samples of one class.
+type ClassCount struct {
+	Label int    `json:"label"`
+	Name  string `json:"name"`
+	Count int    `json:"count"`
+}
+
+// TargetSummary is the range and mean of a regression target.
+type TargetSummary struct {
+	Min  float64 `json:"min"`
+	Max  float64 `json:"max"`
+	Mean float64 `json:"mean"`
+}
+
+// Summarize describes d; split names the split it is ("" for none).
+func Summarize(d *Dataset, split string) Summary {
+	s := Summary{
+		Name:     d.Name,
+		Split:    split,
+		Source:   d.Source,
+		Samples:  d.Len(),
+		Shape:    d.Shape,
+		Features: d.Features,
+	}
+	s.Min, s.Max, _ = d.ValueRange()
+	switch {
+	case d.Y != nil:
+		s.Task = "classification"
+		for c, n := range d.ClassCounts() {
+			s.Classes = append(s.Classes, ClassCount{Label: c, Name: d.Classes[c], Count: n})
+		}
+	case len(d.Target) > 0:
+		s.Task = "regression"
+		t := &TargetSummary{Min: d.Target[0], Max: d.Target[0]}
+		for _, v := range d.Target {
+			t.Min, t.Max = min(t.Min, v), max(t.Max, v)
+			t.Mean += v
+		}
+		t.Mean /= float64(len(d.Target))
+		s.Target = t
+	default:
+		s.Task = "unlabeled"
+	}
+	return s
+}
+
+// Describe opens the data set called name (a built-in name or a file, as
+// [Open] takes it; dir as for [Open]) and summarizes it: both splits of a
+// built-in set that has a train/test split, otherwise the one set. With
+// regression a file's label column is read as a regression target. Files
+// are validated on the way.
+func Describe(name, dir string, regression bool) ([]Summary, error) {
+	if i := slices.IndexFunc(Names(), func(in Info) bool { return in.Name == name }); i >= 0 {
+		splits := []Split{Train}
+		if Names()[i].Splits {
+			splits = append(splits, Test)
+		}
+		var out []Summary
+		for _, sp := range splits {
+			d, err := Open(name, sp, dir)
+			if err != nil {
+				return nil, err
+			}
+			label := ""
+			if len(splits) > 1 {
+				label = sp.String()
+			}
+			out = append(out, Summarize(d, label))
+		}
+		return out, nil
+	}
+	var d *Dataset
+	var err error
+	if regression {
+		d, err = OpenFile(name, FileOptions{Regression: true})
+	} else {
+		d, err = Open(name, Train, dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	return []Summary{Summarize(d, "")}, nil
+}
+
+// CheckFits reports whether d can be fed to a classifier that takes inputs
+// of inputShape and predicts numClasses classes: the shapes agree, d has
+// class labels, and no more classes than the classifier.
+func (d *Dataset) CheckFits(inputShape []int, numClasses int) error {
+	if !slices.Equal(inputShape, d.Shape) {
+		return fmt.Errorf("data set %s has samples of shape %v, the model expects %v", d.Name, d.Shape, inputShape)
+	}
+	if d.Y == nil {
+		return fmt.Errorf("data set %s has no class labels", d.Name)
+	}
+	if len(d.Classes) > numClasses {
+		return fmt.Errorf("data set %s has %d classes, the model %d", d.Name, len(d.Classes), numClasses)
+	}
+	return nil
+}
