@@ -20,6 +20,10 @@ type Spec struct {
 	Count int `json:"shards"`
 }
 
+// MaxCount is the largest number of shards a Spec may have; it bounds the
+// memory a merge spends on checking coverage of untrusted shard files.
+const MaxCount = 1 << 16
+
 // ErrSpec is matched (errors.Is) by every error about a malformed shard.
 var ErrSpec = errors.New("shard: invalid shard")
 
@@ -44,6 +48,9 @@ func (s Spec) Validate() error {
 	s = s.norm()
 	if s.Count < 1 || s.Index < 0 || s.Index >= s.Count {
 		return fmt.Errorf("%w %d/%d: want i/N with 0 ≤ i < N", ErrSpec, s.Index, s.Count)
+	}
+	if s.Count > MaxCount {
+		return fmt.Errorf("%w %d/%d: at most %d shards", ErrSpec, s.Index, s.Count, MaxCount)
 	}
 	return nil
 }
@@ -86,6 +93,9 @@ func (s Spec) Indices(n int) []int {
 func CheckCover(specs []Spec) error {
 	if len(specs) == 0 {
 		return fmt.Errorf("%w: nothing to merge", ErrSpec)
+	}
+	if err := specs[0].Validate(); err != nil {
+		return fmt.Errorf("report 1: %w", err)
 	}
 	n := specs[0].norm().Count
 	seen := make([]bool, n)

@@ -68,6 +68,8 @@ func TestCheckCover(t *testing.T) {
 		{[]Spec{{0, 2}, {0, 2}}, false},
 		{[]Spec{{0, 2}, {1, 3}}, false},
 		{nil, false},
+		{[]Spec{{0, MaxCount + 1}}, false},
+		{[]Spec{{-1, 2}, {1, 2}}, false},
 	}
 	for _, tc := range tests {
 		if err := CheckCover(tc.specs); (err == nil) != tc.ok {
