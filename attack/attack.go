@@ -7,9 +7,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"sort"
 	"strings"
-	"sync"
+
+	"github.com/trustml/trustml/internal/registry"
 )
 
 // Attack is an adversarial attack. Black-box attacks use only the oracle's
@@ -260,46 +260,31 @@ func RandomTargets(rng *rand.Rand, y []int, k int) ([]int, error) {
 // Factory makes an attack with its default settings.
 type Factory func() Attack
 
-var (
-	regMu    sync.RWMutex
-	registry = map[string]Factory{}
-)
+var attacks = registry.New[Factory]("attack")
+
+// ErrUnknown is matched (errors.Is) by the error of [New] for a name no
+// attack is registered under; the error lists the registered names.
+var ErrUnknown = registry.ErrUnknown
 
 // Register makes an attack available by name to [New]. It is meant to be
-// called from init functions and panics if name is empty or already taken
-// (a programming error, not user input).
+// called from init functions and panics if name is empty or already taken,
+// or f is nil (programming errors, not user input).
 func Register(name string, f Factory) {
-	regMu.Lock()
-	defer regMu.Unlock()
-	if name == "" || f == nil {
-		panic("attack: Register with empty name or nil factory")
+	if f == nil {
+		panic("attack: Register with nil factory for " + name)
 	}
-	if _, dup := registry[name]; dup {
-		panic("attack: Register called twice for " + name)
-	}
-	registry[name] = f
+	attacks.Register(name, f)
 }
 
 // New returns the attack registered as name, with the spec's default
-// settings.
+// settings. An unknown name is an error matching [ErrUnknown].
 func New(name string) (Attack, error) {
-	regMu.RLock()
-	f, ok := registry[name]
-	regMu.RUnlock()
-	if !ok {
-		return nil, fmt.Errorf("attack: unknown attack %q (known: %s)", name, strings.Join(Names(), ", "))
+	f, err := attacks.Lookup(name)
+	if err != nil {
+		return nil, fmt.Errorf("attack: %w", err)
 	}
 	return f(), nil
 }
 
 // Names lists the registered attack names in sorted order.
-func Names() []string {
-	regMu.RLock()
-	defer regMu.RUnlock()
-	names := make([]string, 0, len(registry))
-	for n := range registry {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func Names() []string { return attacks.Names() }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/trustml/trustml/metrics"
@@ -726,7 +727,10 @@ func TestRegistry(t *testing.T) {
 	if sq := a.(*Square); sq.Eps != 0.1 || sq.PInit != 0.3 || sq.Loss != LossCE || sq.NIters != 10000 {
 		t.Errorf("after JSON override: %+v", sq)
 	}
-	if _, err := New("carlini"); err == nil {
-		t.Error("unknown attack accepted")
+	for _, bad := range []string{"carlini", "", "Square"} {
+		_, err := New(bad)
+		if !errors.Is(err, ErrUnknown) || !strings.Contains(err.Error(), "known: bandits, fgsm") {
+			t.Errorf("New(%q): err %v, want ErrUnknown listing the attacks", bad, err)
+		}
 	}
 }

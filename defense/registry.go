@@ -7,7 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
+
+	"github.com/trustml/trustml/internal/registry"
 )
 
 // Param describes one numeric parameter of a registered defense.
@@ -45,22 +46,18 @@ type entry struct {
 	factory Factory
 }
 
-var (
-	regMu    sync.RWMutex
-	registry = map[string]entry{}
-)
+var defenses = registry.New[entry]("defense")
+
+// ErrUnknown is matched (errors.Is) by the error of [New] and [Lookup] for a
+// name no defense is registered under; the error lists the registered names.
+var ErrUnknown = registry.ErrUnknown
 
 // Register makes a defense available by info.Name to [New]. It is meant to be
 // called from init functions and panics if the name is empty or taken, or a
 // parameter is declared twice (programming errors, not user input).
 func Register(info Info, f Factory) {
-	regMu.Lock()
-	defer regMu.Unlock()
-	if info.Name == "" || f == nil {
-		panic("defense: Register with empty name or nil factory")
-	}
-	if _, dup := registry[info.Name]; dup {
-		panic("defense: Register called twice for " + info.Name)
+	if f == nil {
+		panic("defense: Register with nil factory for " + info.Name)
 	}
 	seen := map[string]bool{}
 	for _, p := range info.Params {
@@ -70,16 +67,15 @@ func Register(info Info, f Factory) {
 		seen[p.Name] = true
 	}
 	info.Params = slices.Clone(info.Params)
-	registry[info.Name] = entry{info, f}
+	defenses.Register(info.Name, entry{info, f})
 }
 
-// New builds the defense registered under name.
+// New builds the defense registered under name. An unknown name is an error
+// matching [ErrUnknown].
 func New(name string, opts Options) (Defense, error) {
-	regMu.RLock()
-	e, ok := registry[name]
-	regMu.RUnlock()
-	if !ok {
-		return nil, fmt.Errorf("defense: unknown defense %q (known: %s)", name, strings.Join(Names(), ", "))
+	e, err := defenses.Lookup(name)
+	if err != nil {
+		return nil, fmt.Errorf("defense: %w", err)
 	}
 	for p := range opts.Params {
 		if !slices.ContainsFunc(e.info.Params, func(q Param) bool { return q.Name == p }) {
@@ -106,42 +102,29 @@ func New(name string, opts Options) (Defense, error) {
 }
 
 // Names returns the registered defense names, sorted.
-func Names() []string {
-	regMu.RLock()
-	defer regMu.RUnlock()
-	names := make([]string, 0, len(registry))
-	for n := range registry {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
-}
+func Names() []string { return defenses.Names() }
 
 // List returns the registered defenses' descriptions, sorted by name.
 func List() []Info {
-	regMu.RLock()
-	defer regMu.RUnlock()
-	infos := make([]Info, 0, len(registry))
-	for _, e := range registry {
-		info := e.info
-		info.Params = slices.Clone(info.Params)
-		infos = append(infos, info)
+	var infos []Info
+	for _, name := range defenses.Names() {
+		if info, err := Lookup(name); err == nil {
+			infos = append(infos, info)
+		}
 	}
-	slices.SortFunc(infos, func(a, b Info) int { return strings.Compare(a.Name, b.Name) })
 	return infos
 }
 
-// Lookup returns the description of the defense registered under name.
-func Lookup(name string) (Info, bool) {
-	regMu.RLock()
-	defer regMu.RUnlock()
-	e, ok := registry[name]
-	if !ok {
-		return Info{}, false
+// Lookup returns the description of the defense registered under name, or
+// an error matching [ErrUnknown] that lists the registered names.
+func Lookup(name string) (Info, error) {
+	e, err := defenses.Lookup(name)
+	if err != nil {
+		return Info{}, fmt.Errorf("defense: %w", err)
 	}
 	info := e.info
 	info.Params = slices.Clone(info.Params)
-	return info, true
+	return info, nil
 }
 
 // ParseParams parses a command-line parameter list such as "tau=3,iters=50"

@@ -1,6 +1,7 @@
 package defense_test
 
 import (
+	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -32,9 +33,9 @@ func TestRegistry(t *testing.T) {
 		if d.Name() != info.Name {
 			t.Errorf("New(%q).Name() = %q", info.Name, d.Name())
 		}
-		got, ok := defense.Lookup(info.Name)
-		if !ok || got.Description != info.Description || len(got.Params) != len(info.Params) {
-			t.Errorf("Lookup(%q) = %+v, %v", info.Name, got, ok)
+		got, err := defense.Lookup(info.Name)
+		if err != nil || got.Description != info.Description || len(got.Params) != len(info.Params) {
+			t.Errorf("Lookup(%q) = %+v, %v", info.Name, got, err)
 		}
 		// Every parameter can be set to its default explicitly.
 		params := map[string]float64{}
@@ -48,8 +49,14 @@ func TestRegistry(t *testing.T) {
 			t.Errorf("%s: Randomized = %v", info.Name, info.Randomized)
 		}
 	}
-	if _, ok := defense.Lookup("nope"); ok {
-		t.Error("Lookup of an unknown name succeeded")
+	for _, bad := range []string{"nope", "", "AAA-linear"} {
+		_, err := defense.Lookup(bad)
+		_, nerr := defense.New(bad, defense.Options{})
+		for _, e := range []error{err, nerr} {
+			if !errors.Is(e, defense.ErrUnknown) || !strings.Contains(e.Error(), "known: aaa-linear") {
+				t.Errorf("unknown defense %q: err %v, want ErrUnknown listing the defenses", bad, e)
+			}
+		}
 	}
 	// The registered AAA defaults are the official ones.
 	aaa, _ := defense.Lookup("aaa-linear")

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,54 +17,46 @@ import (
 	"github.com/trustml/trustml/model"
 )
 
-// ClientOptions configures [Dial].
+// ClientOptions configures [Dial]. Zero values take the defaults.
 type ClientOptions struct {
-	// HTTP is the client to use (default: one with Timeout).
+	// HTTP is the client to use (default: one with keep-alive connections,
+	// up to 64 idle per host, and no overall timeout: Timeout bounds each
+	// attempt).
 	HTTP *http.Client
-	// Timeout bounds each request (default 30 s).
+	// Timeout bounds each attempt of a request (default 30 s); an attempt
+	// that runs out of time fails with [ErrTimeout].
 	Timeout time.Duration
+	// Retries is how many times a request is retried after a transient
+	// failure: a timeout, a connection error, or status 500, 502, 503 or
+	// 504 (default 2; negative for none). Inference is idempotent, so a
+	// retried request gives the same answer.
+	Retries int
+	// Backoff is the wait before the first retry; it doubles for each
+	// further retry (default 100 ms).
+	Backoff time.Duration
 	// MaxBatch bounds the inputs sent in one request (default 256).
 	MaxBatch int
 	// Output is the output tensor to read logits from (default "logits" if
 	// the model has it, else its first output).
 	Output string
-	// MaxResponseBytes bounds response bodies (default 64 MiB).
+	// Probabilities says that Output holds probabilities rather than
+	// logits. They are turned into logits by log p, which changes neither
+	// the softmax nor the differences between classes.
+	Probabilities bool
+	// MaxResponseBytes bounds reply bodies (default 64 MiB).
 	MaxResponseBytes int64
 }
 
-// Client is a model served over the protocol, usable as a
-// [model.Classifier]: attacks and evaluations query it like a local model.
-type Client struct {
-	base     string // .../v2/models/NAME
-	http     *http.Client
-	meta     ModelMetadata
-	shape    []int
-	k        int
-	input    string
-	output   string
-	maxBatch int
-	maxResp  int64
-}
-
-var _ model.Classifier = (*Client)(nil)
-
-// ErrRemote is wrapped by errors that come from the remote server or the
-// network: unreachable host, timeout, non-200 status, malformed reply.
-var ErrRemote = errors.New("oip: remote model")
-
-// Dial connects to a model at a URL of the form
-// http://host:port/v2/models/NAME, reads its metadata and checks that it
-// has one FP32 input [-1 dims...] and an FP32 output [-1 K].
-func Dial(ctx context.Context, modelURL string, o ClientOptions) (*Client, error) {
-	u, err := url.Parse(modelURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || !strings.Contains(u.Path, "/v2/models/") {
-		return nil, fmt.Errorf("oip: model URL %q: want http://host:port/v2/models/NAME", modelURL)
-	}
+func (o *ClientOptions) defaults() {
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Second
 	}
-	if o.HTTP == nil {
-		o.HTTP = &http.Client{Timeout: o.Timeout}
+	if o.Retries == 0 {
+		o.Retries = 2
+	}
+	o.Retries = max(o.Retries, 0)
+	if o.Backoff <= 0 {
+		o.Backoff = 100 * time.Millisecond
 	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 256
@@ -70,46 +64,111 @@ func Dial(ctx context.Context, modelURL string, o ClientOptions) (*Client, error
 	if o.MaxResponseBytes <= 0 {
 		o.MaxResponseBytes = 64 << 20
 	}
-	c := &Client{base: strings.TrimSuffix(modelURL, "/"), http: o.HTTP, maxBatch: o.MaxBatch, maxResp: o.MaxResponseBytes}
-	if err := c.do(ctx, http.MethodGet, c.base, nil, &c.meta); err != nil {
+	if o.HTTP == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 64
+		o.HTTP = &http.Client{Transport: tr}
+	}
+}
+
+// Client is a model served over the protocol (by KServe, Triton, MLServer
+// or trustml), usable as a [model.Classifier]: attacks and evaluations query
+// it like a local model, and package serve puts a defense in front of it. It
+// is safe for concurrent use and immutable after [Dial].
+type Client struct {
+	base   string // .../v2/models/NAME
+	o      ClientOptions
+	meta   ModelMetadata
+	shape  []int
+	k      int
+	input  string
+	output string
+}
+
+var (
+	_ model.Classifier = (*Client)(nil)
+	_ model.Cloner     = (*Client)(nil)
+)
+
+// Errors of a remote model. Errors that come from the remote server or the
+// network wrap ErrRemote; those of an attempt that ran out of time wrap
+// ErrTimeout as well.
+var (
+	ErrRemote  = errors.New("oip: remote model")
+	ErrTimeout = errors.New("oip: remote model timed out")
+)
+
+// Dial connects to a model at a URL of the form
+// http://host:port/v2/models/NAME, reads its metadata and checks that it
+// has one FP32 input [-1 dims...] and an FP32 (or FP64) output [-1 K].
+func Dial(ctx context.Context, modelURL string, o ClientOptions) (*Client, error) {
+	u, err := url.Parse(modelURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		!strings.HasPrefix(u.Path, "/v2/models/") || len(strings.Trim(strings.TrimPrefix(u.Path, "/v2/models/"), "/")) == 0 {
+		return nil, fmt.Errorf("oip: model URL %q: want http://host:port/v2/models/NAME", modelURL)
+	}
+	o.defaults()
+	c := &Client{base: strings.TrimSuffix(modelURL, "/"), o: o}
+	body, err := c.do(ctx, http.MethodGet, c.base, nil)
+	if err != nil {
 		return nil, err
 	}
+	if err := c.setMetadata(body); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// setMetadata reads and checks a metadata reply.
+func (c *Client) setMetadata(body []byte) error {
+	if err := json.Unmarshal(body, &c.meta); err != nil {
+		return fmt.Errorf("%w %s: malformed metadata: %v", ErrRemote, c.base, err)
+	}
 	if len(c.meta.Inputs) != 1 {
-		return nil, fmt.Errorf("%w %s: %d inputs, trustml needs exactly one", ErrRemote, c.base, len(c.meta.Inputs))
+		return fmt.Errorf("%w %s: %d inputs, trustml needs exactly one", ErrRemote, c.base, len(c.meta.Inputs))
 	}
 	in := c.meta.Inputs[0]
-	if in.Datatype != FP32 || len(in.Shape) < 2 {
-		return nil, fmt.Errorf("%w %s: input %q is %s %v, need FP32 [-1 dims...]", ErrRemote, c.base, in.Name, in.Datatype, in.Shape)
+	if in.Datatype != FP32 || len(in.Shape) < 2 || len(in.Shape) > 8 {
+		return fmt.Errorf("%w %s: input %q is %s %v, need FP32 [-1 dims...]", ErrRemote, c.base, in.Name, in.Datatype, in.Shape)
 	}
+	size := int64(1)
+	c.shape = nil
 	for _, d := range in.Shape[1:] {
-		if d <= 0 || d > 1<<16 {
-			return nil, fmt.Errorf("%w %s: input %q has dynamic or invalid dimension in %v", ErrRemote, c.base, in.Name, in.Shape)
+		if d <= 0 || d > 1<<16 || size*d > 1<<24 {
+			return fmt.Errorf("%w %s: input %q has a dynamic or invalid dimension in %v", ErrRemote, c.base, in.Name, in.Shape)
 		}
+		size *= d
 		c.shape = append(c.shape, int(d))
 	}
 	c.input = in.Name
 	var out *TensorMetadata
 	for i := range c.meta.Outputs {
 		t := &c.meta.Outputs[i]
-		if (o.Output != "" && t.Name == o.Output) || (o.Output == "" && t.Name == LogitsName) {
+		if (c.o.Output != "" && t.Name == c.o.Output) || (c.o.Output == "" && t.Name == LogitsName) {
 			out = t
 		}
 	}
-	if out == nil && o.Output == "" && len(c.meta.Outputs) > 0 {
+	if out == nil && c.o.Output == "" && len(c.meta.Outputs) > 0 {
 		out = &c.meta.Outputs[0]
 	}
 	if out == nil {
-		return nil, fmt.Errorf("%w %s: no output %q", ErrRemote, c.base, o.Output)
+		return fmt.Errorf("%w %s: no output %q", ErrRemote, c.base, c.o.Output)
 	}
-	if len(out.Shape) != 2 || out.Shape[1] < 2 {
-		return nil, fmt.Errorf("%w %s: output %q has shape %v, need [-1 K]", ErrRemote, c.base, out.Name, out.Shape)
+	if out.Datatype != FP32 && out.Datatype != FP64 || len(out.Shape) != 2 || out.Shape[1] < 2 || out.Shape[1] > 1<<20 {
+		return fmt.Errorf("%w %s: output %q is %s %v, need FP32 [-1 K]", ErrRemote, c.base, out.Name, out.Datatype, out.Shape)
 	}
 	c.output, c.k = out.Name, int(out.Shape[1])
-	return c, nil
+	return nil
 }
 
 // Metadata returns the model metadata read by Dial.
 func (c *Client) Metadata() ModelMetadata { return c.meta }
+
+// Name returns the remote model's name.
+func (c *Client) Name() string { return c.meta.Name }
+
+// URL returns the model URL the client was dialled with.
+func (c *Client) URL() string { return c.base }
 
 // InputShape implements [model.Classifier].
 func (c *Client) InputShape() []int { return append([]int(nil), c.shape...) }
@@ -117,16 +176,21 @@ func (c *Client) InputShape() []int { return append([]int(nil), c.shape...) }
 // NumClasses implements [model.Classifier].
 func (c *Client) NumClasses() int { return c.k }
 
+// Clone implements [model.Cloner]: a Client is safe for concurrent use, so
+// it returns itself.
+func (c *Client) Clone() model.Classifier { return c }
+
 // Logits implements [model.Classifier]: it sends the inputs in requests of
-// at most MaxBatch inputs.
+// at most MaxBatch inputs and writes the remote logits (or log-probabilities)
+// into dst.
 func (c *Client) Logits(ctx context.Context, dst, x []float32) error {
 	n, err := model.CheckBatch(c, dst, x, c.k)
 	if err != nil {
 		return err
 	}
 	size := len(x) / max(n, 1)
-	for lo := 0; lo < n; lo += c.maxBatch {
-		hi := min(lo+c.maxBatch, n)
+	for lo := 0; lo < n; lo += c.o.MaxBatch {
+		hi := min(lo+c.o.MaxBatch, n)
 		shape := []int64{int64(hi - lo)}
 		for _, d := range c.shape {
 			shape = append(shape, int64(d))
@@ -135,49 +199,97 @@ func (c *Client) Logits(ctx context.Context, dst, x []float32) error {
 			Inputs:  []RequestInput{{Name: c.input, Shape: shape, Datatype: FP32, Data: x[lo*size : hi*size]}},
 			Outputs: []RequestOutput{{Name: c.output}},
 		}
-		var resp InferenceResponse
-		if err := c.do(ctx, http.MethodPost, c.base+"/infer", &req, &resp); err != nil {
+		b, err := json.Marshal(&req)
+		if err != nil {
+			return fmt.Errorf("oip: encoding request: %w", err)
+		}
+		body, err := c.do(ctx, http.MethodPost, c.base+"/infer", b)
+		if err != nil {
 			return err
 		}
-		out, ok := resp.Output(c.output)
-		if !ok {
-			return fmt.Errorf("%w %s: reply has no output %q", ErrRemote, c.base, c.output)
+		if err := c.decodeLogits(dst[lo*c.k:hi*c.k], body); err != nil {
+			return err
 		}
-		if len(out.Data) != (hi-lo)*c.k {
-			return fmt.Errorf("%w %s: output %q has %d values for %d inputs of %d classes", ErrRemote, c.base, c.output, len(out.Data), hi-lo, c.k)
-		}
-		copy(dst[lo*c.k:hi*c.k], out.Data)
 	}
 	return nil
 }
 
-func (c *Client) do(ctx context.Context, method, u string, body, into any) error {
+// decodeLogits reads an inference reply for len(dst)/K inputs into dst.
+func (c *Client) decodeLogits(dst []float32, body []byte) error {
+	var resp InferenceResponse
+	if err := json.Unmarshal(body, &resp); err != nil {
+		return fmt.Errorf("%w %s: malformed reply: %v", ErrRemote, c.base, err)
+	}
+	out, ok := resp.Output(c.output)
+	if !ok {
+		return fmt.Errorf("%w %s: reply has no output %q", ErrRemote, c.base, c.output)
+	}
+	if len(out.Data) != len(dst) {
+		return fmt.Errorf("%w %s: output %q has %d values for %d inputs of %d classes", ErrRemote, c.base, c.output, len(out.Data), len(dst)/c.k, c.k)
+	}
+	for i, v := range out.Data {
+		if c.o.Probabilities {
+			if !(v >= 0 && v <= 1) {
+				return fmt.Errorf("%w %s: output %q: probability %v of input %d outside [0, 1]", ErrRemote, c.base, c.output, v, i/c.k)
+			}
+			v = float32(math.Log(max(float64(v), math.SmallestNonzeroFloat32)))
+		} else if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("%w %s: output %q: non-finite value for input %d", ErrRemote, c.base, c.output, i/c.k)
+		}
+		dst[i] = v
+	}
+	return nil
+}
+
+// do sends a request, retrying transient failures, and returns the body of
+// the 200 reply.
+func (c *Client) do(ctx context.Context, method, u string, body []byte) ([]byte, error) {
+	wait := c.o.Backoff
+	for attempt := 0; ; attempt++ {
+		b, transient, err := c.once(ctx, method, u, body)
+		if err == nil || !transient || attempt >= c.o.Retries || ctx.Err() != nil {
+			if err != nil && attempt > 0 {
+				err = fmt.Errorf("%w (after %d attempts)", err, attempt+1)
+			}
+			return b, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("oip: %s: %w", u, ctx.Err())
+		case <-t.C:
+		}
+		wait *= 2
+	}
+}
+
+// once makes one attempt; transient says whether a retry may succeed.
+func (c *Client) once(ctx context.Context, method, u string, body []byte) ([]byte, bool, error) {
+	actx, cancel := context.WithTimeout(ctx, c.o.Timeout)
+	defer cancel()
 	var rd io.Reader
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return fmt.Errorf("oip: encoding request: %w", err)
-		}
-		rd = bytes.NewReader(b)
+		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	req, err := http.NewRequestWithContext(actx, method, u, rd)
 	if err != nil {
-		return fmt.Errorf("oip: %w", err)
+		return nil, false, fmt.Errorf("%w %s: %w", ErrRemote, u, err)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := c.http.Do(req)
+	resp, err := c.o.HTTP.Do(req)
 	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("%w %s: %w", ErrRemote, u, err)
+		return nil, true, c.netError(ctx, actx, u, err)
 	}
 	defer resp.Body.Close()
-	b, err := readLimited(resp.Body, c.maxResp)
+	b, err := io.ReadAll(io.LimitReader(resp.Body, c.o.MaxResponseBytes+1))
 	if err != nil {
-		return fmt.Errorf("%w %s: reading reply: %v", ErrRemote, u, err)
+		return nil, true, c.netError(ctx, actx, u, err)
+	}
+	if int64(len(b)) > c.o.MaxResponseBytes {
+		return nil, false, fmt.Errorf("%w %s: reply larger than %d bytes", ErrRemote, u, c.o.MaxResponseBytes)
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e ErrorResponse
@@ -188,10 +300,26 @@ func (c *Client) do(ctx context.Context, method, u string, body, into any) error
 		if len(msg) > 300 {
 			msg = msg[:300] + "..."
 		}
-		return fmt.Errorf("%w %s: status %d: %s", ErrRemote, u, resp.StatusCode, msg)
+		transient := false
+		switch resp.StatusCode {
+		case http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			transient = true
+		}
+		return nil, transient, fmt.Errorf("%w %s: status %d: %s", ErrRemote, u, resp.StatusCode, msg)
 	}
-	if err := json.Unmarshal(b, into); err != nil {
-		return fmt.Errorf("%w %s: malformed reply: %v", ErrRemote, u, err)
+	return b, false, nil
+}
+
+// netError classifies a transport error: the caller's cancellation is
+// returned as it is, a deadline of the attempt (or the transport's) is a
+// timeout, anything else a failed remote.
+func (c *Client) netError(ctx, actx context.Context, u string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("oip: %s: %w", u, ctx.Err())
 	}
-	return nil
+	var ne net.Error
+	if errors.Is(actx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return fmt.Errorf("%w (%w) %s: no reply within %v", ErrRemote, ErrTimeout, u, c.o.Timeout)
+	}
+	return fmt.Errorf("%w %s: %v", ErrRemote, u, err)
 }

@@ -1,8 +1,13 @@
 // Package oip speaks the Open Inference Protocol (the "v2" REST protocol of
-// KServe, Triton and Seldon MLServer): the JSON messages, a strict decoder,
-// an HTTP handler that serves any [model.Classifier], and a client that makes
-// a served model a [model.Classifier] again, so trustml's attacks and
-// evaluations run against a real deployment.
+// KServe, Triton and Seldon MLServer): the JSON messages and their strict,
+// fast request decoder ([DecodeRequest]); the helpers every v2 handler
+// shares ([ReadBody], [Check], [WriteJSON], [WriteError], [NewMetadata]); a
+// minimal [Server] for any [model.Classifier]; and the one [Client], which
+// makes a served model a [model.Classifier] again, so that trustml's attacks
+// and evaluations run against a real deployment and package serve can put a
+// defense in front of it. The client bounds each attempt's time, retries
+// transient failures with backoff ([ClientOptions]) and is safe for
+// concurrent use.
 //
 // Endpoints (name is the model name):
 //
@@ -22,7 +27,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 )
 
 // Datatype names of the protocol that trustml reads and writes.
@@ -134,11 +138,9 @@ type wireRequest struct {
 // allocated for it.
 const maxElements = 1 << 26
 
-// DecodeRequest parses and checks an inference request: known datatypes
-// (FP32, FP64), a shape whose element count matches the data, data given
-// flat or as nested arrays of numbers, finite values. Every problem is an
-// error wrapping [ErrBadRequest] that names the input and the field.
-func DecodeRequest(body []byte) (*InferenceRequest, error) {
+// decodeJSON is [DecodeRequest] with encoding/json: it accepts every valid
+// request and words every error.
+func decodeJSON(body []byte) (*InferenceRequest, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrBadRequest, fmt.Sprintf(format, args...))
 	}
@@ -221,16 +223,4 @@ func appendNumbers(dst []float32, raw json.RawMessage, depth int) ([]float32, er
 		}
 	}
 	return dst, nil
-}
-
-// readLimited reads at most limit bytes of r, failing if there are more.
-func readLimited(r io.Reader, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("body larger than %d bytes", limit)
-	}
-	return b, nil
 }

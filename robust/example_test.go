@@ -6,6 +6,7 @@ import (
 
 	"github.com/trustml/trustml/attack"
 	"github.com/trustml/trustml/data"
+	"github.com/trustml/trustml/defense"
 	"github.com/trustml/trustml/robust"
 	"github.com/trustml/trustml/zoo"
 )
@@ -20,10 +21,13 @@ func Example() {
 	}
 	test, _ := data.EmbeddedFashion(data.Test)
 	n := 20
-	rep, err := robust.Run(context.Background(), net, test.X[:n*784], test.Y[:n], robust.Config{
-		Attacks: []string{"square"}, Defenses: []string{"none", "aaa-linear"},
-		Norm: attack.LInf, Eps: 0.1, Budget: 100, Checkpoints: []int{100}, Quantize: true,
-	})
+	cfg, err := robust.NamedConfig([]string{"square"}, []string{"none", "aaa-linear"}, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	cfg.Norm, cfg.Eps, cfg.Budget, cfg.Checkpoints, cfg.Quantize = attack.LInf, 0.1, 100, []int{100}, true
+	rep, err := robust.Run(context.Background(), net, test.X[:n*784], test.Y[:n], cfg)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -34,4 +38,49 @@ func Example() {
 	// Output:
 	// same clean accuracy: true
 	// AAA more robust: true
+}
+
+// Configured values instead of names: a Square attack with its own
+// settings (and threat model, since Config.Eps is 0) against a defense
+// built by a factory.
+func ExampleRun_values() {
+	net, _, err := zoo.Default()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	test, _ := data.EmbeddedFashion(data.Test)
+	sq := attack.NewSquare()
+	sq.Eps, sq.PInit = 0.1, 0.1
+	aaa := defense.DefaultAAAConfig(defense.Linear)
+	aaa.Tau = 4
+	cfg := robust.Config{
+		Attacks: []attack.Attack{sq},
+		Defenses: []robust.Defense{{Name: "aaa-tau4", New: func(uint64) (defense.Defense, error) {
+			return defense.NewAAA(aaa)
+		}}},
+		Budget: 50,
+	}
+	rep, err := robust.Run(context.Background(), net, test.X[:10*784], test.Y[:10], cfg)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	p := rep.Pairs[0]
+	fmt.Println(p.Attack, "vs", p.Defense, p.Threat.Eps)
+	// Output:
+	// square vs aaa-tau4 0.1
+}
+
+// Demo is "trustml demo": the default model's metrics, a few predictions and
+// the Square attack against four output layers (here on 5 images with 20
+// queries each).
+func ExampleDemo() {
+	res, err := robust.Demo(context.Background(), robust.DemoConfig{N: 5, Budget: 20, Show: 2})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(res.Metrics.N, len(res.Predictions), len(res.Robustness.Pairs))
+	// Output: 2000 2 4
 }

@@ -4,15 +4,20 @@
 // the queries successful attacks needed, the calibration of the defended
 // model and how much the defense changes the outputs.
 //
-// A [Report] keeps one record per sample, so that reports of disjoint shards
-// of the samples (run as independent jobs, see [Config.Shard]) merge into
-// exactly the report one job would have summarised ([Merge]).
+// [Run] takes configured values: attacks (attack.Attack) and defense
+// factories ([Defense]); [NamedConfig] builds them from registry names, as
+// the command line does. A [Report] keeps one record per sample, so that
+// reports of the shards of the samples (run as independent jobs, see
+// [Config.Shard]) merge into exactly the report one job would have
+// summarised ([Merge], [MergeFiles]). [Demo] is "trustml demo".
 package robust
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -22,33 +27,98 @@ import (
 	"github.com/trustml/trustml/defense"
 	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/model"
+	"github.com/trustml/trustml/progress"
+	"github.com/trustml/trustml/shard"
 )
 
-// Config configures [Run].
+// Config configures [Run]. [NamedConfig] fills Attacks and Defenses from
+// registry names.
 type Config struct {
-	Attacks  []string // attack registry names (attack.Names)
-	Defenses []string // defense registry names (defense.Names); "none" is the undefended model
-	// DefenseParams holds per-defense parameters (defense.ParseParams), by name.
-	DefenseParams map[string]map[string]float64
-	Norm          attack.Norm
-	Eps           float64     // radius of the perturbation ball on the [0, 1] pixel scale
-	Loss          attack.Loss // attack objective (LossDefault: each attack's reference choice)
-	Budget        int         // queries per sample (clean query included)
-	Checkpoints   []int       // budgets to report robust accuracy at (≤ Budget)
-	Targeted      bool        // random targets instead of untargeted attacks
-	Quantize      bool        // 8-bit input quantization before every query, as the AAA victim
-	Seed          uint64
-	// Shard and Shards select the samples i with i mod Shards == Shard;
-	// Shards ≤ 1 evaluates every sample.
-	Shard, Shards int
+	// Attacks are the configured attacks to run (from attack.New or built
+	// directly). Each attack–defense pair runs on its own copy of the
+	// attack, so the values are not modified and may be shared.
+	Attacks []attack.Attack
+	// Defenses are the output defenses every attack runs against (see
+	// [NamedDefense]; "none" is the undefended model).
+	Defenses []Defense
+	// Norm, Eps and Loss replace every attack's threat model when Eps > 0;
+	// with Eps 0 each attack keeps its own.
+	Norm        attack.Norm
+	Eps         float64     // radius of the perturbation ball on the [0, 1] pixel scale
+	Loss        attack.Loss // attack objective (LossDefault: each attack's reference choice)
+	Budget      int         // queries per sample (clean query included)
+	Checkpoints []int       // budgets to report robust accuracy at (≤ Budget)
+	Targeted    bool        // random targets instead of untargeted attacks
+	Quantize    bool        // 8-bit input quantization before every query, as the AAA victim
+	Seed        uint64
+	// Shard selects the samples i with i mod Count == Index; the zero value
+	// evaluates every sample. Reports of the shards of one split merge with
+	// [Merge].
+	Shard shard.Spec
 	// CalibrationX and CalibrationY, if set, are held-out labelled inputs
 	// (never the evaluated ones) on which the temperature of every AAA
-	// defense whose parameters leave it unset is tuned for calibration, as
-	// the AAA paper does on validation data.
+	// defense with TuneTemperature set is tuned for calibration, as the AAA
+	// paper does on validation data.
 	CalibrationX []float32
 	CalibrationY []int
-	// Progress, if set, receives the attack's progress for each pair.
-	Progress func(attackName, defenseName string, p attack.Progress)
+	// Progress, if set, receives each attack–defense pair's progress (label
+	// "ATTACK vs DEFENSE") and a log line as each pair finishes.
+	Progress progress.Reporter
+}
+
+// Defense is an output defense to evaluate: the name the report gives it
+// and a factory that builds a fresh instance, seeded for randomized
+// defenses. Each pair and each clean pass gets its own instance.
+type Defense struct {
+	Name string
+	New  func(seed uint64) (defense.Defense, error)
+	// TuneTemperature lets [Run] tune the temperature of an AAA defense on
+	// Config's calibration data.
+	TuneTemperature bool
+}
+
+// NamedDefense is the registered defense name with parameters params
+// (defense.ParseParams); its temperature is tuned on calibration data
+// unless params set it. An unknown name is an error matching
+// defense.ErrUnknown; bad parameters are errors too.
+func NamedDefense(name string, params map[string]float64) (Defense, error) {
+	params = maps.Clone(params)
+	newDefense := func(seed uint64) (defense.Defense, error) {
+		return defense.New(name, defense.Options{Seed: seed, Params: params})
+	}
+	if _, err := newDefense(0); err != nil {
+		return Defense{}, err
+	}
+	_, fixed := params["temperature"]
+	return Defense{Name: name, New: newDefense, TuneTemperature: !fixed}, nil
+}
+
+// NamedConfig returns a Config with the registered attacks and defenses of
+// the given names (params holds per-defense parameters by name); the
+// caller sets the rest. Unknown names are errors matching attack.ErrUnknown
+// or defense.ErrUnknown.
+func NamedConfig(attacks, defenses []string, params map[string]map[string]float64) (Config, error) {
+	var cfg Config
+	for name := range params {
+		if !slices.Contains(defenses, name) {
+			return cfg, fmt.Errorf("%w: parameters for defense %q, which is not evaluated", ErrConfig, name)
+		}
+	}
+	for _, name := range attacks {
+		a, err := attack.New(name)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Attacks = append(cfg.Attacks, a)
+	}
+	for _, name := range defenses {
+		d, err := NamedDefense(name, params[name])
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Defenses = append(cfg.Defenses, d)
+	}
+	return cfg, nil
 }
 
 // Sample is the outcome for one evaluated sample under one attack and
@@ -136,7 +206,7 @@ func (cfg *Config) check() error {
 	if cfg.Budget <= 0 {
 		return bad("budget %d must be positive", cfg.Budget)
 	}
-	if !(cfg.Eps > 0) || cfg.Eps > 1 {
+	if !(cfg.Eps >= 0) || cfg.Eps > 1 {
 		return bad("eps %g outside (0, 1]", cfg.Eps)
 	}
 	for _, q := range cfg.Checkpoints {
@@ -144,24 +214,38 @@ func (cfg *Config) check() error {
 			return bad("checkpoint %d outside [1, budget %d]", q, cfg.Budget)
 		}
 	}
-	if cfg.Shards > 1 && (cfg.Shard < 0 || cfg.Shard >= cfg.Shards) {
-		return bad("shard %d outside [0, %d)", cfg.Shard, cfg.Shards)
+	if err := cfg.Shard.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	for _, a := range cfg.Attacks {
-		if _, err := attack.New(a); err != nil {
-			return fmt.Errorf("%w: %v", ErrConfig, err)
+	for i, a := range cfg.Attacks {
+		if a == nil {
+			return bad("attack %d is nil", i)
 		}
 	}
 	for _, d := range cfg.Defenses {
-		if _, err := cfg.newDefense(d, 0); err != nil {
-			return fmt.Errorf("%w: defense %q: %v", ErrConfig, d, err)
+		if d.New == nil {
+			return bad("defense %q has no factory", d.Name)
+		}
+		if _, err := d.New(0); err != nil {
+			return fmt.Errorf("%w: defense %q: %w", ErrConfig, d.Name, err)
 		}
 	}
 	return nil
 }
 
-func (cfg *Config) newDefense(name string, salt uint64) (defense.Defense, error) {
-	return defense.New(name, defense.Options{Seed: cfg.Seed ^ salt, Params: cfg.DefenseParams[name]})
+// copyAttack returns a fresh copy of a registered attack with a's settings
+// (through its JSON form); an attack the registry does not know is used as
+// it is.
+func copyAttack(a attack.Attack) attack.Attack {
+	b, err := json.Marshal(a)
+	if err != nil {
+		return a
+	}
+	c, err := attack.New(a.Name())
+	if err != nil || json.Unmarshal(b, c) != nil {
+		return a
+	}
+	return c
 }
 
 // Run evaluates every configured attack against every configured defense
@@ -179,13 +263,13 @@ func Run(ctx context.Context, c model.Classifier, x []float32, y []int, cfg Conf
 	if n != len(y) {
 		return nil, fmt.Errorf("robust: %d inputs, %d labels", n, len(y))
 	}
-	shards := max(cfg.Shards, 1)
-	var idx []int
-	for i := 0; i < n; i++ {
-		if i%shards == cfg.Shard%shards {
-			idx = append(idx, i)
-		}
+	sp := cfg.Shard
+	if sp.Count == 0 {
+		sp = shard.Spec{Index: 0, Count: 1}
 	}
+	idx := sp.Indices(n)
+	cfg.Defenses = slices.Clone(cfg.Defenses) // calibration replaces some
+	pr := progress.Or(cfg.Progress)
 	size := model.InputSize(c)
 	xs := make([]float32, 0, len(idx)*size)
 	ys := make([]int, 0, len(idx))
@@ -198,7 +282,7 @@ func Run(ctx context.Context, c model.Classifier, x []float32, y []int, cfg Conf
 		checkpoints = []int{cfg.Budget}
 	}
 	sort.Ints(checkpoints)
-	rep := &Report{N: n, Budget: cfg.Budget, Checkpoints: checkpoints, Seed: cfg.Seed, Shards: []int{cfg.Shard % shards}, NumShards: shards}
+	rep := &Report{N: n, Budget: cfg.Budget, Checkpoints: checkpoints, Seed: cfg.Seed, Shards: []int{sp.Index}, NumShards: sp.Count}
 	k := c.NumClasses()
 	if rep.Temperatures, err = calibrate(ctx, c, &cfg); err != nil {
 		return nil, err
@@ -207,32 +291,36 @@ func Run(ctx context.Context, c model.Classifier, x []float32, y []int, cfg Conf
 	if err != nil {
 		return nil, err
 	}
-	for di, dname := range cfg.Defenses {
-		d, err := cfg.newDefense(dname, uint64(di)<<32)
+	for di, dd := range cfg.Defenses {
+		d, err := dd.New(cfg.Seed ^ uint64(di)<<32)
 		if err != nil {
 			return nil, err
 		}
-		dc, err := cleanStats(ctx, c, d, dname, xs, ys, idx, plain, failed, k)
+		dc, err := cleanStats(ctx, c, d, dd.Name, xs, ys, idx, plain, failed, k)
 		if err != nil {
 			return nil, err
 		}
 		rep.Clean = append(rep.Clean, *dc)
 	}
-	for ai, aname := range cfg.Attacks {
-		for di, dname := range cfg.Defenses {
+	for ai, a := range cfg.Attacks {
+		aname := a.Name()
+		for di, dd := range cfg.Defenses {
+			dname := dd.Name
 			if err := ctx.Err(); err != nil {
 				return rep, err
 			}
 			// Seeds depend on the pair and the shard, not on the order of
 			// the other pairs.
-			salt := uint64(ai+1)<<40 | uint64(di+1)<<20 | uint64(cfg.Shard%shards+1)
-			d, err := cfg.newDefense(dname, salt)
+			salt := uint64(ai+1)<<40 | uint64(di+1)<<20 | uint64(sp.Index+1)
+			d, err := dd.New(cfg.Seed ^ salt)
 			if err != nil {
 				return nil, err
 			}
-			atk, _ := attack.New(aname)
+			atk := copyAttack(a)
 			th := atk.ThreatModel()
-			th.Norm, th.Eps, th.Loss = cfg.Norm, cfg.Eps, cfg.Loss
+			if cfg.Eps > 0 {
+				th.Norm, th.Eps, th.Loss = cfg.Norm, cfg.Eps, cfg.Loss
+			}
 			o, err := attack.NewOracle(defense.Wrap(c, d), attack.OracleOptions{Budget: cfg.Budget, Quantize: cfg.Quantize})
 			if err != nil {
 				return nil, err
@@ -244,13 +332,17 @@ func Run(ctx context.Context, c model.Classifier, x []float32, y []int, cfg Conf
 					return nil, err
 				}
 			}
-			if cfg.Progress != nil {
-				opts.Progress = func(p attack.Progress) { cfg.Progress(aname, dname, p) }
+			label := aname + " vs " + dname
+			var last attack.Progress
+			opts.Progress = func(p attack.Progress) {
+				last = p
+				pr.Update(label, p.N-p.Active, p.N, fmt.Sprintf("fooled %d/%d, %d queries", p.Fooled, p.N, p.Queries))
 			}
 			res, err := atk.Run(ctx, o, xs, ys, opts)
 			if err != nil {
 				return rep, fmt.Errorf("robust: %s against %s: %w", aname, dname, err)
 			}
+			pr.Log("%s: fooled %d of %d images, %d queries", label, last.Fooled, last.N, last.Queries)
 			p := Pair{Attack: aname, Defense: dname, Threat: *th}
 			for j, i := range idx {
 				s := Sample{Index: i, CleanCorrect: res.CleanCorrect[j], FooledAt: res.FooledAt[j], Queries: res.Queries[j]}
@@ -279,19 +371,20 @@ func calibrationGrid() []float64 {
 	return append(g, 5, 6, 8, 10)
 }
 
-// calibrate tunes the temperature of the AAA defenses in cfg on the
-// calibration data and records it in cfg.DefenseParams.
+// calibrate tunes the temperature of the AAA defenses in cfg marked
+// TuneTemperature on the calibration data and replaces them in
+// cfg.Defenses with their tuned versions.
 func calibrate(ctx context.Context, c model.Classifier, cfg *Config) (map[string]float64, error) {
 	if len(cfg.CalibrationY) == 0 {
 		return nil, nil
 	}
 	var logits []float32
 	temps := map[string]float64{}
-	for _, name := range cfg.Defenses {
-		if _, set := cfg.DefenseParams[name]["temperature"]; set {
+	for i, dd := range cfg.Defenses {
+		if !dd.TuneTemperature {
 			continue
 		}
-		d, err := cfg.newDefense(name, 0)
+		d, err := dd.New(0)
 		if err != nil {
 			return nil, err
 		}
@@ -309,18 +402,21 @@ func calibrate(ctx context.Context, c model.Classifier, cfg *Config) (map[string
 		}
 		res, err := defense.TuneTemperature(ctx, aaa.Config(), logits, cfg.CalibrationY, c.NumClasses(), calibrationGrid())
 		if err != nil {
-			return nil, fmt.Errorf("robust: tuning %s: %w", name, err)
+			return nil, fmt.Errorf("robust: tuning %s: %w", dd.Name, err)
 		}
-		params := map[string]float64{}
-		for k, v := range cfg.DefenseParams[name] {
-			params[k] = v
+		t, orig := res.Temperature, dd.New
+		dd.New = func(seed uint64) (defense.Defense, error) {
+			d, err := orig(seed)
+			if a, ok := d.(*defense.AAA); ok && err == nil {
+				ac := a.Config()
+				ac.Temperature = t
+				return defense.NewAAA(ac)
+			}
+			return d, err
 		}
-		params["temperature"] = res.Temperature
-		if cfg.DefenseParams == nil {
-			cfg.DefenseParams = map[string]map[string]float64{}
-		}
-		cfg.DefenseParams[name] = params
-		temps[name] = res.Temperature
+		dd.TuneTemperature = false
+		cfg.Defenses[i] = dd
+		temps[dd.Name] = t
 	}
 	return temps, nil
 }
@@ -506,8 +602,10 @@ func (p *Pair) Curve(qs []int) []float64 {
 	return out
 }
 
-// Merge combines reports of disjoint shards of one evaluation (same model,
-// data, settings, attacks and defenses) into one report.
+// Merge combines the reports of the shards of one evaluation (same model,
+// data, settings, attacks and defenses) into one report. The shards must
+// cover the evaluation exactly once (shard.CheckCover), and each report's
+// samples must belong to its shards.
 func Merge(reports ...*Report) (*Report, error) {
 	if len(reports) == 0 {
 		return nil, fmt.Errorf("robust: nothing to merge")
@@ -515,20 +613,26 @@ func Merge(reports ...*Report) (*Report, error) {
 	first := reports[0]
 	out := &Report{Model: first.Model, Data: first.Data, N: first.N, Budget: first.Budget,
 		Checkpoints: first.Checkpoints, Seed: first.Seed, NumShards: first.NumShards}
-	seen := map[int]bool{}
+	var specs []shard.Spec
 	for ri, r := range reports {
 		if r.Model != first.Model || r.Data != first.Data || r.Budget != first.Budget || r.Seed != first.Seed ||
 			r.NumShards != first.NumShards || r.N != first.N || !slices.Equal(r.Checkpoints, first.Checkpoints) ||
 			len(r.Pairs) != len(first.Pairs) || len(r.Clean) != len(first.Clean) {
 			return nil, fmt.Errorf("robust: report %d is from a different evaluation (model, data, budget, seed, shards or pairs differ)", ri+1)
 		}
+		if len(r.Shards) == 0 {
+			return nil, fmt.Errorf("robust: report %d names no shard", ri+1)
+		}
 		for _, s := range r.Shards {
-			if seen[s] {
-				return nil, fmt.Errorf("robust: shard %d appears twice", s)
-			}
-			seen[s] = true
+			specs = append(specs, shard.Spec{Index: s, Count: r.NumShards})
 			out.Shards = append(out.Shards, s)
 		}
+		if err := checkSamples(r, ri); err != nil {
+			return nil, err
+		}
+	}
+	if err := shard.CheckCover(specs); err != nil {
+		return nil, fmt.Errorf("robust: %w", err)
 	}
 	sort.Ints(out.Shards)
 	for ci := range first.Clean {
@@ -556,4 +660,35 @@ func Merge(reports ...*Report) (*Report, error) {
 	}
 	out.Summarize()
 	return out, nil
+}
+
+// checkSamples checks that the samples of report ri lie in [0, N) and in
+// its shards.
+func checkSamples(r *Report, ri int) error {
+	in := func(i int) bool {
+		if i < 0 || i >= r.N {
+			return false
+		}
+		for _, s := range r.Shards {
+			if (shard.Spec{Index: s, Count: r.NumShards}).Contains(i) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, dc := range r.Clean {
+		for _, smp := range dc.Samples {
+			if !in(smp.Index) {
+				return fmt.Errorf("robust: report %d: %s clean sample %d is not in its shards %v of %d samples", ri+1, dc.Defense, smp.Index, r.Shards, r.N)
+			}
+		}
+	}
+	for _, p := range r.Pairs {
+		for _, smp := range p.Samples {
+			if !in(smp.Index) {
+				return fmt.Errorf("robust: report %d: %s/%s sample %d is not in its shards %v of %d samples", ri+1, p.Attack, p.Defense, smp.Index, r.Shards, r.N)
+			}
+		}
+	}
+	return nil
 }

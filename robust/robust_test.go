@@ -7,10 +7,13 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/trustml/trustml/attack"
+	"github.com/trustml/trustml/defense"
 	"github.com/trustml/trustml/nn"
+	"github.com/trustml/trustml/shard"
 )
 
 func TestSummarize(t *testing.T) {
@@ -65,12 +68,12 @@ func tiny(t *testing.T, n int) (*nn.Network, []float32, []int) {
 
 func TestRunShardsAndMerge(t *testing.T) {
 	net, x, y := tiny(t, 12)
-	cfg := Config{Attacks: []string{"square"}, Defenses: []string{"none", "aaa-linear"}, Norm: attack.LInf, Eps: 0.3,
-		Budget: 40, Checkpoints: []int{10, 40}, Seed: 7, Shards: 2}
+	cfg := named(t, []string{"square"}, []string{"none", "aaa-linear"}, nil)
+	cfg.Norm, cfg.Eps, cfg.Budget, cfg.Checkpoints, cfg.Seed = attack.LInf, 0.3, 40, []int{10, 40}, 7
 	ctx := context.Background()
 	var shards []*Report
 	for s := 0; s < 2; s++ {
-		cfg.Shard = s
+		cfg.Shard = shard.Spec{Index: s, Count: 2}
 		r, err := Run(ctx, net, x, y, cfg)
 		if err != nil {
 			t.Fatal(err)
@@ -125,8 +128,19 @@ func TestRunShardsAndMerge(t *testing.T) {
 	if m.Clean[0].Summary.Accuracy != m.Clean[1].Summary.Accuracy {
 		t.Errorf("clean accuracy none %v, aaa %v", m.Clean[0].Summary.Accuracy, m.Clean[1].Summary.Accuracy)
 	}
-	if _, err := Merge(shards[0], shards[0]); err == nil {
-		t.Error("merging a shard with itself succeeded")
+	for name, reps := range map[string][]*Report{
+		"a shard twice":   {shards[0], shards[0]},
+		"a missing shard": {shards[1]},
+	} {
+		if _, err := Merge(reps...); !errors.Is(err, shard.ErrSpec) {
+			t.Errorf("merging %s: err %v, want shard.ErrSpec", name, err)
+		}
+	}
+	stray := *shards[1]
+	stray.Pairs = append([]Pair(nil), stray.Pairs...)
+	stray.Pairs[0].Samples = append([]Sample{{Index: 2}}, stray.Pairs[0].Samples[1:]...)
+	if _, err := Merge(shards[0], &stray); err == nil || !strings.Contains(err.Error(), "not in its shards") {
+		t.Errorf("merging a report with a sample of another shard: err %v", err)
 	}
 	other := *shards[1]
 	other.Budget = 41
@@ -143,18 +157,31 @@ func TestRunShardsAndMerge(t *testing.T) {
 	}
 }
 
+// named builds a Config from names or fails the test.
+func named(t *testing.T, attacks, defenses []string, params map[string]map[string]float64) Config {
+	t.Helper()
+	cfg, err := NamedConfig(attacks, defenses, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 func TestConfigErrors(t *testing.T) {
 	net, x, y := tiny(t, 2)
-	base := Config{Attacks: []string{"square"}, Defenses: []string{"none"}, Eps: 0.1, Budget: 10}
+	base := named(t, []string{"square"}, []string{"none"}, nil)
+	base.Eps, base.Budget = 0.1, 10
 	cases := map[string]func(*Config){
-		"no attacks":       func(c *Config) { c.Attacks = nil },
-		"unknown attack":   func(c *Config) { c.Attacks = []string{"magic"} },
-		"unknown defense":  func(c *Config) { c.Defenses = []string{"shield"} },
-		"bad defense knob": func(c *Config) { c.DefenseParams = map[string]map[string]float64{"none": {"x": 1}} },
-		"zero budget":      func(c *Config) { c.Budget = 0 },
-		"eps":              func(c *Config) { c.Eps = 2 },
-		"checkpoint":       func(c *Config) { c.Checkpoints = []int{11} },
-		"shard":            func(c *Config) { c.Shard, c.Shards = 3, 2 },
+		"no attacks":  func(c *Config) { c.Attacks = nil },
+		"nil attack":  func(c *Config) { c.Attacks = []attack.Attack{nil} },
+		"nil factory": func(c *Config) { c.Defenses = []Defense{{Name: "x"}} },
+		"failing defense": func(c *Config) {
+			c.Defenses = []Defense{{Name: "x", New: func(uint64) (defense.Defense, error) { return nil, errors.New("no") }}}
+		},
+		"zero budget": func(c *Config) { c.Budget = 0 },
+		"eps":         func(c *Config) { c.Eps = 2 },
+		"checkpoint":  func(c *Config) { c.Checkpoints = []int{11} },
+		"shard":       func(c *Config) { c.Shard = shard.Spec{Index: 3, Count: 2} },
 	}
 	for name, mod := range cases {
 		cfg := base
@@ -165,6 +192,72 @@ func TestConfigErrors(t *testing.T) {
 	}
 	if _, err := Run(context.Background(), net, x[:10], y, base); err == nil {
 		t.Error("ragged input accepted")
+	}
+}
+
+func TestNamedConfig(t *testing.T) {
+	for _, c := range []struct {
+		name              string
+		attacks, defenses []string
+		params            map[string]map[string]float64
+		unknown           error
+		msg               string
+	}{
+		{"unknown attack", []string{"magic"}, []string{"none"}, nil, attack.ErrUnknown, "known: bandits"},
+		{"unknown defense", []string{"square"}, []string{"shield"}, nil, defense.ErrUnknown, "known: aaa-linear"},
+		{"bad knob", []string{"square"}, []string{"none"}, map[string]map[string]float64{"none": {"x": 1}}, nil, "unknown parameter"},
+		{"params of another", []string{"square"}, []string{"none"}, map[string]map[string]float64{"rnd": {"sigma": 1}}, ErrConfig, "not evaluated"},
+	} {
+		_, err := NamedConfig(c.attacks, c.defenses, c.params)
+		if err == nil || !strings.Contains(err.Error(), c.msg) || (c.unknown != nil && !errors.Is(err, c.unknown)) {
+			t.Errorf("%s: err %v, want one matching %v with %q", c.name, err, c.unknown, c.msg)
+		}
+	}
+	cfg := named(t, []string{"square", "simba"}, []string{"none", "aaa-linear"}, map[string]map[string]float64{"aaa-linear": {"temperature": 2}})
+	if len(cfg.Attacks) != 2 || cfg.Attacks[1].Name() != "simba" || len(cfg.Defenses) != 2 ||
+		!cfg.Defenses[0].TuneTemperature || cfg.Defenses[1].TuneTemperature {
+		t.Errorf("NamedConfig: %+v", cfg)
+	}
+}
+
+// TestValues runs configured attack and defense values: the attack's own
+// settings are used (and not modified), and a defense factory is called
+// with the pair's seed.
+func TestValues(t *testing.T) {
+	net, x, y := tiny(t, 4)
+	sq := attack.NewSquare()
+	sq.Eps, sq.PInit = 0.25, 0.2
+	var seeds []uint64
+	cfg := Config{
+		Attacks: []attack.Attack{sq},
+		Defenses: []Defense{{Name: "noise", New: func(seed uint64) (defense.Defense, error) {
+			seeds = append(seeds, seed)
+			return defense.New("outrnd", defense.Options{Seed: seed})
+		}}},
+		Budget: 20, Seed: 5,
+	}
+	r, err := Run(context.Background(), net, x, y, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := r.Pairs[0]; p.Attack != "square" || p.Defense != "noise" || p.Threat.Eps != 0.25 || len(p.Samples) != 4 {
+		t.Errorf("pair %s/%s eps %v, %d samples", p.Attack, p.Defense, p.Threat.Eps, len(p.Samples))
+	}
+	if sq.Eps != 0.25 || sq.PInit != 0.2 {
+		t.Errorf("Run modified the attack: %+v", sq)
+	}
+	// Check, clean pass, pair: three instances, the last two seeded apart.
+	if len(seeds) != 3 || seeds[1] == seeds[2] {
+		t.Errorf("factory seeds %v", seeds)
+	}
+	// Config's threat model replaces the attack's when Eps is set.
+	cfg.Eps, cfg.Norm = 0.05, attack.LInf
+	r2, err := Run(context.Background(), net, x, y, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r2.Pairs[0].Threat.Eps != 0.05 || sq.Eps != 0.25 {
+		t.Errorf("threat eps %v, attack eps %v", r2.Pairs[0].Threat.Eps, sq.Eps)
 	}
 }
 
@@ -187,7 +280,8 @@ func (f flaky) Logits(ctx context.Context, dst, x []float32) error {
 func TestFailingModelRecordsFailedSamples(t *testing.T) {
 	net, x, y := tiny(t, 8)
 	x[3*64] = sentinel
-	cfg := Config{Attacks: []string{"square"}, Defenses: []string{"none"}, Norm: attack.LInf, Eps: 0.2, Budget: 20}
+	cfg := named(t, []string{"square"}, []string{"none"}, nil)
+	cfg.Norm, cfg.Eps, cfg.Budget = attack.LInf, 0.2, 20
 	r, err := Run(context.Background(), flaky{net}, x, y, cfg)
 	if err != nil {
 		t.Fatalf("a failing model stopped the evaluation: %v", err)

@@ -7,7 +7,8 @@
 //
 // A [Server] serves either a trustml model in the process (any
 // [model.Classifier]; the embedded default in "trustml serve") or, in proxy
-// mode, an existing v2 server reached through [DialUpstream]: each request
+// mode, an existing v2 server reached through [oip.Dial] (whose client
+// retries transient failures and bounds each attempt's time): each request
 // goes to the upstream, the defense is applied to what comes back, and the
 // reply goes to the client, so a model trustml did not train gets the
 // defense without changes (as a KServe transformer, for instance).

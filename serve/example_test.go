@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/nn"
@@ -49,14 +50,15 @@ func Example() {
 }
 
 // Put a defense in front of a model that another v2 server (KServe, Triton,
-// MLServer) serves.
-func ExampleDialUpstream() {
+// MLServer) serves: the upstream, reached through oip's client, is the
+// server's model (proxy mode).
+func Example_proxy() {
 	ctx := context.Background()
 	net, _ := nn.New(nn.MLP([]int{4}, []int{8}, 3), 1)
 	upstream := httptest.NewServer((&oip.Server{Name: "plain", Model: net}).Handler())
 	defer upstream.Close()
 
-	up, err := serve.DialUpstream(ctx, upstream.URL+"/v2/models/plain", serve.UpstreamOptions{})
+	up, err := oip.Dial(ctx, upstream.URL+"/v2/models/plain", oip.ClientOptions{Timeout: 10 * time.Second})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -111,4 +113,19 @@ alice   alice-0123456789abcdef   budget=2
 	// 1 <nil>
 	// 2 <nil>
 	// 2 query budget exhausted: key alice has used 2 of its 2 queries, asked for 1 more
+}
+
+// Run serves a configured model until the context ends, then shuts down
+// gracefully: what "trustml serve" does with its flags.
+func ExampleRun() {
+	net, _ := nn.New(nn.MLP([]int{4}, []int{8}, 3), 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	err := serve.Run(ctx, serve.Config{
+		Addr:   "127.0.0.1:0",
+		Model:  net,
+		Server: serve.Options{Name: "tiny", Defense: "aaa-linear"},
+	})
+	fmt.Println("stopped cleanly:", err == nil)
+	// Output: stopped cleanly: true
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/trustml/trustml/oip"
 )
 
 // HTTPOptions configures the HTTP server of [Serve]. Zero durations take
@@ -58,7 +60,7 @@ func (s *Server) APIHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/metrics" {
 			s.metrics.requests.WithLabelValues("other", "404").Inc()
-			writeError(w, http.StatusNotFound, "no endpoint "+r.Method+" /metrics on this port")
+			oip.WriteError(w, http.StatusNotFound, "no endpoint "+r.Method+" /metrics on this port")
 			return
 		}
 		h.ServeHTTP(w, r)

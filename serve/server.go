@@ -1,9 +1,7 @@
 package serve
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -61,23 +59,23 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Server serves one classifier (a local model or an [Upstream]) over the Open
+// Server serves one classifier (a local model or an [oip.Client] of an
+// upstream server) over the Open
 // Inference Protocol with an output defense applied to every reply, dynamic
 // batching, optional API keys with query budgets, and Prometheus metrics.
 // Create it with [New]; it is safe for concurrent use.
 type Server struct {
-	o         Options
-	m         model.Classifier
-	shape     []int
-	size, k   int
-	kind      defense.Output
-	outputs   []string
-	b         *batcher
-	metrics   *instruments
-	log       *slog.Logger
-	notReady  atomic.Bool
-	meta      oip.ModelMetadata
-	inputName string
+	o        Options
+	m        model.Classifier
+	shape    []int
+	size, k  int
+	kind     defense.Output
+	outputs  []string
+	b        *batcher
+	metrics  *instruments
+	log      *slog.Logger
+	notReady atomic.Bool
+	meta     oip.ModelMetadata
 }
 
 // New returns a server for m. It builds one defense per worker from the
@@ -143,32 +141,12 @@ func New(m model.Classifier, o Options) (*Server, error) {
 		return nil, err
 	}
 	s.b.onError = func(err error) {
-		if !errors.Is(err, ErrUpstream) {
+		if !errors.Is(err, oip.ErrRemote) {
 			s.log.Error("forward pass failed", "model", o.Name, "err", err)
 		}
 	}
-	s.meta = s.buildMetadata()
+	s.meta = oip.NewMetadata(o.Name, o.Version, s.shape, k, s.outputs...)
 	return s, nil
-}
-
-func (s *Server) buildMetadata() oip.ModelMetadata {
-	s.inputName = oip.InputName
-	in := []int64{-1}
-	for _, d := range s.shape {
-		in = append(in, int64(d))
-	}
-	md := oip.ModelMetadata{
-		Name:     s.o.Name,
-		Platform: "trustml",
-		Inputs:   []oip.TensorMetadata{{Name: s.inputName, Datatype: oip.FP32, Shape: in}},
-	}
-	for _, o := range s.outputs {
-		md.Outputs = append(md.Outputs, oip.TensorMetadata{Name: o, Datatype: oip.FP32, Shape: []int64{-1, int64(s.k)}})
-	}
-	if s.o.Version != "" {
-		md.Versions = []string{s.o.Version}
-	}
-	return md
 }
 
 // Metadata describes the served model: one FP32 input "input" [-1 dims...]
@@ -196,24 +174,11 @@ func (s *Server) Close(ctx context.Context) error {
 	return s.b.close(ctx)
 }
 
-// statusError carries the HTTP status of an error.
-type statusError struct {
-	status int
-	err    error
-}
-
-func (e *statusError) Error() string { return e.err.Error() }
-func (e *statusError) Unwrap() error { return e.err }
-
-func badRequest(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", oip.ErrBadRequest, fmt.Sprintf(format, args...))
-}
-
 // Infer answers a decoded request: it checks the input against the model's
 // shape and input range, runs it through the batcher (model, then defense)
 // and returns the requested outputs (all of them when none are named).
-// Errors wrap [oip.ErrBadRequest] for the client's mistakes, [ErrUpstream] or
-// [ErrUpstreamTimeout] for a failed upstream.
+// Errors wrap [oip.ErrBadRequest] for the client's mistakes, [oip.ErrRemote]
+// (and [oip.ErrTimeout]) for a failed upstream.
 func (s *Server) Infer(ctx context.Context, req *oip.InferenceRequest) (*oip.InferenceResponse, error) {
 	n, err := s.check(req)
 	if err != nil {
@@ -224,45 +189,7 @@ func (s *Server) Infer(ctx context.Context, req *oip.InferenceRequest) (*oip.Inf
 
 // check validates a request and returns its number of images.
 func (s *Server) check(req *oip.InferenceRequest) (int, error) {
-	if len(req.Inputs) != 1 {
-		return 0, badRequest("the model takes one input tensor %q, got %d", s.inputName, len(req.Inputs))
-	}
-	in := &req.Inputs[0]
-	if in.Name != s.inputName {
-		return 0, badRequest("unknown input %q (the model's input is %q)", in.Name, s.inputName)
-	}
-	ok := len(in.Shape) == len(s.shape)+1
-	for i := 0; ok && i < len(s.shape); i++ {
-		ok = in.Shape[i+1] == int64(s.shape[i])
-	}
-	if !ok {
-		return 0, badRequest("input %q: shape %v, want [N %s]", in.Name, in.Shape, dims(s.shape))
-	}
-	n := in.Shape[0]
-	if n < 1 {
-		return 0, badRequest("input %q: shape %v has no images", in.Name, in.Shape)
-	}
-	lo, hi := s.o.InputRange[0], s.o.InputRange[1]
-	for i, v := range in.Data {
-		if !(v >= lo && v <= hi) {
-			return 0, badRequest("input %q: value %v at index %d (image %d) outside [%g, %g]", in.Name, v, i, i/s.size, lo, hi)
-		}
-	}
-	for _, o := range req.Outputs {
-		if !s.hasOutput(o.Name) {
-			return 0, badRequest("unknown output %q (have %s)", o.Name, strings.Join(s.outputs, ", "))
-		}
-	}
-	return int(n), nil
-}
-
-func (s *Server) hasOutput(name string) bool {
-	for _, o := range s.outputs {
-		if o == name {
-			return true
-		}
-	}
-	return false
+	return oip.Check(req, oip.InputName, s.shape, s.o.InputRange[0], s.o.InputRange[1], s.outputs)
 }
 
 func (s *Server) infer(ctx context.Context, req *oip.InferenceRequest, n int) (*oip.InferenceResponse, error) {
@@ -297,17 +224,6 @@ func (s *Server) infer(ctx context.Context, req *oip.InferenceRequest, n int) (*
 	return resp, nil
 }
 
-func dims(s []int) string {
-	var b strings.Builder
-	for i, d := range s {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(strconv.Itoa(d))
-	}
-	return b.String()
-}
-
 // Handler returns the HTTP handler: the protocol's endpoints
 //
 //	GET  /v2                                  server metadata
@@ -321,27 +237,27 @@ func dims(s []int) string {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v2", s.counted("server", func(w http.ResponseWriter, _ *http.Request) int {
-		return writeJSON(w, http.StatusOK, map[string]any{"name": "trustml", "version": "v2", "extensions": []string{}})
+		return oip.WriteJSON(w, http.StatusOK, map[string]any{"name": "trustml", "version": "v2", "extensions": []string{}})
 	}))
 	mux.HandleFunc("GET /v2/health/live", s.counted("live", func(w http.ResponseWriter, _ *http.Request) int {
-		return writeJSON(w, http.StatusOK, map[string]bool{"live": true})
+		return oip.WriteJSON(w, http.StatusOK, map[string]bool{"live": true})
 	}))
 	mux.HandleFunc("GET /v2/health/ready", s.counted("ready", s.ready))
 	for _, prefix := range []string{"/v2/models/{name}", "/v2/models/{name}/versions/{version}"} {
 		mux.HandleFunc("GET "+prefix, s.counted("metadata", s.withModel(func(w http.ResponseWriter, _ *http.Request) int {
-			return writeJSON(w, http.StatusOK, s.meta)
+			return oip.WriteJSON(w, http.StatusOK, s.meta)
 		})))
 		mux.HandleFunc("GET "+prefix+"/ready", s.counted("model_ready", s.withModel(func(w http.ResponseWriter, r *http.Request) int {
 			if s.notReady.Load() {
-				return writeError(w, http.StatusServiceUnavailable, "shutting down")
+				return oip.WriteError(w, http.StatusServiceUnavailable, "shutting down")
 			}
-			return writeJSON(w, http.StatusOK, map[string]any{"name": s.o.Name, "ready": true})
+			return oip.WriteJSON(w, http.StatusOK, map[string]any{"name": s.o.Name, "ready": true})
 		})))
 		mux.HandleFunc("POST "+prefix+"/infer", s.serveInfer)
 	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.o.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("/", s.counted("other", func(w http.ResponseWriter, r *http.Request) int {
-		return writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path))
+		return oip.WriteError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path))
 	}))
 	return mux
 }
@@ -359,10 +275,10 @@ func (s *Server) counted(endpoint string, h handler) http.HandlerFunc {
 func (s *Server) withModel(h handler) handler {
 	return func(w http.ResponseWriter, r *http.Request) int {
 		if name := r.PathValue("name"); name != s.o.Name {
-			return writeError(w, http.StatusNotFound, fmt.Sprintf("unknown model %q (this server has %q)", name, s.o.Name))
+			return oip.WriteError(w, http.StatusNotFound, fmt.Sprintf("unknown model %q (this server has %q)", name, s.o.Name))
 		}
 		if v := r.PathValue("version"); v != "" && v != s.o.Version {
-			return writeError(w, http.StatusNotFound, fmt.Sprintf("model %s has no version %q", s.o.Name, v))
+			return oip.WriteError(w, http.StatusNotFound, fmt.Sprintf("model %s has no version %q", s.o.Name, v))
 		}
 		return h(w, r)
 	}
@@ -370,9 +286,9 @@ func (s *Server) withModel(h handler) handler {
 
 func (s *Server) ready(w http.ResponseWriter, _ *http.Request) int {
 	if s.notReady.Load() {
-		return writeError(w, http.StatusServiceUnavailable, "shutting down")
+		return oip.WriteError(w, http.StatusServiceUnavailable, "shutting down")
 	}
-	return writeJSON(w, http.StatusOK, map[string]bool{"ready": true})
+	return oip.WriteJSON(w, http.StatusOK, map[string]bool{"ready": true})
 }
 
 func (s *Server) serveInfer(w http.ResponseWriter, r *http.Request) {
@@ -412,7 +328,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) (string, int, in
 		k, err := s.o.Limiter.Authenticate(r.Header.Get("Authorization"))
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="trustml"`)
-			return "", 0, writeError(w, http.StatusUnauthorized, err.Error()), err
+			return "", 0, oip.WriteError(w, http.StatusUnauthorized, err.Error()), err
 		}
 		key = k
 	}
@@ -420,19 +336,17 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) (string, int, in
 	if key != nil {
 		keyName = key.Name
 	}
-	body, err := readBody(w, r, s.o.MaxBodyBytes)
+	body, err := oip.ReadBody(w, r, s.o.MaxBodyBytes)
 	if err != nil {
-		var se *statusError
-		errors.As(err, &se)
-		return keyName, 0, writeError(w, se.status, err.Error()), err
+		return keyName, 0, oip.WriteError(w, oip.ErrorStatus(err), err.Error()), err
 	}
-	req, err := DecodeRequest(body)
+	req, err := oip.DecodeRequest(body)
 	if err != nil {
-		return keyName, 0, writeError(w, http.StatusBadRequest, err.Error()), err
+		return keyName, 0, oip.WriteError(w, http.StatusBadRequest, err.Error()), err
 	}
 	n, err := s.check(req)
 	if err != nil {
-		return keyName, 0, writeError(w, http.StatusBadRequest, err.Error()), err
+		return keyName, 0, oip.WriteError(w, http.StatusBadRequest, err.Error()), err
 	}
 	if key != nil {
 		if _, err := s.o.Limiter.Admit(key, n); err != nil {
@@ -441,17 +355,17 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) (string, int, in
 				if le.RetryAfter > 0 {
 					w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(le.RetryAfter.Seconds())), 10))
 				}
-				return keyName, n, writeError(w, http.StatusTooManyRequests, err.Error()), err
+				return keyName, n, oip.WriteError(w, http.StatusTooManyRequests, err.Error()), err
 			}
-			return keyName, n, writeError(w, http.StatusServiceUnavailable, "query accounting unavailable: "+err.Error()), err
+			return keyName, n, oip.WriteError(w, http.StatusServiceUnavailable, "query accounting unavailable: "+err.Error()), err
 		}
 	}
 	s.metrics.queries.WithLabelValues(keyName).Add(float64(n))
 	resp, err := s.infer(r.Context(), req, n)
 	if err != nil {
-		return keyName, n, writeError(w, errorStatus(err), err.Error()), err
+		return keyName, n, oip.WriteError(w, errorStatus(err), err.Error()), err
 	}
-	return keyName, n, writeJSON(w, http.StatusOK, resp), nil
+	return keyName, n, oip.WriteJSON(w, http.StatusOK, resp), nil
 }
 
 // errorStatus maps an inference error to its HTTP status.
@@ -459,47 +373,12 @@ func errorStatus(err error) int {
 	switch {
 	case errors.Is(err, oip.ErrBadRequest):
 		return http.StatusBadRequest
-	case errors.Is(err, ErrUpstreamTimeout):
+	case errors.Is(err, oip.ErrTimeout):
 		return http.StatusGatewayTimeout
-	case errors.Is(err, ErrUpstream):
+	case errors.Is(err, oip.ErrRemote):
 		return http.StatusBadGateway
 	case errors.Is(err, errClosed), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
-}
-
-// readBody reads a request body of at most limit bytes.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	if r.ContentLength > limit {
-		return nil, &statusError{http.StatusRequestEntityTooLarge, fmt.Errorf("request body of %d bytes is larger than the limit of %d bytes", r.ContentLength, limit)}
-	}
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength) + bytes.MinRead)
-	}
-	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, &statusError{http.StatusRequestEntityTooLarge, fmt.Errorf("request body larger than the limit of %d bytes", limit)}
-		}
-		return nil, &statusError{http.StatusBadRequest, fmt.Errorf("reading request body: %w", err)}
-	}
-	return buf.Bytes(), nil
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) int {
-	b, err := json.Marshal(v)
-	if err != nil { // not reachable with the protocol's types
-		status, b = http.StatusInternalServerError, []byte(`{"error":"encoding the reply failed"}`)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
-	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
-	return status
-}
-
-func writeError(w http.ResponseWriter, status int, msg string) int {
-	return writeJSON(w, status, oip.ErrorResponse{Error: msg})
 }

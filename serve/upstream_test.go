@@ -2,12 +2,10 @@ package serve
 
 import (
 	"context"
-	"errors"
 	"math"
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,16 +25,16 @@ func TestProxy(t *testing.T) {
 	x := images(4, 6, 36)
 	for _, c := range []struct {
 		name string
-		o    UpstreamOptions
+		o    oip.ClientOptions
 		// logits returns what the proxy defends for x.
 		logits func() []float32
 	}{
-		{"logits", UpstreamOptions{}, func() []float32 {
+		{"logits", oip.ClientOptions{}, func() []float32 {
 			z := make([]float32, 6*3)
 			net.Logits(ctx, z, x)
 			return z
 		}},
-		{"probabilities", UpstreamOptions{Output: "probabilities", Probabilities: true}, func() []float32 {
+		{"probabilities", oip.ClientOptions{Output: "probabilities", Probabilities: true}, func() []float32 {
 			z := make([]float32, 6*3)
 			net.Logits(ctx, z, x)
 			p := make([]float32, len(z))
@@ -48,7 +46,7 @@ func TestProxy(t *testing.T) {
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			u, err := DialUpstream(ctx, up.URL+"/v2/models/cnn", c.o)
+			u, err := oip.Dial(ctx, up.URL+"/v2/models/cnn", c.o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -79,6 +77,7 @@ func TestProxy(t *testing.T) {
 func TestProxyFaults(t *testing.T) {
 	meta := `{"name":"m","platform":"x","inputs":[{"name":"x","datatype":"FP32","shape":[-1,4]}],"outputs":[{"name":"logits","datatype":"FP32","shape":[-1,2]}]}`
 	var mode atomic.Value
+	var flaky atomic.Int32
 	mode.Store("good")
 	release := make(chan struct{})
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -108,6 +107,12 @@ func TestProxyFaults(t *testing.T) {
 			case <-release:
 			case <-r.Context().Done():
 			}
+		case "flaky": // 503 on every other request
+			if flaky.Add(1)%2 == 1 {
+				http.Error(w, `{"error":"warming up"}`, 503)
+				return
+			}
+			w.Write([]byte(`{"model_name":"m","outputs":[{"name":"logits","shape":[1,2],"datatype":"FP32","data":[0.5,-1]}]}`))
 		case "hangup":
 			hj, _ := w.(http.Hijacker)
 			c, _, _ := hj.Hijack()
@@ -115,7 +120,7 @@ func TestProxyFaults(t *testing.T) {
 		}
 	}))
 	defer up.Close()
-	u, err := DialUpstream(context.Background(), up.URL+"/v2/models/m", UpstreamOptions{Timeout: 150 * time.Millisecond})
+	u, err := oip.Dial(context.Background(), up.URL+"/v2/models/m", oip.ClientOptions{Timeout: 150 * time.Millisecond, Retries: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +142,8 @@ func TestProxyFaults(t *testing.T) {
 		{"missing", 502, `no output "logits"`},
 		{"overflow", 502, "malformed reply"},
 		{"slow", 504, "no reply within 150ms"},
-		{"hangup", 502, "upstream"},
+		{"hangup", 502, "remote model"},
+		{"flaky", 502, "status 503: warming up"},
 		{"good", 200, ""},
 	} {
 		mode.Store(c.mode)
@@ -152,39 +158,25 @@ func TestProxyFaults(t *testing.T) {
 			}
 		}
 	}
+	// With retries (the default), the proxy rides over a transient 503.
+	u2, err := oip.Dial(context.Background(), up.URL+"/v2/models/m", oip.ClientOptions{Backoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2 := newTestServer(t, u2, Options{Name: "m"})
+	ts2 := httptest.NewServer(s2.Handler())
+	defer ts2.Close()
+	mode.Store("flaky")
+	for i := 0; i < 3; i++ {
+		if code, b, _ := post(t, nil, ts2.URL+"/v2/models/m/infer", body); code != 200 {
+			t.Errorf("flaky upstream with retries: %d %s", code, b)
+		}
+	}
 	// A closed upstream.
 	close(release)
 	up.CloseClientConnections()
 	up.Close()
 	if code, b, _ := post(t, nil, ts.URL+"/v2/models/m/infer", body); code != 502 {
 		t.Errorf("closed upstream: %d %s", code, b)
-	}
-}
-
-func TestDialUpstreamErrors(t *testing.T) {
-	var meta atomic.Value
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte(meta.Load().(string)))
-	}))
-	defer up.Close()
-	ctx := context.Background()
-	for _, c := range []struct{ meta, msg string }{
-		{`{`, "malformed metadata"},
-		{`{"inputs":[],"outputs":[]}`, "0 inputs"},
-		{`{"inputs":[{"name":"x","datatype":"INT8","shape":[-1,4]}]}`, "need FP32"},
-		{`{"inputs":[{"name":"x","datatype":"FP32","shape":[-1,-1]}]}`, "dynamic or invalid"},
-		{`{"inputs":[{"name":"x","datatype":"FP32","shape":[-1,4]}],"outputs":[]}`, "no output"},
-		{`{"inputs":[{"name":"x","datatype":"FP32","shape":[-1,4]}],"outputs":[{"name":"y","datatype":"FP32","shape":[-1,1]}]}`, "need FP32 [-1 K]"},
-	} {
-		meta.Store(c.meta)
-		_, err := DialUpstream(ctx, up.URL+"/v2/models/m", UpstreamOptions{})
-		if !errors.Is(err, ErrUpstream) || !strings.Contains(err.Error(), c.msg) {
-			t.Errorf("metadata %s: err %v, want ErrUpstream mentioning %q", c.meta, err, c.msg)
-		}
-	}
-	for _, bad := range []string{"ftp://x/v2/models/m", "http://x/models/m", "http:///v2/models/m", "http://x/v2/models/", "::"} {
-		if _, err := DialUpstream(ctx, bad, UpstreamOptions{}); err == nil {
-			t.Errorf("DialUpstream(%q) accepted", bad)
-		}
 	}
 }

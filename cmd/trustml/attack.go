@@ -1,10 +1,11 @@
 package main
 
 import (
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -13,8 +14,8 @@ import (
 	"github.com/trustml/trustml/attack"
 	"github.com/trustml/trustml/data"
 	"github.com/trustml/trustml/defense"
-	"github.com/trustml/trustml/model"
 	"github.com/trustml/trustml/robust"
+	"github.com/trustml/trustml/shard"
 )
 
 func init() {
@@ -23,24 +24,14 @@ func init() {
 }
 
 type attackFlags struct {
-	data          dataFlags
-	model         string
-	split         string
-	n             int
-	attacks       string
-	defenses      string
-	defenseParams []string
-	norm, loss    string
-	eps           float64
-	budget        int
-	checkpoints   string
-	targeted      bool
-	quantize      bool
-	seed          uint64
-	shard         string
-	calibrate     int
-	outDir        string
-	asJSON        bool
+	data                                        dataFlags
+	model, split, attacks, defenses, norm, loss string
+	checkpoints, shard, outDir                  string
+	defenseParams                               []string
+	n, budget, calibrate                        int
+	eps                                         float64
+	targeted, quantize, asJSON                  bool
+	seed                                        uint64
 }
 
 func newAttackCmd() *cobra.Command {
@@ -49,20 +40,14 @@ func newAttackCmd() *cobra.Command {
 		Use:   "attack",
 		Short: "Evaluate attacks against defenses: robust accuracy, queries, calibration",
 		Long: `Run score-based query attacks (and white-box references) against a model
-behind each output defense, on the same samples, and report per
-attack × defense: clean accuracy, robust accuracy at query budgets, mean and
-median queries of successful attacks, the defended model's ECE and the mean
-absolute change the defense makes to the outputs. Writes PNG plots of robust
-accuracy against queries (one line per defense) and a reliability diagram per
-defense.
-
-The model may be a checkpoint, an embedded model, or a model served over the
-Open Inference Protocol (KServe, Triton, trustml serve):
---model http://host:port/v2/models/NAME.
-
-A large evaluation splits into independent jobs with --shard i/N (for example
-a Kubernetes Indexed Job with --shard $JOB_COMPLETION_INDEX/N); "trustml merge"
-combines their --json outputs.
+behind each output defense, on the same samples, and report per attack ×
+defense: clean accuracy, robust accuracy at query budgets, mean and median
+queries of successful attacks, the defended model's ECE and the mean absolute
+change the defense makes to the outputs, with PNG plots (--out-dir). The model
+may be a checkpoint, an embedded model, or a model served over the Open
+Inference Protocol: --model http://host:port/v2/models/NAME. A large
+evaluation splits into jobs with --shard i/N; "trustml merge" combines their
+--json outputs.
 
 Attacks: ` + strings.Join(attack.Names(), ", ") + `
 Defenses: ` + strings.Join(defense.Names(), ", "),
@@ -98,6 +83,8 @@ Defenses: ` + strings.Join(defense.Names(), ", "),
 	fl.IntVar(&f.calibrate, "calibrate", 1000, "tune AAA's calibration temperature on up to this many held-out images from the end of the split, disjoint from the evaluated ones (0: keep the temperature parameter)")
 	fl.StringVar(&f.outDir, "out-dir", "", "write PNG plots into this directory (created if needed)")
 	fl.BoolVar(&f.asJSON, "json", false, "print the full report (per-sample records included) as JSON, for trustml merge")
+	cmd.RegisterFlagCompletionFunc("attacks", cobra.FixedCompletions(append(attack.Names(), "all"), cobra.ShellCompDirectiveNoFileComp))
+	cmd.RegisterFlagCompletionFunc("defenses", cobra.FixedCompletions(append(defense.Names(), "all"), cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
@@ -112,38 +99,29 @@ func splitList(s string) []string {
 }
 
 func (f *attackFlags) config() (robust.Config, error) {
-	var cfg robust.Config
-	cfg.Attacks = splitList(f.attacks)
-	if f.attacks == "all" {
-		cfg.Attacks = nil
-		for _, a := range attack.Names() {
-			if a != "fgsm" && !strings.HasPrefix(a, "pgd") {
-				cfg.Attacks = append(cfg.Attacks, a)
-			}
-		}
+	attacks, defenses := splitList(f.attacks), splitList(f.defenses)
+	if f.attacks == "all" { // the score-based ones
+		attacks = slices.DeleteFunc(attack.Names(), func(a string) bool { return a == "fgsm" || strings.HasPrefix(a, "pgd") })
 	}
-	cfg.Defenses = splitList(f.defenses)
 	if f.defenses == "all" {
-		cfg.Defenses = []string{"none"}
-		for _, d := range defense.Names() {
-			if d != "none" {
-				cfg.Defenses = append(cfg.Defenses, d)
-			}
-		}
+		defenses = append([]string{"none"}, slices.DeleteFunc(defense.Names(), func(d string) bool { return d == "none" })...)
 	}
-	cfg.DefenseParams = map[string]map[string]float64{}
+	params := map[string]map[string]float64{}
 	for _, dp := range f.defenseParams {
-		name, params, ok := strings.Cut(dp, ":")
+		name, ps, ok := strings.Cut(dp, ":")
+		m, err := defense.ParseParams(ps)
 		if !ok {
-			return cfg, fmt.Errorf("--defense-param %q: want NAME:key=value,...", dp)
+			err = errors.New("want NAME:key=value,...")
 		}
-		m, err := defense.ParseParams(params)
 		if err != nil {
-			return cfg, fmt.Errorf("--defense-param %q: %w", dp, err)
+			return robust.Config{}, fmt.Errorf("--defense-param %q: %w", dp, err)
 		}
-		cfg.DefenseParams[name] = m
+		params[name] = m
 	}
-	var err error
+	cfg, err := robust.NamedConfig(attacks, defenses, params)
+	if err != nil {
+		return cfg, err
+	}
 	if cfg.Norm, err = attack.ParseNorm(f.norm); err != nil {
 		return cfg, err
 	}
@@ -160,10 +138,8 @@ func (f *attackFlags) config() (robust.Config, error) {
 			cfg.Checkpoints = append(cfg.Checkpoints, q)
 		}
 	}
-	if cfg.Shard, cfg.Shards, err = parseShard(f.shard); err != nil {
-		return cfg, err
-	}
-	return cfg, nil
+	cfg.Shard, err = shard.Parse(f.shard)
+	return cfg, err
 }
 
 func runAttack(cmd *cobra.Command, f *attackFlags) error {
@@ -171,15 +147,11 @@ func runAttack(cmd *cobra.Command, f *attackFlags) error {
 	if err != nil {
 		return err
 	}
-	if f.n < 0 {
-		return fmt.Errorf("--n must be ≥ 0")
-	}
 	sp, err := parseSplit(f.split)
 	if err != nil {
 		return err
 	}
-	ctx := cmd.Context()
-	c, err := loadClassifier(ctx, f.model)
+	c, err := loadClassifier(cmd.Context(), f.model)
 	if err != nil {
 		return err
 	}
@@ -187,83 +159,41 @@ func runAttack(cmd *cobra.Command, f *attackFlags) error {
 	if err != nil {
 		return err
 	}
-	if err := checkDataFits(c, d); err != nil {
-		return err
+	if fmt.Sprint(c.InputShape()) != fmt.Sprint(d.Shape) || d.Y == nil || len(d.Classes) > c.NumClasses() {
+		return fmt.Errorf("data set %s (samples %v, %d classes, labels %v) does not fit the model (input %v, %d classes)", d.Name, d.Shape, len(d.Classes), d.Y != nil, c.InputShape(), c.NumClasses())
 	}
 	n := d.Len()
-	if f.n > 0 && f.n < n {
+	if f.n < 0 {
+		return fmt.Errorf("--n must be ≥ 0")
+	} else if f.n > 0 && f.n < n {
 		n = f.n
 	}
-	if err := f.calibration(&cfg, d, n); err != nil {
-		return err
-	}
-	if n < d.Len() {
-		idx := make([]int, n)
-		for i := range idx {
-			idx[i] = i
+	// AAA's temperature is tuned on up to --calibrate images from the end of
+	// the split, disjoint from the first n that are attacked (the train
+	// split is no use: the model has fit it).
+	if f.calibrate > 0 {
+		m := min(f.calibrate, d.Len()-n)
+		if m < 100 {
+			return fmt.Errorf("--calibrate: only %d images of the %s split are left after the %d evaluated ones; lower --n or set --calibrate 0", max(m, 0), f.split, n)
 		}
-		d = d.Subset(idx)
+		cfg.CalibrationX, cfg.CalibrationY = d.X[(d.Len()-m)*d.SampleSize():], d.Y[d.Len()-m:]
 	}
 	bar := newBar(cmd.ErrOrStderr())
-	cfg.Progress = pairProgress(bar, "")
-	rep, err := robust.Run(ctx, c, d.X, d.Y, cfg)
+	cfg.Progress = bar
+	rep, err := robust.Run(cmd.Context(), c, d.X[:n*d.SampleSize()], d.Y[:n], cfg)
 	if err != nil {
 		return err
 	}
-	rep.Model, rep.Data = f.model, fmt.Sprintf("%s (%s, first %d)", d.Name, f.split, d.Len())
+	rep.Model, rep.Data = f.model, fmt.Sprintf("%s (%s, first %d)", d.Name, f.split, n)
 	for name, t := range rep.Temperatures {
 		bar.Log("%s: temperature %.2f tuned on %d held-out images", name, t, len(cfg.CalibrationY))
 	}
-	bar.Log("evaluated %d attack × defense pairs on %d samples", len(rep.Pairs), d.Len())
+	bar.Log("evaluated %d attack × defense pairs on %d samples", len(rep.Pairs), n)
 	return printReport(cmd.OutOrStdout(), rep, f.asJSON, f.outDir)
 }
 
-// pairProgress reports an evaluation's progress: a bar per attack–defense
-// pair on a terminal, and one log line as each pair finishes.
-func pairProgress(bar *Bar, prefix string) func(a, d string, p attack.Progress) {
-	done := map[string]bool{}
-	return func(a, d string, p attack.Progress) {
-		label := prefix + a + " vs " + d
-		bar.Update(label, p.N-p.Active, p.N, fmt.Sprintf("fooled %d/%d, %d queries", p.Fooled, p.N, p.Queries))
-		if p.Active == 0 && !done[label] {
-			done[label] = true
-			bar.Log("%s: fooled %d of %d images, %d queries", label, p.Fooled, p.N, p.Queries)
-		}
-	}
-}
-
-// calibration sets aside the held-out images AAA's temperature is tuned on:
-// up to --calibrate images from the end of the evaluated split, disjoint
-// from the first --n that are attacked. (The train split is no use: the
-// model has fit it, so its confidences there are too high.)
-func (f *attackFlags) calibration(cfg *robust.Config, d *data.Dataset, n int) error {
-	if f.calibrate <= 0 {
-		return nil
-	}
-	m := min(f.calibrate, d.Len()-n)
-	if m < 100 {
-		return fmt.Errorf("--calibrate: only %d images of the %s split are left after the %d evaluated ones; lower --n or set --calibrate 0", max(m, 0), f.split, n)
-	}
-	size := d.SampleSize()
-	lo := d.Len() - m
-	cfg.CalibrationX, cfg.CalibrationY = d.X[lo*size:], d.Y[lo:]
-	return nil
-}
-
-// checkDataFits verifies a data set fits a classifier.
-func checkDataFits(c model.Classifier, d *data.Dataset) error {
-	if fmt.Sprint(c.InputShape()) != fmt.Sprint(d.Shape) {
-		return fmt.Errorf("data set %s has samples of shape %v, the model expects %v", d.Name, d.Shape, c.InputShape())
-	}
-	if d.Y == nil {
-		return fmt.Errorf("data set %s has no class labels", d.Name)
-	}
-	if len(d.Classes) > c.NumClasses() {
-		return fmt.Errorf("data set %s has %d classes, the model %d", d.Name, len(d.Classes), c.NumClasses())
-	}
-	return nil
-}
-
+// printReport writes the plots into outDir (if set) and prints the report
+// as a table or as JSON.
 func printReport(w io.Writer, rep *robust.Report, asJSON bool, outDir string) error {
 	if outDir != "" {
 		if err := os.MkdirAll(outDir, 0o755); err != nil {
@@ -271,7 +201,7 @@ func printReport(w io.Writer, rep *robust.Report, asJSON bool, outDir string) er
 		}
 		files, err := rep.WritePlots(outDir)
 		if err != nil {
-			return err
+			return fmt.Errorf("plots: %w", err)
 		}
 		if !asJSON {
 			fmt.Fprintf(w, "plots: %s\n\n", strings.Join(files, ", "))
@@ -280,33 +210,7 @@ func printReport(w io.Writer, rep *robust.Report, asJSON bool, outDir string) er
 	if asJSON {
 		return writeJSON(w, rep)
 	}
-	clean := map[string]robust.DefenseSummary{}
-	for _, dc := range rep.Clean {
-		clean[dc.Defense] = dc.Summary
-	}
-	header := []string{"attack", "defense", "clean acc"}
-	for _, q := range rep.Checkpoints {
-		header = append(header, fmt.Sprintf("robust@%d", q))
-	}
-	header = append(header, "mean q", "median q", "ECE", "mean |Δ|", "failed")
-	var rows [][]string
-	for _, p := range rep.Pairs {
-		s := p.Summary
-		row := []string{p.Attack, p.Defense, pct(s.CleanAccuracy)}
-		for _, a := range s.RobustAccuracy {
-			row = append(row, pct(a))
-		}
-		mq, md := "-", "-"
-		if s.Successes > 0 {
-			mq, md = fmt.Sprintf("%.0f", s.MeanQueries), fmt.Sprintf("%.0f", s.MedianQueries)
-		}
-		cs := clean[p.Defense]
-		row = append(row, mq, md, pct(cs.ECE), fmt.Sprintf("%.3f", cs.LogitChange), fmt.Sprint(s.Failed))
-		rows = append(rows, row)
-	}
-	fmt.Fprintf(w, "model %s on %s; %s ε=%g, budget %d queries per image\n", rep.Model, rep.Data, rep.Pairs[0].Threat.Norm, rep.Pairs[0].Threat.Eps, rep.Budget)
-	table(w, header, rows)
-	return nil
+	return rep.WriteText(w)
 }
 
 func newMergeCmd() *cobra.Command {
@@ -322,27 +226,9 @@ func newMergeCmd() *cobra.Command {
   trustml merge a.json b.json --out-dir plots`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var reps []*robust.Report
-			for _, a := range args {
-				b, err := os.ReadFile(a)
-				if err != nil {
-					return err
-				}
-				var r robust.Report
-				if err := json.Unmarshal(b, &r); err != nil {
-					return fmt.Errorf("%s: not a trustml attack report: %w", a, err)
-				}
-				if len(r.Pairs) == 0 {
-					return fmt.Errorf("%s: report has no attack results", a)
-				}
-				reps = append(reps, &r)
-			}
-			m, err := robust.Merge(reps...)
+			m, err := robust.MergeFiles(args...)
 			if err != nil {
 				return err
-			}
-			if len(m.Shards) != m.NumShards {
-				fmt.Fprintf(cmd.ErrOrStderr(), "note: merged %d of %d shards\n", len(m.Shards), m.NumShards)
 			}
 			return printReport(cmd.OutOrStdout(), m, asJSON, outDir)
 		},

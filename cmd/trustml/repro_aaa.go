@@ -101,7 +101,7 @@ func runReproAAA(cmd *cobra.Command, f *reproAAAFlags) error {
 		if err != nil {
 			return err
 		}
-		cfg.Progress = pairProgress(bar, m+": ")
+		cfg.Progress = bar
 		rep, err := robust.Run(cmd.Context(), net, test.X[:f.n*size], test.Y[:f.n], cfg)
 		if err != nil {
 			return fmt.Errorf("%s: %w", m, err)

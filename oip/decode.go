@@ -1,23 +1,23 @@
-package serve
+package oip
 
-import (
-	"strconv"
+import "strconv"
 
-	"github.com/trustml/trustml/oip"
-)
-
-// DecodeRequest parses an inference request with the semantics of
-// [oip.DecodeRequest], about five times faster on the common shape of
-// request (see BenchmarkDecodeRequest): plain keys, flat FP32/FP64 data,
-// no parameters. A hand-written scanner accepts exactly that shape; any other
-// body, valid or not, goes to [oip.DecodeRequest], so results and error
-// messages are always oip's. FuzzDecodeRequest checks that whatever the fast
-// path accepts, oip.DecodeRequest accepts with the same values.
-func DecodeRequest(body []byte) (*oip.InferenceRequest, error) {
+// DecodeRequest parses and checks an inference request: known datatypes
+// (FP32, FP64), a shape whose element count matches the data, data given
+// flat or as nested arrays of numbers, finite float32 values. Every problem
+// is an error wrapping [ErrBadRequest] that names the input and the field.
+//
+// The common shape of request (plain keys, flat data, no parameters) is read
+// by a hand-written scanner, about five times faster than encoding/json (see
+// BenchmarkDecodeRequest); any other body, valid or not, goes to the
+// encoding/json decoder, so results and error messages are always that
+// decoder's. FuzzDecodeRequest checks that whatever the fast path accepts,
+// the general decoder accepts with the same values.
+func DecodeRequest(body []byte) (*InferenceRequest, error) {
 	if req, ok := fastDecode(body); ok {
 		return req, nil
 	}
-	return oip.DecodeRequest(body)
+	return decodeJSON(body)
 }
 
 // scanner reads the restricted JSON the fast path accepts. Every method
@@ -206,9 +206,9 @@ func (s *scanner) object(member func(key string) bool) bool {
 }
 
 // fastDecode parses the common request shape; ok is false for anything else.
-func fastDecode(body []byte) (*oip.InferenceRequest, bool) {
+func fastDecode(body []byte) (*InferenceRequest, bool) {
 	s := &scanner{b: body}
-	req := &oip.InferenceRequest{}
+	req := &InferenceRequest{}
 	var haveInputs bool
 	ok := s.object(func(k string) bool {
 		switch k {
@@ -226,9 +226,9 @@ func fastDecode(body []byte) (*oip.InferenceRequest, bool) {
 				return ok
 			})
 		case "outputs":
-			req.Outputs = []oip.RequestOutput{}
+			req.Outputs = []RequestOutput{}
 			return s.list(func() bool {
-				var o oip.RequestOutput
+				var o RequestOutput
 				ok := s.object(func(k string) bool {
 					if k != "name" {
 						return false
@@ -254,8 +254,8 @@ func fastDecode(body []byte) (*oip.InferenceRequest, bool) {
 
 // input reads one input tensor with name, shape, datatype and flat data, in
 // any order; its element count must match the data.
-func (s *scanner) input(bodyLen int) (oip.RequestInput, bool) {
-	in := oip.RequestInput{Datatype: oip.FP32}
+func (s *scanner) input(bodyLen int) (RequestInput, bool) {
+	in := RequestInput{Datatype: FP32}
 	var haveShape, haveType, haveData bool
 	count := int64(1)
 	ok := s.object(func(k string) bool {
@@ -267,7 +267,7 @@ func (s *scanner) input(bodyLen int) (oip.RequestInput, bool) {
 		case "datatype":
 			dt, ok := s.str()
 			haveType = true
-			return ok && (dt == oip.FP32 || dt == oip.FP64)
+			return ok && (dt == FP32 || dt == FP64)
 		case "shape":
 			haveShape = true
 			in.Shape = []int64{}

@@ -1,0 +1,42 @@
+package robust
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestDemoConfigErrors(t *testing.T) {
+	for _, cfg := range []DemoConfig{{N: -1}, {N: 1 << 20}, {N: 5, Budget: 1}} {
+		if _, err := Demo(context.Background(), cfg); !errors.Is(err, ErrConfig) {
+			t.Errorf("Demo(%+v): err %v, want ErrConfig", cfg, err)
+		}
+	}
+}
+
+func TestDemoWriteText(t *testing.T) {
+	rep := &Report{Model: "m", Data: "d (test, first 1)", Budget: 2, Checkpoints: []int{2}, Shards: []int{0}, NumShards: 1, N: 1,
+		Clean: []DefenseClean{{Defense: "none", Samples: []Clean{{Confidence: 1, Correct: true}}}},
+		Pairs: []Pair{{Attack: "square", Defense: "none", Samples: []Sample{{CleanCorrect: true, FooledAt: -1}}}}}
+	rep.Summarize()
+	r := &DemoResult{Model: "m", ModelMeta: map[string]string{"command": "trustml train"}, Data: "d", arch: "cnn", params: 7,
+		Predictions: []Prediction{{0, "Bag", "Bag", 0.5}, {1, "Coat", "Shirt", 0.25}}, Robustness: rep}
+	r.Metrics.N, r.Metrics.Accuracy = 2, 0.5
+	var b bytes.Buffer
+	if err := r.WriteText(&b, []string{"a.png"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"Default model \"m\" (cnn, 7 parameters), trained with:\n  trustml train\n",
+		"d (test)  2  50.00%",
+		"1  Coat  Shirt      25.00%      WRONG",
+		"disjoint from the attacked ones):\nplots: a.png\n\nmodel m on d (test, first 1)",
+		"square  none     100.00%",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, b.String())
+		}
+	}
+}

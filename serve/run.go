@@ -1,0 +1,190 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/trustml/trustml/model"
+	"github.com/trustml/trustml/oip"
+)
+
+// Config is everything [Run] needs to serve a model: what "trustml serve"
+// sets from its flags.
+type Config struct {
+	// Addr is the address to listen on (":8080" for all interfaces).
+	Addr string
+	// MetricsAddr, if set, serves /metrics there instead of on Addr.
+	MetricsAddr string
+	// Model is the model to serve; nil in proxy mode.
+	Model model.Classifier
+	// Upstream, if set, is the URL http://host:port/v2/models/NAME of the
+	// model to forward requests to (proxy mode), dialled with UpstreamOptions.
+	Upstream        string
+	UpstreamOptions oip.ClientOptions
+	// Server configures the server; an empty Name is the upstream model's
+	// name in proxy mode. In proxy mode Batch.Workers defaults to 4, since a
+	// worker waits on the network for each batch.
+	Server Options
+	// KeysFile, if set, requires API keys from that file ([LoadKeys]),
+	// counted in CountsFile ([OpenStore]) under the limits of Limits.
+	KeysFile   string
+	CountsFile string
+	SyncCounts bool
+	Limits     LimitOptions
+	// HTTP configures the HTTP server and its graceful shutdown.
+	HTTP HTTPOptions
+}
+
+// Run serves cfg until ctx is done, then shuts down gracefully (see
+// [Serve]). It dials the upstream in proxy mode, opens the key file and the
+// count store, and logs what it serves to cfg.Server.Logger.
+func Run(ctx context.Context, cfg Config) (err error) {
+	log := cfg.Server.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+		cfg.Server.Logger = log
+	}
+	m := cfg.Model
+	if cfg.Upstream != "" {
+		up, err := oip.Dial(ctx, cfg.Upstream, cfg.UpstreamOptions)
+		if err != nil {
+			return fmt.Errorf("serve: upstream: %w", err)
+		}
+		m = up
+		if cfg.Server.Name == "" {
+			cfg.Server.Name = up.Name()
+		}
+		if cfg.Server.Batch.Workers <= 0 {
+			cfg.Server.Batch.Workers = 4
+		}
+	}
+	cfg.Server.Batch.Workers = max(cfg.Server.Batch.Workers, 1)
+	if m == nil {
+		return errors.New("serve: no model and no upstream")
+	}
+	if cfg.KeysFile != "" {
+		if cfg.CountsFile == "" {
+			return errors.New("serve: API keys need a counts file, which keeps each key's query count across restarts")
+		}
+		kr, err := LoadKeys(cfg.KeysFile)
+		if err != nil {
+			return err
+		}
+		store, err := OpenStore(cfg.CountsFile, StoreOptions{Sync: cfg.SyncCounts})
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if cerr := store.Close(); cerr != nil {
+				err = errors.Join(err, fmt.Errorf("serve: closing the count store: %w", cerr))
+			}
+		}()
+		if cfg.Server.Limiter, err = NewLimiter(kr, store, cfg.Limits); err != nil {
+			return err
+		}
+		log.Info("API keys", "file", cfg.KeysFile, "keys", kr.Len(), "counts", cfg.CountsFile, "budget", cfg.Limits.Budget, "window", cfg.Limits.Window, "rate", cfg.Limits.Rate)
+	} else if cfg.CountsFile != "" || cfg.Limits.Budget != 0 || cfg.Limits.Rate != 0 {
+		return errors.New("serve: counts, budgets and rates apply to API keys: give a key file")
+	}
+	srv, err := New(m, cfg.Server)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return errors.Join(fmt.Errorf("serve: %w", err), srv.Close(ctx))
+	}
+	if cfg.MetricsAddr != "" {
+		if cfg.HTTP.MetricsListener, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			ln.Close()
+			return errors.Join(fmt.Errorf("serve: metrics: %w", err), srv.Close(ctx))
+		}
+	}
+	o := srv.o
+	attrs := []any{"url", "http://" + ln.Addr().String() + "/v2/models/" + o.Name, "defense", o.Defense,
+		"max_batch", o.Batch.MaxBatch, "max_delay", o.Batch.MaxDelay, "workers", o.Batch.Workers}
+	if cfg.Upstream != "" {
+		attrs = append(attrs, "upstream", cfg.Upstream)
+	}
+	if cfg.HTTP.MetricsListener != nil {
+		attrs = append(attrs, "metrics", "http://"+cfg.HTTP.MetricsListener.Addr().String()+"/metrics")
+	}
+	log.Info("serving", attrs...)
+	if err := Serve(ctx, ln, srv, cfg.HTTP); err != nil {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// KServe holds the arguments KServe appends to a transformer's container
+// (--model_name, --predictor_host, --http_port, --protocol) and the name of
+// the model at the predictor, if it differs.
+type KServe struct {
+	Name, PredictorHost, Protocol, PredictorModel string
+	Port                                          int
+}
+
+// Apply sets cfg from the KServe arguments: the name, the port to listen
+// on, and the predictor as the upstream, where cfg does not set them.
+func (k KServe) Apply(cfg *Config) error {
+	if k.Protocol != "" && k.Protocol != "v2" {
+		return fmt.Errorf("serve: KServe protocol %q: trustml serve speaks the v2 REST protocol only", k.Protocol)
+	}
+	if k.Name != "" && cfg.Server.Name == "" {
+		cfg.Server.Name = k.Name
+	}
+	if k.Port != 0 {
+		cfg.Addr = fmt.Sprintf(":%d", k.Port)
+	}
+	if k.PredictorHost != "" && cfg.Upstream == "" {
+		m := k.PredictorModel
+		if m == "" {
+			m = k.Name
+		}
+		if m == "" {
+			return errors.New("serve: a KServe predictor host needs the model name (--model_name or --upstream-model) to name the predictor's model")
+		}
+		host := k.PredictorHost
+		if !strings.Contains(host, "://") {
+			host = "http://" + host
+		}
+		cfg.Upstream = strings.TrimSuffix(host, "/") + "/v2/models/" + m
+	}
+	return nil
+}
+
+// NewLogger returns a structured logger writing to w at level (debug,
+// info, warn or error) in format text or json.
+func NewLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("serve: log level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("serve: log format %q: want text or json", format)
+}
+
+// ParseInputRange reads an input range "min,max" (min < max) for
+// [Options.InputRange].
+func ParseInputRange(s string) ([2]float32, error) {
+	lo, hi, ok := strings.Cut(s, ",")
+	a, err1 := strconv.ParseFloat(strings.TrimSpace(lo), 32)
+	b, err2 := strconv.ParseFloat(strings.TrimSpace(hi), 32)
+	if !ok || err1 != nil || err2 != nil || !(a < b) {
+		return [2]float32{}, fmt.Errorf("serve: input range %q: want min,max with min < max", s)
+	}
+	return [2]float32{float32(a), float32(b)}, nil
+}
