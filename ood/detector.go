@@ -7,8 +7,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"sort"
 
+	"github.com/trustml/trustml/internal/registry"
 	"github.com/trustml/trustml/model"
 )
 
@@ -162,25 +162,30 @@ type Config struct {
 	GradFuse float64
 }
 
-var registry = map[string]func(Config) Detector{}
+// Factory builds a detector configured by cfg; [Register] files one
+// under a name.
+type Factory func(cfg Config) Detector
 
-func registerDetector(name string, f func(Config) Detector) { registry[name] = f }
+// detectors holds the registered detectors by name.
+var detectors = registry.New[Factory]("OoD detector")
+
+// ErrUnknown is matched (errors.Is) by the error of [New] for a name that
+// is not registered; the error lists the registered names.
+var ErrUnknown = registry.ErrUnknown
+
+// Register makes a detector available to [New] under name. It is meant for
+// init functions and panics if name is empty or already taken.
+func Register(name string, f Factory) { detectors.Register(name, f) }
 
 // Names lists the registered detectors, sorted.
-func Names() []string {
-	names := make([]string, 0, len(registry))
-	for n := range registry {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func Names() []string { return detectors.Names() }
 
-// New returns the detector registered under name, configured by cfg.
+// New returns the detector registered under name, configured by cfg. An
+// unknown name gives an error matching [ErrUnknown] that lists the names.
 func New(name string, cfg Config) (Detector, error) {
-	f, ok := registry[name]
-	if !ok {
-		return nil, fmt.Errorf("ood: unknown detector %q (have %v)", name, Names())
+	f, err := detectors.Lookup(name)
+	if err != nil {
+		return nil, fmt.Errorf("ood: %w", err)
 	}
 	return f(cfg), nil
 }

@@ -17,14 +17,22 @@
 // ([model.InputGrader]: ODIN) or penultimate features
 // ([model.FeatureExtractor]: Mahalanobis, KNN, ViM, KPCA with its fused
 // variants) or per-sample parameter gradients ([model.ParamGrader]: the
-// low-dimensional gradient detector [GradKNN]). [New] builds one by name;
-// [Names] lists them. An [Inputs] caches a batch's logits and features so
+// low-dimensional gradient detector [GradKNN]). [New] builds one by name,
+// [Names] lists them and [Register] adds one; an unknown name is an error
+// matching [ErrUnknown] that lists the names. An [Inputs] caches a batch's logits and features so
 // that several detectors share one forward pass. [ModeEnsemble] averages
 // independently trained models' logits and features into one classifier,
 // which turns every detector into a mode-ensemble detector; [ScoreEnsemble]
 // instead fits one detector per model and averages their scores.
 //
 // # Benchmark
+//
+// [Run] is the benchmark of "trustml ood eval" as one call: far-OoD or
+// near-OoD sets, several models as an ensemble, one shard of the samples,
+// ROC plots ([Report.WritePlots]). [Merge] joins the [ShardReport]s of a
+// sharded run (checked with package shard) into the report of one
+// unsharded run; [DecodeShardReport] reads one from JSON. [Fit] and
+// [Score] are "trustml ood fit" and "trustml ood score".
 //
 // [FarOoDSets] builds far-OoD image sets from data that ship with trustml
 // (see its documentation for why each is out of distribution), and

@@ -12,9 +12,9 @@ import (
 )
 
 func init() {
-	registerDetector("mahalanobis", func(Config) Detector { return &Mahalanobis{} })
-	registerDetector("knn", func(c Config) Detector { return &KNN{K: c.K} })
-	registerDetector("vim", func(c Config) Detector { return &ViM{Dim: c.ViMDim} })
+	Register("mahalanobis", func(Config) Detector { return &Mahalanobis{} })
+	Register("knn", func(c Config) Detector { return &KNN{K: c.K} })
+	Register("vim", func(c Config) Detector { return &ViM{Dim: c.ViMDim} })
 }
 
 // features64 returns the features of in as a row-major n×d float64 matrix.

@@ -11,7 +11,7 @@ import (
 )
 
 func init() {
-	registerDetector("gradknn", func(c Config) Detector {
+	Register("gradknn", func(c Config) Detector {
 		return &GradKNN{K: c.K, Subspace: c.GradSubspace, Components: c.GradDim, Fuse: c.GradFuse, Seed: c.Seed}
 	})
 }

@@ -16,7 +16,7 @@ import (
 
 func init() {
 	for _, mp := range []string{"linear", "cos", "cos-rff", "cos-nystrom"} {
-		registerDetector("kpca-"+mp, func(c Config) Detector {
+		Register("kpca-"+mp, func(c Config) Detector {
 			k := c.KPCA
 			k.Map = mp
 			if k.Seed == 0 {
@@ -25,12 +25,12 @@ func init() {
 			return &k
 		})
 	}
-	registerDetector("kpca-cos-rff+msp", func(c Config) Detector {
+	Register("kpca-cos-rff+msp", func(c Config) Detector {
 		k := c.KPCA
 		k.Map, k.Seed = "cos-rff", c.Seed
 		return &Fused{KPCA: &k, Other: &MSP{T: c.Temperature}}
 	})
-	registerDetector("kpca-cos-nystrom+energy", func(c Config) Detector {
+	Register("kpca-cos-nystrom+energy", func(c Config) Detector {
 		k := c.KPCA
 		k.Map, k.Seed = "cos-nystrom", c.Seed
 		return &Fused{KPCA: &k, Other: &Energy{T: c.Temperature}}

@@ -9,10 +9,10 @@ import (
 )
 
 func init() {
-	registerDetector("msp", func(c Config) Detector { return &MSP{T: c.Temperature} })
-	registerDetector("maxlogit", func(Config) Detector { return &MaxLogit{} })
-	registerDetector("energy", func(c Config) Detector { return &Energy{T: c.Temperature} })
-	registerDetector("odin", func(c Config) Detector { return &ODIN{T: c.Temperature, Eps: c.Epsilon} })
+	Register("msp", func(c Config) Detector { return &MSP{T: c.Temperature} })
+	Register("maxlogit", func(Config) Detector { return &MaxLogit{} })
+	Register("energy", func(c Config) Detector { return &Energy{T: c.Temperature} })
+	Register("odin", func(c Config) Detector { return &ODIN{T: c.Temperature, Eps: c.Epsilon} })
 }
 
 func orOne(t float64) float64 {

@@ -7,6 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/trustml/trustml/ood"
+	"github.com/trustml/trustml/repro"
+	"github.com/trustml/trustml/shard"
 )
 
 func TestOODEvalJSON(t *testing.T) {
@@ -16,7 +20,7 @@ func TestOODEvalJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep oodEvalReport
+	var rep ood.Report
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("--json: %v\n%s", err, out)
 	}
@@ -72,16 +76,16 @@ func TestReproKPCAOoDSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep reproReport
+	var rep repro.Table
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("--json: %v\n%s", err, out)
 	}
-	if len(rep.Rows) != 12 {
-		t.Fatalf("%d rows, want 12 (6 methods × AUROC, FPR95)", len(rep.Rows))
+	if len(rep.Rows) != 24 {
+		t.Fatalf("%d rows, want 24 (6 methods × AUROC, FPR95 × ImageNet, CIFAR-10)", len(rep.Rows))
 	}
 	for _, r := range rep.Rows {
-		if len(r.Values) != 1 || r.Mean < 0 || r.Mean > 1 {
-			t.Errorf("%s %s: values %v", r.Method, r.Metric, r.Values)
+		if len(r.Ours.Values) != 1 || r.Ours.Mean < 0 || r.Ours.Mean > 1 || r.Paper.Source == "" {
+			t.Errorf("%s %s: ours %v, paper %+v", r.Method, r.Metric, r.Ours.Values, r.Paper)
 		}
 	}
 	if !strings.Contains(strings.Join(rep.Notes, " "), "settings differ") {
@@ -119,19 +123,19 @@ func TestOODEvalModeEnsemble(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep oodEvalReport
+	var rep ood.Report
 	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Results) != 4 || rep.Ensemble != "score" {
 		t.Fatalf("--json: %v, %d results, ensemble %q\n%s", err, len(rep.Results), rep.Ensemble, out)
 	}
 	// Score averaging over two copies of one model is that model; over two
 	// models it differs from logit averaging.
-	evalJSON := func(args ...string) oodEvalReport {
+	evalJSON := func(args ...string) ood.Report {
 		t.Helper()
 		out, err := run(t, append([]string{"ood", "eval", "--detectors", "energy,knn", "--knn-k", "5", "--n-train", "200", "--n-test", "60", "--n-ood", "60", "--json"}, args...)...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var r oodEvalReport
+		var r ood.Report
 		if err := json.Unmarshal([]byte(out), &r); err != nil {
 			t.Fatal(err)
 		}
@@ -163,7 +167,7 @@ func TestOODEvalNear(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep oodEvalReport
+	var rep ood.Report
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("--json: %v\n%s", err, out)
 	}
@@ -245,7 +249,7 @@ func TestOODEvalShardMerge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var want oodEvalReport
+	var want ood.Report
 	if err := json.Unmarshal([]byte(out), &want); err != nil {
 		t.Fatal(err)
 	}
@@ -255,11 +259,11 @@ func TestOODEvalShardMerge(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var sh oodShardReport
+		var sh ood.ShardReport
 		if err := json.Unmarshal([]byte(out), &sh); err != nil {
 			t.Fatal(err)
 		}
-		if n := len(sh.Scores[0].ID); n != len(shardIndex(101, i, 3)) || n != len(sh.IDIndex) {
+		if n := len(sh.Scores[0].ID); n != len(shard.Spec{Index: i, Count: 3}.Indices(101)) || n != len(sh.IDIndex) {
 			t.Fatalf("shard %d/3: %d ID scores for %d indices", i, n, len(sh.IDIndex))
 		}
 		p := filepath.Join(dir, fmt.Sprintf("s%d.json", i))
@@ -273,7 +277,7 @@ func TestOODEvalShardMerge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got oodEvalReport
+	var got ood.Report
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatal(err)
 	}
@@ -322,7 +326,7 @@ func TestOODEvalShardMergeGradKNN(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var want oodEvalReport
+	var want ood.Report
 	if err := json.Unmarshal([]byte(out), &want); err != nil {
 		t.Fatal(err)
 	}
@@ -342,7 +346,7 @@ func TestOODEvalShardMergeGradKNN(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got oodEvalReport
+	var got ood.Report
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,422 @@
+package ood
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/trustml/trustml/data"
+	"github.com/trustml/trustml/metrics"
+	"github.com/trustml/trustml/model"
+	"github.com/trustml/trustml/plot"
+	"github.com/trustml/trustml/progress"
+	"github.com/trustml/trustml/shard"
+)
+
+// MaxFarOoD is the largest number of images per far-OoD set of
+// [FarOoDSets]: the size of scikit-learn's digits.
+const MaxFarOoD = 1797
+
+// RunConfig configures [Run], the benchmark of "trustml ood eval".
+type RunConfig struct {
+	// Models are the classifiers to benchmark (far OoD); several form a
+	// mode ensemble combined by Ensemble. Leave it empty with Near.
+	Models []model.Classifier
+	// ModelName names the model(s) in the report ("default",
+	// "fashion-cnn,fashion-resnet8"); with Near the report names the
+	// trained model instead.
+	ModelName string
+	// Ensemble is the rule of a mode ensemble (several Models): "score"
+	// (the default) fits each detector on each model and averages the
+	// detectors' scores ([ScoreEnsemble]); "logits" averages the models'
+	// logits and features ([ModeEnsemble]) and runs one detector on them.
+	Ensemble string
+	// Detectors are registered detector names; empty means all but gradknn
+	// (one backward pass per image: name it).
+	Detectors []string
+	// Detector configures the detectors; its zero Seed takes Seed.
+	Detector Config
+	// NTrain and NTest are the numbers of ID training images to fit on and
+	// ID test images to score, the first ones (0 = all).
+	NTrain, NTest int
+	// NOoD is the number of images per OoD set, at least 1: at most
+	// MaxFarOoD and NTest for the far-OoD sets; with Near it is capped at
+	// the held-out test images.
+	NOoD int
+	// Seed seeds the far-OoD sets, the near-OoD model and (see Detector)
+	// the randomized detectors.
+	Seed uint64
+	// Near replaces the far-OoD benchmark by near OoD by held-out classes:
+	// a 6-class CNN is trained on Fashion-MNIST classes 0–5
+	// ([FashionHeldOut], [TrainHeldOut]) for NearEpochs epochs (default
+	// 3) and the test images of classes 6–9 are the OoD set.
+	Near       bool
+	NearEpochs int
+	// Shard, unless it is the zero value, scores only the ID test and OoD
+	// samples of that shard (index mod Count = Index); every shard fits the
+	// detectors on the same ID training images. The report's Shard then
+	// holds the per-sample scores for [Merge] and its Results are of the
+	// shard's samples alone.
+	Shard shard.Spec
+	// OutDir, if set, receives a PNG of ROC curves per OoD set (see
+	// [Report.WritePlots]); not with Shard.
+	OutDir string
+	// Progress, if set, reports the training of the near-OoD model.
+	Progress progress.Reporter
+}
+
+// SetInfo names an OoD set of a report and says why it is OoD.
+type SetInfo struct {
+	Name string `json:"name"`
+	Why  string `json:"why"`
+}
+
+// NearInfo states the held-out-classes split and model of a near-OoD run.
+type NearInfo struct {
+	IDClasses    []string `json:"id_classes"`
+	OoDClasses   []string `json:"ood_classes"`
+	Epochs       int      `json:"epochs"`
+	Seed         uint64   `json:"seed"`
+	Architecture string   `json:"architecture"`
+	TestAccuracy float64  `json:"id_test_accuracy"`
+	TrainSeconds float64  `json:"train_seconds"`
+}
+
+// Report is the result of [Run] or [Merge]: one [Result] per detector × OoD
+// set, with what was measured.
+type Report struct {
+	Model string `json:"model"`
+	// Ensemble is the mode-ensemble rule (score or logits) of several
+	// models.
+	Ensemble string    `json:"ensemble,omitempty"`
+	NTrain   int       `json:"n_train"`
+	NTest    int       `json:"n_test"`
+	NOoD     int       `json:"n_ood"`
+	Sets     []SetInfo `json:"ood_sets"`
+	Results  []Result  `json:"results"`
+	// Plots are the files written by [Report.WritePlots].
+	Plots []string  `json:"plots,omitempty"`
+	Near  *NearInfo `json:"near,omitempty"`
+	// Missing lists the shards absent from a partial [Merge]: their
+	// samples are left out.
+	Missing []shard.Spec `json:"missing_shards,omitempty"`
+	// Shard holds a sharded run's per-sample scores, to be merged.
+	Shard *ShardReport `json:"-"`
+}
+
+// Run builds the ID and OoD sets, fits each detector on the ID training
+// images and scores the ID test images and every OoD set — the work of
+// "trustml ood eval". Far OoD (the default) uses the embedded Fashion-MNIST
+// as ID and the [FarOoDSets]; Near uses held-out classes.
+func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
+	ens := cfg.Ensemble
+	if ens == "" {
+		ens = "score"
+	}
+	sharded := cfg.Shard != (shard.Spec{})
+	dc := cfg.Detector
+	if dc.Seed == 0 {
+		dc.Seed = cfg.Seed
+	}
+	switch {
+	case cfg.Near && len(cfg.Models) > 0:
+		return nil, fmt.Errorf("ood: run: Near trains its own 6-class model, give no Models")
+	case !cfg.Near && len(cfg.Models) == 0:
+		return nil, fmt.Errorf("ood: run: no model")
+	case ens != "score" && ens != "logits":
+		return nil, fmt.Errorf("ood: run: ensemble rule %q: want score or logits", cfg.Ensemble)
+	case dc.GradSubspace != "" && dc.GradSubspace != "pca" && dc.GradSubspace != "class":
+		return nil, fmt.Errorf("ood: run: gradknn subspace %q: want pca or class", dc.GradSubspace)
+	case sharded && cfg.OutDir != "":
+		return nil, fmt.Errorf("ood: run: plots of a shard: plot the merged report")
+	case cfg.NTrain < 0 || cfg.NTest < 0:
+		return nil, fmt.Errorf("ood: run: n-train %d, n-test %d: want ≥ 0", cfg.NTrain, cfg.NTest)
+	case cfg.NearEpochs < 0:
+		return nil, fmt.Errorf("ood: run: near-OoD epochs %d: want ≥ 0", cfg.NearEpochs)
+	}
+	for i, m := range cfg.Models {
+		if m == nil {
+			return nil, fmt.Errorf("ood: run: model %d is nil", i)
+		}
+	}
+	if sharded {
+		if err := cfg.Shard.Validate(); err != nil {
+			return nil, fmt.Errorf("ood: run: %w", err)
+		}
+	}
+	names := cfg.Detectors
+	if len(names) == 0 {
+		for _, n := range Names() {
+			if n != "gradknn" {
+				names = append(names, n)
+			}
+		}
+	}
+	var clf model.Classifier
+	if len(cfg.Models) > 0 {
+		clf = cfg.Models[0]
+	}
+	if len(cfg.Models) > 1 {
+		e, err := NewModeEnsemble(cfg.Models...)
+		if err != nil {
+			return nil, fmt.Errorf("ood: run: %w", err)
+		}
+		clf = e
+	}
+	dets := make([]Detector, len(names))
+	for i, n := range names {
+		var err error
+		if len(cfg.Models) > 1 && ens == "score" {
+			dets[i], err = NewScoreEnsemble(n, dc, len(cfg.Models))
+		} else {
+			dets[i], err = New(n, dc)
+		}
+		if err != nil {
+			return nil, err // names the detector and lists the registered ones
+		}
+	}
+	rep := &Report{Model: cfg.ModelName, NOoD: cfg.NOoD}
+	if len(cfg.Models) > 1 {
+		rep.Ensemble = ens
+	}
+	var train, test *data.Dataset
+	var sets []Set
+	var err error
+	if cfg.Near {
+		if clf, train, test, sets, err = nearSets(ctx, cfg, rep); err != nil {
+			return nil, err
+		}
+	} else if train, test, sets, err = farSets(clf, cfg); err != nil {
+		return nil, err
+	}
+	rep.NTrain, rep.NTest = train.Len(), test.Len()
+	setNames := make([]string, len(sets))
+	for i, s := range sets {
+		rep.Sets = append(rep.Sets, SetInfo{s.Name, s.Why})
+		setNames[i] = s.Name
+	}
+	var sh *ShardReport
+	if sharded {
+		sh = &ShardReport{
+			Kind: ShardKind, Model: rep.Model, NTrain: rep.NTrain, NTest: rep.NTest, NOoD: rep.NOoD, Seed: cfg.Seed,
+			Settings: fmt.Sprintf("%+v", dc), Sets: rep.Sets, Shard: cfg.Shard.Index, Shards: cfg.Shard.Count, Near: rep.Near,
+		}
+		for _, d := range dets {
+			sh.Detectors = append(sh.Detectors, d.Name())
+		}
+		sh.IDIndex = cfg.Shard.Indices(rep.NTest)
+		test = test.Subset(sh.IDIndex)
+		px := test.SampleSize()
+		for i := range sets {
+			idx := cfg.Shard.Indices(len(sets[i].X) / px)
+			x := make([]float32, 0, len(idx)*px)
+			for _, j := range idx {
+				x = append(x, sets[i].X[j*px:(j+1)*px]...)
+			}
+			sets[i].X = x
+			sh.OoDIndex = append(sh.OoDIndex, idx)
+		}
+	}
+	scores, err := BenchmarkScores(ctx, clf, dets, NewInputs(train.X, train.Y), NewInputs(test.X, nil), sets)
+	if err != nil {
+		return nil, err
+	}
+	if rep.Results, err = ResultsFromScores(scores, setNames); err != nil {
+		return nil, err
+	}
+	if sh != nil {
+		sh.Scores, sh.Results = scores, rep.Results
+		rep.Shard = sh
+	}
+	if cfg.OutDir != "" {
+		if err := rep.WritePlots(cfg.OutDir); err != nil {
+			return nil, err
+		}
+	}
+	return rep, nil
+}
+
+// farSets returns the embedded Fashion-MNIST training and test images and
+// the far-OoD sets for m.
+func farSets(m model.Classifier, cfg RunConfig) (train, test *data.Dataset, sets []Set, err error) {
+	if train, err = data.EmbeddedFashion(data.Train); err != nil {
+		return nil, nil, nil, err
+	}
+	if test, err = data.EmbeddedFashion(data.Test); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := checkModelData(m, test); err != nil {
+		return nil, nil, nil, err
+	}
+	train, test = firstN(train, cfg.NTrain), firstN(test, cfg.NTest)
+	if cfg.NOoD < 1 || cfg.NOoD > test.Len() || cfg.NOoD > MaxFarOoD {
+		return nil, nil, nil, fmt.Errorf("ood: run: %d OoD images per set: want 1 to min(%d, %d ID test images)", cfg.NOoD, MaxFarOoD, test.Len())
+	}
+	sets, err = FarOoDSets(test, cfg.NOoD, rand.New(rand.NewPCG(cfg.Seed, 0x6f6f64)))
+	return train, test, sets, err
+}
+
+// nearSets trains the near-OoD model and returns it with the held-out
+// split's ID training and test images and its OoD set; it fills rep's
+// Model, NOoD and Near.
+func nearSets(ctx context.Context, cfg RunConfig, rep *Report) (model.Classifier, *data.Dataset, *data.Dataset, []Set, error) {
+	epochs := cfg.NearEpochs
+	if epochs == 0 {
+		epochs = 3
+	}
+	if cfg.NOoD < 1 {
+		return nil, nil, nil, nil, fmt.Errorf("ood: run: %d OoD images: want ≥ 1", cfg.NOoD)
+	}
+	split, err := FashionHeldOut()
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	start := time.Now()
+	net, err := TrainHeldOut(ctx, split, NearTrainConfig{Epochs: epochs, Seed: cfg.Seed, Progress: cfg.Progress})
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	m, _, err := metrics.EvaluateClassifier(ctx, net, split.TestID.X, split.TestID.Y)
+	if err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("ood: run: evaluate the near-OoD model: %w", err)
+	}
+	near := &NearInfo{
+		IDClasses: split.Train.Classes, Epochs: epochs, Seed: cfg.Seed, TestAccuracy: m.Accuracy,
+		Architecture: "cnn width 16 hidden 64 batch norm", TrainSeconds: time.Since(start).Seconds(),
+	}
+	for _, c := range split.OoDClasses {
+		near.OoDClasses = append(near.OoDClasses, data.FashionClasses[c])
+	}
+	od := firstN(split.TestOoD, cfg.NOoD)
+	rep.Near, rep.NOoD = near, od.Len()
+	rep.Model = "near-ood cnn (classes " + strings.Join(near.IDClasses, ", ") + ")"
+	sets := []Set{{Name: split.Name, Why: split.Why, X: od.X}}
+	return net, firstN(split.Train, cfg.NTrain), firstN(split.TestID, cfg.NTest), sets, nil
+}
+
+// checkModelData checks that d's samples fit m and that d is labelled with
+// at most m's classes.
+func checkModelData(m model.Classifier, d *data.Dataset) error {
+	if fmt.Sprint(m.InputShape()) != fmt.Sprint(d.Shape) {
+		return fmt.Errorf("ood: data set %s has samples of shape %v, the model expects %v", d.Name, d.Shape, m.InputShape())
+	}
+	if d.Y == nil {
+		return fmt.Errorf("ood: data set %s has no class labels", d.Name)
+	}
+	if len(d.Classes) > m.NumClasses() {
+		return fmt.Errorf("ood: data set %s has %d classes, the model %d", d.Name, len(d.Classes), m.NumClasses())
+	}
+	return nil
+}
+
+// firstN returns the first n samples of d (all for n ≤ 0 or n ≥ its size).
+func firstN(d *data.Dataset, n int) *data.Dataset {
+	if n <= 0 || n >= d.Len() {
+		return d
+	}
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return d.Subset(idx)
+}
+
+// WritePlots writes a PNG of the ROC curves of every detector per OoD set,
+// roc-<set>.png, into dir (created if needed) and appends the paths to
+// r.Plots. The results must carry their ROC curves (a report decoded from
+// JSON has none: merge or rerun it).
+func (r *Report) WritePlots(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("ood: plots: %w", err)
+	}
+	for _, s := range r.Sets {
+		var series []plot.Series
+		for _, res := range r.Results {
+			if res.OoD != s.Name {
+				continue
+			}
+			if res.ROC == nil {
+				return fmt.Errorf("ood: plots: %s on %s has no ROC curve", res.Detector, res.OoD)
+			}
+			x, y := thinCurve(res.ROC.FPR, res.ROC.TPR, 200)
+			series = append(series, plot.Series{Name: fmt.Sprintf("%s (AUROC %.3f)", res.Detector, res.AUROC), X: x, Y: y})
+		}
+		p := filepath.Join(dir, "roc-"+fileSafe(s.Name)+".png")
+		if err := plot.Lines(p, "ROC: Fashion-MNIST (ID) vs "+s.Name, "FPR (OoD accepted)", "TPR (ID accepted)", false, series); err != nil {
+			return fmt.Errorf("ood: plots: %w", err)
+		}
+		r.Plots = append(r.Plots, p)
+	}
+	return nil
+}
+
+// fileSafe turns a set name into a file-name part: letters, digits and
+// '-' kept, runs of anything else turned into one '-'.
+func fileSafe(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range name {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.Trim(b.String(), "-")
+}
+
+// thinCurve keeps about max points of a curve (always the first and last).
+func thinCurve(x, y []float64, max int) ([]float64, []float64) {
+	if len(x) <= max {
+		return x, y
+	}
+	step := float64(len(x)-1) / float64(max-1)
+	ox, oy := make([]float64, 0, max), make([]float64, 0, max)
+	for i := range max {
+		j := int(float64(i)*step + 0.5)
+		ox, oy = append(ox, x[j]), append(oy, y[j])
+	}
+	return ox, oy
+}
+
+// WriteText prints the report for a terminal: the shard and the near-OoD
+// split (if any), the sizes, one aligned row per detector × OoD set with
+// FPR95, AUROC, AUPR-In and AUPR-Out in percent, and the plots written.
+func (r *Report) WriteText(w io.Writer) error {
+	pct := func(f float64) string { return fmt.Sprintf("%.2f%%", 100*f) }
+	if sh := r.Shard; sh != nil {
+		oodPerSet := 0
+		if len(sh.OoDIndex) > 0 {
+			oodPerSet = len(sh.OoDIndex[0])
+		}
+		fmt.Fprintf(w, "shard %s: %d of %d ID test images, %d of %d images per OoD set; metrics of this shard only (merge the --json outputs of all shards with \"trustml ood merge\")\n",
+			sh.Spec(), len(sh.IDIndex), sh.NTest, oodPerSet, sh.NOoD)
+	}
+	if near := r.Near; near != nil {
+		fmt.Fprintf(w, "near-OoD split: ID = classes 0-5 (%s), OoD = held-out classes 6-9 (%s)\n", strings.Join(near.IDClasses, ", "), strings.Join(near.OoDClasses, ", "))
+		fmt.Fprintf(w, "trained %s, %d epochs, seed %d, in %.1fs: ID test accuracy %s\n", near.Architecture, near.Epochs, near.Seed, near.TrainSeconds, pct(near.TestAccuracy))
+	}
+	fmt.Fprintf(w, "model %s: fit on %d ID training images, %d ID test images, %d images per OoD set\n", r.Model, r.NTrain, r.NTest, r.NOoD)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "DETECTOR\tOOD\tFPR95\tAUROC\tAUPR-IN\tAUPR-OUT")
+	for _, res := range r.Results {
+		fmt.Fprintln(tw, strings.Join([]string{res.Detector, res.OoD, pct(res.FPR95), pct(res.AUROC), pct(res.AUPRIn), pct(res.AUPROut)}, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, p := range r.Plots {
+		if _, err := fmt.Fprintln(w, "wrote", p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
