@@ -128,7 +128,7 @@ func UpdateBN(ctx context.Context, net BNModel, x []float32, batch int) error {
 	n := len(x) / size
 	for k, lo := 1, 0; lo < n; k, lo = k+1, lo+batch {
 		if err := ctx.Err(); err != nil {
-			return err
+			return fmt.Errorf("train: UpdateBN: %w", err)
 		}
 		hi := min(lo+batch, n)
 		net.SetBNMomentum(1 / float32(k))

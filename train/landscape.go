@@ -76,7 +76,7 @@ func TopEigenvalue(ctx context.Context, p Params, c Closure, iters int, tol floa
 	var lambda float64
 	for it := 0; it < iters; it++ {
 		if err := ctx.Err(); err != nil {
-			return lambda, v, err
+			return lambda, v, fmt.Errorf("train: TopEigenvalue: %w", err)
 		}
 		if err := HVP(p, c, v, hv, 0); err != nil {
 			return lambda, v, err
@@ -131,7 +131,7 @@ func LanczosTopEigenvalue(ctx context.Context, p Params, c Closure, steps int, t
 	var ritz []float64
 	for j := 0; j < steps; j++ {
 		if err := ctx.Err(); err != nil {
-			return theta, nil, err
+			return theta, nil, fmt.Errorf("train: LanczosTopEigenvalue: %w", err)
 		}
 		basis = append(basis, q)
 		if err := HVP(p, c, q, hq, 0); err != nil {
@@ -362,7 +362,7 @@ func LossSurface(ctx context.Context, p Params, loss Loss, d1, d2 []float32, alp
 		z[i] = make([]float64, len(betas))
 		for j, b := range betas {
 			if err := ctx.Err(); err != nil {
-				return nil, err
+				return nil, fmt.Errorf("train: loss surface: %w", err)
 			}
 			displace(w, w0, d1, d2, a, b)
 			l, err := loss()
@@ -436,7 +436,7 @@ func LossLine(ctx context.Context, p Params, loss Loss, a, b Endpoint, ts []floa
 	out := make([]float64, len(ts))
 	for k, t := range ts {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("train: LossLine: %w", err)
 		}
 		lerp(w, a.Weights, b.Weights, t)
 		if interpBuf {

@@ -125,7 +125,7 @@ func Fit(ctx context.Context, net Network, x []float32, y []int, cfg Config) ([]
 		var correct, seen int
 		for b := 0; b+per <= perEpoch && step+per <= total; b += per {
 			if err := ctx.Err(); err != nil {
-				return hist, err
+				return hist, fmt.Errorf("train: Fit stopped at epoch %d, step %d: %w", ep, step, err)
 			}
 			closures := make([]Closure, per)
 			for i, be := range batches {

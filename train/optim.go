@@ -19,6 +19,13 @@
 //   - subspace training (DLDR): [PCABasis], [Projected] (P-SGD), [PBFGS];
 //   - loss-landscape tools: [HVP], [TopEigenvalue], [LanczosTopEigenvalue],
 //     [FilterNormalizedDirection], [LossCurve], [LossSurface], [LossLine].
+//
+// Optimizers, averaging methods and DLDR methods are registered by name
+// ([NewOptimizer] with [DefaultOptimizerConfig], [LookupAveragingMethod],
+// [LookupDLDRMethod]); an unknown name is an error matching [ErrUnknown]
+// that lists the valid ones. Each trustml command is one call: [Run]
+// ("trustml train"), [Average] (average swa, twa and soup), [DLDR] and
+// [Landscape].
 package train
 
 import (

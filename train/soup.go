@@ -235,7 +235,7 @@ func heldOutEval(ctx context.Context, net Network, x []float32, y []int, bs int,
 	var correct int
 	for lo := 0; lo < n; lo += bs {
 		if err := ctx.Err(); err != nil {
-			return 0, 0, err
+			return 0, 0, fmt.Errorf("train: held-out evaluation: %w", err)
 		}
 		hi := min(lo+bs, n)
 		out := net.Forward(x[lo*size:hi*size], hi-lo, false)
@@ -415,7 +415,7 @@ func MEHLSoup(ctx context.Context, net Network, models [][]float32, x []float32,
 			var lossSum float64
 			for s := range perEpoch {
 				if err := ctx.Err(); err != nil {
-					return nil, err
+					return nil, fmt.Errorf("train: MEHLSoup: %w", err)
 				}
 				for i, j := range perm[s*bs : (s+1)*bs] {
 					copy(bx[i*size:(i+1)*size], x[j*size:(j+1)*size])

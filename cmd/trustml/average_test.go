@@ -12,6 +12,7 @@ import (
 
 	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/nn"
+	"github.com/trustml/trustml/train"
 )
 
 func saveNetCkpt(t *testing.T, dir, name string, spec nn.Spec, seed uint64) (string, *nn.Network) {
@@ -117,8 +118,8 @@ type twaJSON struct {
 	HeldOut     int                    `json:"held_out"`
 	ValRatio    float64                `json:"val_ratio"`
 	Test        metrics.Classification `json:"test"`
-	SWA         averageEval            `json:"swa"`
-	TWA         averageEval            `json:"twa"`
+	SWA         train.AverageEval      `json:"swa"`
+	TWA         train.AverageEval      `json:"twa"`
 	Gain        float64                `json:"gain_over_swa"`
 	Blocks      []string               `json:"blocks"`
 	Coef        [][]float64            `json:"coef"`
@@ -172,7 +173,7 @@ func TestAverageTWAJournal(t *testing.T) {
 	}
 	var paths []string
 	for ep := 1; ep <= 4; ep++ {
-		paths = append(paths, epochPath(runPath, ep))
+		paths = append(paths, train.EpochPath(runPath, ep))
 	}
 	swaOut := filepath.Join(dir, "swa.ckpt")
 	if _, err := run(t, append([]string{"average", "swa", "--data", "digits", "--out", swaOut}, paths...)...); err != nil {

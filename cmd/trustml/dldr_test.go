@@ -21,21 +21,21 @@ import (
 // seconds in all. Raw 0..16 inputs need small learning rates.
 
 type dldrJSON struct {
-	Checkpoint    string     `json:"checkpoint"`
-	Method        string     `json:"method"`
-	Dim           int        `json:"dim"`
-	Samples       int        `json:"samples"`
-	Weights       int        `json:"weights"`
-	LabelNoise    float64    `json:"label_noise"`
-	Variance      []float64  `json:"explained_variance"`
-	VarianceRatio []float64  `json:"explained_variance_ratio"`
-	Explained     float64    `json:"explained_total"`
-	Start         dldrModel  `json:"start"`
-	LastSample    dldrModel  `json:"last_sample"`
-	SGDFinal      *dldrModel `json:"sgd_final"`
-	Subspace      dldrModel  `json:"subspace"`
-	Residual      float64    `json:"subspace_residual"`
-	BNUpdated     bool       `json:"bn_updated"`
+	Checkpoint    string           `json:"checkpoint"`
+	Method        string           `json:"method"`
+	Dim           int              `json:"dim"`
+	Samples       int              `json:"samples"`
+	Weights       int              `json:"weights"`
+	LabelNoise    float64          `json:"label_noise"`
+	Variance      []float64        `json:"explained_variance"`
+	VarianceRatio []float64        `json:"explained_variance_ratio"`
+	Explained     float64          `json:"explained_total"`
+	Start         train.DLDRModel  `json:"start"`
+	LastSample    train.DLDRModel  `json:"last_sample"`
+	SGDFinal      *train.DLDRModel `json:"sgd_final"`
+	Subspace      train.DLDRModel  `json:"subspace"`
+	Residual      float64          `json:"subspace_residual"`
+	BNUpdated     bool             `json:"bn_updated"`
 	PBFGS         *train.PBFGSStats
 	History       []train.EpochStats `json:"history"`
 }
@@ -123,7 +123,7 @@ func TestDLDRFromCheckpoints(t *testing.T) {
 	}
 	var paths []string
 	for ep := range 5 {
-		paths = append(paths, epochPath(runPath, ep))
+		paths = append(paths, train.EpochPath(runPath, ep))
 	}
 	samples := loadWeights(t, paths)
 	out, err := run(t, "eval", "--data", "digits", "--model", paths[4], "--json")
@@ -241,7 +241,7 @@ func TestDLDRSampling(t *testing.T) {
 		ep   int
 		want metrics.Classification
 	}{{3, r.LastSample.Test}, {4, r.SGDFinal.Test}} {
-		out, err := run(t, "eval", "--data", "digits", "--model", epochPath(runPath, c.ep), "--json")
+		out, err := run(t, "eval", "--data", "digits", "--model", train.EpochPath(runPath, c.ep), "--json")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -376,30 +376,3 @@ func TestDLDRHelp(t *testing.T) {
 		}
 	}
 }
-
-// TestStepSampler: K samples per epoch of P steps, evenly spaced, the last
-// at the epoch's end, up to the limit.
-func TestStepSampler(t *testing.T) {
-	w := []float32{0}
-	p := fakeParams{w: w, g: []float32{0}}
-	sgd, _ := train.NewSGD(1, 0, 0, false)
-	s := &stepSampler{Optimizer: sgd, perEpoch: 3, steps: 7, limit: 14}
-	for range 20 {
-		if _, err := s.Step(p, func() (float64, error) { p.g[0] = -1; return 0, nil }); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// w counts the steps: sampled after steps 3, 5, 7 and 10, 12, 14.
-	var got []float32
-	for _, smp := range s.samples {
-		got = append(got, smp[0])
-	}
-	if want := []float32{3, 5, 7, 10, 12, 14}; !slices.Equal(got, want) {
-		t.Errorf("sampled after steps %v, want %v", got, want)
-	}
-}
-
-type fakeParams struct{ w, g []float32 }
-
-func (f fakeParams) Weights() []float32 { return f.w }
-func (f fakeParams) Grads() []float32   { return f.g }

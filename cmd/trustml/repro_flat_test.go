@@ -2,14 +2,16 @@ package main
 
 import (
 	"encoding/json"
-	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/trustml/trustml/repro"
 )
 
 type flatOutput struct {
-	Runs    []flatRun `json:"runs"`
+	Runs    []repro.FlatRun `json:"runs"`
 	Summary []struct {
 		Arm       string   `json:"arm"`
 		Noise     float64  `json:"label_noise"`
@@ -44,8 +46,8 @@ func runFlat(t *testing.T, extra ...string) flatOutput {
 // shards merged with --from give exactly the unsharded runs.
 func TestReproFlat(t *testing.T) {
 	fo := runFlat(t)
-	if len(fo.Runs) != 2*2*len(flatArms) {
-		t.Fatalf("%d runs, want %d", len(fo.Runs), 2*2*len(flatArms))
+	if len(fo.Runs) != 2*2*len(repro.FlatArms) {
+		t.Fatalf("%d runs, want %d", len(fo.Runs), 2*2*len(repro.FlatArms))
 	}
 	const updates = 8 // 512/128 batches, two epochs
 	evals := map[string]int{"sgd": 1, "sam": 2, "fsam": 2, "rwp": 2, "marwp": 2, "arwp": 1}
@@ -57,8 +59,8 @@ func TestReproFlat(t *testing.T) {
 			t.Errorf("%s noise %g seed %d: test accuracy %.3f on %d images", r.Arm, r.Noise, r.Seed, r.TestAcc, r.TestN)
 		}
 	}
-	if len(fo.Summary) != 2*len(flatArms) {
-		t.Fatalf("%d summary rows, want %d", len(fo.Summary), 2*len(flatArms))
+	if len(fo.Summary) != 2*len(repro.FlatArms) {
+		t.Fatalf("%d summary rows, want %d", len(fo.Summary), 2*len(repro.FlatArms))
 	}
 	for _, s := range fo.Summary {
 		if s.Seeds != 2 || s.DeltaSGD == nil {
@@ -84,10 +86,10 @@ func TestReproFlatShards(t *testing.T) {
 		files = append(files, p)
 	}
 	merged := runFlat(t, "--from", strings.Join(files, ","))
-	key := func(r flatRun) string {
+	key := func(r repro.FlatRun) string {
 		return r.Arm + "|" + r.Arch + "|" + string(rune('0'+r.Seed)) + "|" + string(rune('0'+int(10*r.Noise)))
 	}
-	want := map[string]flatRun{}
+	want := map[string]repro.FlatRun{}
 	for _, r := range fo.Runs {
 		want[key(r)] = r
 	}
@@ -96,7 +98,7 @@ func TestReproFlatShards(t *testing.T) {
 	}
 	for _, r := range merged.Runs {
 		w := want[key(r)]
-		if r.TestAcc != w.TestAcc || valueOr(r.TopEig, -1) != valueOr(w.TopEig, -1) || r.GradEvals != w.GradEvals {
+		if r.TestAcc != w.TestAcc || flatEig(r) != flatEig(w) || r.GradEvals != w.GradEvals {
 			t.Errorf("%s: shard run differs from the unsharded one: %+v vs %+v", key(r), r, w)
 		}
 	}
@@ -122,7 +124,7 @@ func TestReproFlatEqualEvals(t *testing.T) {
 
 func TestReproFlatErrors(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.json")
-	if err := writeFileAtomic(bad, []byte("{not json")); err != nil {
+	if err := os.WriteFile(bad, []byte("{not json"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -144,21 +146,10 @@ func TestReproFlatErrors(t *testing.T) {
 	}
 }
 
-// FuzzFlatRunsFile: whatever a --from file holds, decoding and tabulating
-// it returns an error or a table, never a panic.
-func FuzzFlatRunsFile(f *testing.F) {
-	f.Add([]byte(`[{"arch":"mlp","label_noise":0.4,"arm":"sgd","seed":1,"test_accuracy":0.8,"top_eigenvalue":null}]`))
-	f.Add([]byte(`[{"arm":"rwp","equal_evals":true,"top_eigenvalue":3},{"arm":"sgd","seed":0}]`))
-	f.Add([]byte(`[]`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		var runs []flatRun
-		if json.Unmarshal(b, &runs) != nil {
-			return
-		}
-		rows := summarizeFlat(runs)
-		printFlatTable(io.Discard, runs, rows)
-		if _, err := json.Marshal(rows); err != nil {
-			t.Fatalf("rows do not marshal: %v", err)
-		}
-	})
+// flatEig is a run's top eigenvalue, or -1 without one.
+func flatEig(r repro.FlatRun) float64 {
+	if r.TopEig == nil {
+		return -1
+	}
+	return *r.TopEig
 }

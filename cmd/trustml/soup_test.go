@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/trustml/trustml/nn"
+	"github.com/trustml/trustml/train"
 )
 
 type soupJSON struct {
@@ -16,8 +17,8 @@ type soupJSON struct {
 	Method     string `json:"method"`
 	Test       struct{ Accuracy float64 }
 	HeldOut    int `json:"held_out"`
-	Models     []averageEval
-	Soups      []averageEval
+	Models     []train.AverageEval
+	Soups      []train.AverageEval
 	Greedy     *struct{ Ingredients []int }
 	MEHLPlus   *struct {
 		Blocks  []string

@@ -87,7 +87,7 @@ func TestTrainSaveEveryLabelNoise(t *testing.T) {
 	}
 	var prev []float32
 	for ep := 0; ep <= 3; ep++ {
-		net, meta, err := nn.LoadFile(epochPath(ckpt, ep))
+		net, meta, err := nn.LoadFile(train.EpochPath(ckpt, ep))
 		if err != nil {
 			t.Fatalf("epoch %d: %v", ep, err)
 		}
@@ -99,7 +99,7 @@ func TestTrainSaveEveryLabelNoise(t *testing.T) {
 		}
 		prev = net.Weights()
 	}
-	if _, _, err := nn.LoadFile(epochPath(ckpt, 4)); err == nil {
+	if _, _, err := nn.LoadFile(train.EpochPath(ckpt, 4)); err == nil {
 		t.Error("a 3-epoch run kept an epoch-4 checkpoint")
 	}
 	for _, bad := range [][]string{{"--label-noise", "1.5"}, {"--save-every", "-1"}} {
