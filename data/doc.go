@@ -17,8 +17,8 @@
 //   - "fashion-mnist": the full 60,000/10,000 Fashion-MNIST, read from a
 //     directory, the TRUSTML_DATA environment variable or Debian's
 //     dataset-fashion-mnist package. See [FashionMNIST] and [FindFashionMNIST].
-//   - "iris", "wine", "breast-cancer", "digits" (classification) and
-//     "diabetes" (regression): small tabular sets embedded from Debian's
+//   - "iris", "wine", "breast-cancer", "digits" (classification),
+//     "diabetes" and "boston" (regression): small tabular sets embedded from Debian's
 //     scikit-learn copies. See [Tabular].
 //
 // The provenance and licenses of the embedded files are in

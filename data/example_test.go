@@ -81,6 +81,7 @@ func ExampleNames() {
 	// breast-cancer
 	// digits
 	// diabetes
+	// boston
 }
 
 // Describe a built-in data set: source, size, classes with their counts.

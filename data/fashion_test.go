@@ -111,8 +111,8 @@ func TestEmbeddedChecksums(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(listed) != 11 {
-		t.Errorf("SHA256SUMS lists %d files, want 11", len(listed))
+	if len(listed) != 12 {
+		t.Errorf("SHA256SUMS lists %d files, want 12", len(listed))
 	}
 }
 

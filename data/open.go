@@ -44,7 +44,7 @@ type FileOptions struct {
 //   - "fashion-mnist-small" (or ""): the embedded subset, see [EmbeddedFashion];
 //   - "fashion-mnist": the full set from dataDir, $TRUSTML_DATA or Debian's
 //     install path, see [FashionMNIST];
-//   - "iris", "wine", "breast-cancer", "digits", "diabetes": see [Tabular]
+//   - "iris", "wine", "breast-cancer", "digits", "diabetes", "boston": see [Tabular]
 //     (one set; split is ignored);
 //   - a path ending in .csv, .libsvm, .svm or .txt, optionally followed by
 //     .gz: a classification file read with default options, see [OpenFile]

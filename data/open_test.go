@@ -89,7 +89,7 @@ func TestNames(t *testing.T) {
 			t.Errorf("%s: %v", in.Name, err)
 		}
 	}
-	if len(names) != 7 {
-		t.Errorf("%d names, want 7", len(names))
+	if len(names) != 8 {
+		t.Errorf("%d names, want 8", len(names))
 	}
 }

@@ -50,6 +50,11 @@ var tabularSets = []tabularSet{
 		description: "Efron et al. diabetes: 442 patients, 10 raw baseline features, disease progression after one year (regression)",
 		origin:      "Efron, Hastie, Johnstone and Tibshirani (2004), Least Angle Regression",
 	},
+	{
+		name:        "boston",
+		description: "Boston housing: 506 census tracts, 13 features, median home value in $1000s (regression)",
+		origin:      "Harrison and Rubinfeld (1978), Hedonic prices and the demand for clean air; StatLib",
+	},
 }
 
 var tabularCache = func() map[string]*tabularEntry {
@@ -79,7 +84,7 @@ func TabularNames() []string {
 // Tabular returns one of the small tabular datasets embedded in the binary,
 // copied from Debian's scikit-learn package (see embedded/README.md for
 // provenance and licenses): "iris", "wine", "breast-cancer", "digits"
-// (classification) or "diabetes" (regression). The samples have shape [D],
+// (classification), "diabetes" or "boston" (regression). The samples have shape [D],
 // Features names the columns, and the classes are in scikit-learn's order
 // (breast-cancer: malignant = 0, benign = 1). Values are as published: not
 // standardized (digits 0..16; diabetes the raw, unscaled features, i.e.

@@ -2,7 +2,6 @@ package repro
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -158,20 +157,4 @@ func FuzzDecodeFlatRuns(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
-}
-
-// TestStatJSON: a row that measured nothing still has a JSON form.
-func TestStatJSON(t *testing.T) {
-	for _, tc := range []struct {
-		s    Stat
-		want string
-	}{
-		{NewStat(nil), `{"mean":null,"std":null,"values":null}`},
-		{NewStat([]float64{1, 3}), `{"mean":2,"std":1,"values":[1,3]}`},
-	} {
-		b, err := json.Marshal(tc.s)
-		if err != nil || string(b) != tc.want {
-			t.Errorf("%+v: %s (%v), want %s", tc.s, b, err, tc.want)
-		}
-	}
 }

@@ -14,6 +14,7 @@
 package repro
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -89,6 +90,43 @@ func NewStat(values []float64) Stat {
 	return s
 }
 
+// statJSON is Stat's JSON form: Mean and Std are null when nothing was
+// measured, since JSON has no NaN.
+type statJSON struct {
+	Mean   *float64  `json:"mean"`
+	Std    *float64  `json:"std"`
+	Values []float64 `json:"values"`
+}
+
+// MarshalJSON writes the statistic with a null mean and std when nothing
+// was measured.
+func (s Stat) MarshalJSON() ([]byte, error) {
+	j := statJSON{Values: s.Values}
+	if !math.IsNaN(s.Mean) {
+		j.Mean = &s.Mean
+	}
+	if !math.IsNaN(s.Std) {
+		j.Std = &s.Std
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes: a null mean or std is NaN.
+func (s *Stat) UnmarshalJSON(b []byte) error {
+	var j statJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*s = Stat{Mean: math.NaN(), Std: math.NaN(), Values: j.Values}
+	if j.Mean != nil {
+		s.Mean = *j.Mean
+	}
+	if j.Std != nil {
+		s.Std = *j.Std
+	}
+	return nil
+}
+
 // Measured reports whether the statistic has at least one value.
 func (s Stat) Measured() bool { return len(s.Values) > 0 }
 
@@ -152,6 +190,15 @@ func (t *Table) WriteText(w io.Writer) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	// A paper value that is not public names the paper's protocol instead:
+	// print each once.
+	seen := map[string]bool{}
+	for _, r := range t.Rows {
+		if k := r.Paper.Source + "\x00" + r.Paper.Setting; r.Paper.Value == nil && r.Paper.Setting != "" && !seen[k] {
+			seen[k] = true
+			fmt.Fprintf(w, "paper's protocol (%s): %s\n", r.Paper.Source, r.Paper.Setting)
+		}
 	}
 	for _, n := range t.Notes {
 		fmt.Fprintln(w, "note:", n)

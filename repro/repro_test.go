@@ -2,6 +2,7 @@ package repro
 
 import (
 	"bytes"
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
@@ -40,12 +41,34 @@ func TestTableText(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := buf.String()
-	for _, want := range []string{"80.59", "AAA poster, Table 2", NotPublicText, "n/a", "FAILED: b: data missing"} {
+	for _, want := range []string{"80.59", "AAA poster, Table 2", NotPublicText, "n/a", "FAILED: b: data missing", "paper's protocol (paper): CIFAR-10 ResNet-18"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
 	if tab.Complete() {
 		t.Error("a table with a failed setting is Complete")
+	}
+}
+
+// TestStatJSON checks that a statistic survives JSON, n/a included (JSON
+// has no NaN).
+func TestStatJSON(t *testing.T) {
+	for _, in := range [][]float64{nil, {2}, {1, 3}} {
+		s := NewStat(in)
+		b, err := json.Marshal(s)
+		if err != nil {
+			t.Fatalf("%v: %v", in, err)
+		}
+		var got Stat
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		if want := map[int]string{0: `{"mean":null,"std":null,"values":null}`, 2: `{"mean":2,"std":1,"values":[1,3]}`}[len(in)]; want != "" && string(b) != want {
+			t.Errorf("%v: JSON %s, want %s", in, b, want)
+		}
+		if got.Format("%.4g") != s.Format("%.4g") || got.Measured() != s.Measured() || math.IsNaN(got.Mean) != math.IsNaN(s.Mean) {
+			t.Errorf("%v → %s → %+v", in, b, got)
+		}
 	}
 }

@@ -206,8 +206,13 @@ func (cfg *Config) check() error {
 	if cfg.Budget <= 0 {
 		return bad("budget %d must be positive", cfg.Budget)
 	}
-	if !(cfg.Eps >= 0) || cfg.Eps > 1 {
-		return bad("eps %g outside (0, 1]", cfg.Eps)
+	switch {
+	case !(cfg.Eps >= 0) || math.IsInf(cfg.Eps, 0):
+		return bad("eps %g must be a finite number ≥ 0", cfg.Eps)
+	case cfg.Eps > 1 && cfg.Norm != attack.L2:
+		// An ℓ2 ball on [0, 1] pixels may be larger than 1 (the AAA
+		// paper's Table 4 uses 2.5); an ℓ∞ radius above 1 is meaningless.
+		return bad("eps %g outside [0, 1] for the %s norm", cfg.Eps, cfg.Norm)
 	}
 	for _, q := range cfg.Checkpoints {
 		if q <= 0 || q > cfg.Budget {

@@ -1,6 +1,13 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/trustml/trustml/repro"
+)
 
 func init() { register(newReproCmd) }
 
@@ -29,4 +36,28 @@ output says so and names the closest available substitute.`,
 		cmd.AddCommand(f())
 	}
 	return cmd
+}
+
+// printReproTable prints a reproduction's table, as JSON or text, even when
+// the run stopped early, and then fails when it did or when a setting
+// failed (a table that is incomplete makes the command exit non-zero).
+func printReproTable(cmd *cobra.Command, t *repro.Table, err error, asJSON bool) error {
+	if t == nil {
+		return err
+	}
+	var perr error
+	if asJSON {
+		perr = writeJSON(cmd.OutOrStdout(), t)
+	} else {
+		perr = t.WriteText(cmd.OutOrStdout())
+	}
+	switch {
+	case err != nil:
+		return err
+	case perr != nil:
+		return perr
+	case !t.Complete():
+		return fmt.Errorf("reproduction incomplete: %d data set(s) failed: %s", len(t.Failed), strings.Join(t.Failed, "; "))
+	}
+	return nil
 }

@@ -5,7 +5,7 @@
 //     training and 200 test images per class, drawn with
 //     data.StratifiedSampleIndices and seed data.EmbeddedFashionSeed, written
 //     as gzip-compressed IDX files with the source index of every image;
-//   - the iris, wine, breast-cancer, digits and diabetes tables of
+//   - the iris, wine, breast-cancer, digits, diabetes and boston tables of
 //     python3-sklearn, rewritten as gzip-compressed CSV with a header.
 //
 // It also writes SHA256SUMS. Run it from the repository root:
@@ -227,7 +227,63 @@ func tabular(files map[string][]byte, dir string) error {
 	if err != nil {
 		return err
 	}
-	return add("diabetes", diabetes)
+	if err := add("diabetes", diabetes); err != nil {
+		return err
+	}
+	boston, err := bostonCSV(filepath.Join(dir, "boston_house_prices.csv"))
+	if err != nil {
+		return err
+	}
+	return add("boston", boston)
+}
+
+// bostonFeatures are the column names of boston_house_prices.csv.
+var bostonFeatures = []string{"CRIM", "ZN", "INDUS", "CHAS", "NOX", "RM", "AGE", "DIS", "RAD", "TAX", "PTRATIO", "B", "LSTAT"}
+
+// bostonCSV reads scikit-learn's Boston housing file: a line "506,13,...",
+// a header of the 13 feature names and MEDV, then 506 rows of 13 features
+// and the median home value (in $1000s) as the regression target.
+func bostonCSV(path string) (*data.Dataset, error) {
+	b, err := readAll(path)
+	if err != nil {
+		return nil, err
+	}
+	cr := csv.NewReader(bytes.NewReader(b))
+	recs, err := cr.ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	dim := len(bostonFeatures)
+	if len(recs) < 3 || len(recs[0]) < 2 {
+		return nil, fmt.Errorf("%s: no scikit-learn count line", path)
+	}
+	n, err1 := strconv.Atoi(recs[0][0])
+	d0, err2 := strconv.Atoi(recs[0][1])
+	if err1 != nil || err2 != nil || d0 != dim || n != len(recs)-2 {
+		return nil, fmt.Errorf("%s: count line %q does not match %d rows of %d features", path, recs[0][:2], len(recs)-2, dim)
+	}
+	if !slices.Equal(recs[1], append(slices.Clone(bostonFeatures), "MEDV")) {
+		return nil, fmt.Errorf("%s: header %q, want %q and MEDV", path, recs[1], bostonFeatures)
+	}
+	d := &data.Dataset{Name: "boston", Shape: []int{dim}, Features: slices.Clone(bostonFeatures)}
+	for i, rec := range recs[2:] {
+		if len(rec) != dim+1 {
+			return nil, fmt.Errorf("%s:%d: %d fields, want %d", path, i+3, len(rec), dim+1)
+		}
+		for _, f := range rec[:dim] {
+			v, err := parseF32(path, i+3, f)
+			if err != nil {
+				return nil, err
+			}
+			d.X = append(d.X, v)
+		}
+		t, err := strconv.ParseFloat(strings.TrimSpace(rec[dim]), 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: MEDV: %w", path, i+3, err)
+		}
+		d.Target = append(d.Target, t)
+	}
+	return d, nil
 }
 
 // readAll reads a file, gunzipping it when its name ends in .gz.
