@@ -448,3 +448,14 @@ func (m *AsKLS) Classes() []int { return append([]int(nil), m.classes...) }
 
 // Info reports how the system was solved.
 func (m *AsKLS) Info() SolveInfo { return m.info }
+
+// Primal returns the primal weights ω (source) and ν (target) (D×T, one
+// column per binary machine as in [AsKLS.Dual]) and the biases b1, b2 of a
+// model fitted by [AsKLS.FitFeatures]; nil for a model fitted in the dual.
+func (m *AsKLS) Primal() (ws, wt *mat.Dense, b1, b2 []float64) {
+	if !m.features || m.ws == nil {
+		return nil, nil, nil, nil
+	}
+	return mat.NewDense(m.dim, m.T, append([]float64(nil), m.ws...)), mat.NewDense(m.dim, m.T, append([]float64(nil), m.wt...)),
+		append([]float64(nil), m.b1...), append([]float64(nil), m.b2...)
+}

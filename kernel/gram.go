@@ -20,15 +20,23 @@ import (
 // kernel is symmetric, which also halves the element-wise work) and an
 // element-wise map; a [GramKernel] builds its own block; any other kernel
 // is evaluated pair by pair. Errors report a nil or invalid kernel, empty or
-// non-finite inputs and mismatched feature counts.
+// non-finite inputs and mismatched feature counts. Use [GramContext] to
+// stop a large block early.
 func Gram(k Kernel, X, Z *mat.Dense) (*mat.Dense, error) {
+	return GramContext(context.Background(), k, X, Z)
+}
+
+// GramContext is [Gram] that checks ctx between blocks of rows (and before
+// the matrix product of an [InnerKernel]) and returns ctx.Err() once it is
+// cancelled.
+func GramContext(ctx context.Context, k Kernel, X, Z *mat.Dense) (*mat.Dense, error) {
 	if err := checkGramArgs(k, X, Z); err != nil {
 		return nil, err
 	}
 	nx, _ := X.Dims()
 	nz, _ := Z.Dims()
 	dst := mat.NewDense(nx, nz, nil)
-	if err := gramTo(context.Background(), dst, k, X, Z, false); err != nil {
+	if err := gramTo(ctx, dst, k, X, Z, false); err != nil {
 		return nil, err
 	}
 	return dst, nil
@@ -37,6 +45,11 @@ func Gram(k Kernel, X, Z *mat.Dense) (*mat.Dense, error) {
 // GramTo writes K[i][j] = k(X_i, Z_j) into dst, which must be
 // rows(X)×rows(Z). See [Gram].
 func GramTo(dst *mat.Dense, k Kernel, X, Z *mat.Dense) error {
+	return GramToContext(context.Background(), dst, k, X, Z)
+}
+
+// GramToContext is [GramTo] with the cancellation of [GramContext].
+func GramToContext(ctx context.Context, dst *mat.Dense, k Kernel, X, Z *mat.Dense) error {
 	if err := checkGramArgs(k, X, Z); err != nil {
 		return err
 	}
@@ -48,7 +61,7 @@ func GramTo(dst *mat.Dense, k Kernel, X, Z *mat.Dense) error {
 	if r, c := dst.Dims(); r != nx || c != nz {
 		return fmt.Errorf("kernel: Gram destination is %d×%d, want %d×%d: %w", r, c, nx, nz, ErrShape)
 	}
-	return gramTo(context.Background(), dst, k, X, Z, false)
+	return gramTo(ctx, dst, k, X, Z, false)
 }
 
 func checkGramArgs(k Kernel, X, Z *mat.Dense) error {
@@ -98,6 +111,9 @@ func gramCross(ctx context.Context, k Kernel, X, Z *mat.Dense) (*mat.Dense, erro
 }
 
 func gramTo(ctx context.Context, dst *mat.Dense, k Kernel, X, Z *mat.Dense, lowerOnly bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	nx, d := X.Dims()
 	nz, _ := Z.Dims()
 	sym := X == Z && k.Symmetric()

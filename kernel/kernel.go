@@ -30,6 +30,17 @@
 // FitGram/PredictGram variants. Fitted models are saved with [Save] /
 // [SaveFile] and read back with [Load] / [LoadFile].
 //
+// # Pipelines and names
+//
+// Kernels and methods are registered by name ([RegisterKernel],
+// [KernelNames], [RegisterMethod], [MethodNames]); [ParseKernel],
+// [NewRegressor] and [NewClassifier] build them, and an unknown name is an
+// error matching [ErrUnknown] that lists the registered ones. A [Pipeline]
+// standardizes a tabular data set and fits a named method with a kernel
+// given as text: [Pipeline.FitHoldout], [Pipeline.Predict] and
+// [Pipeline.GridSearch] are what "trustml kernel fit|predict|cv" run, and a
+// pipeline is saved with [SaveFile] like any other model.
+//
 // # Linear algebra
 //
 // Symmetric positive definite systems are solved by Cholesky; when the

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,7 +15,7 @@ import (
 
 // Model is a fitted kernel model that can be saved with [Save] and read
 // back with [Load]: *KRR, *LSSVMRegressor, *LSSVMClassifier, *AsKLS,
-// *LABRBF, *Nystrom and *KPCA.
+// *LABRBF, *Nystrom, *KPCA and *Pipeline (which holds one of the others).
 type Model interface {
 	// ModelKind names the model type in files ("krr", "askls", ...).
 	ModelKind() string
@@ -65,13 +66,26 @@ func Save(w io.Writer, m Model) error {
 	return bw.Flush()
 }
 
+// legacyCLIFormat is the format of the files "trustml kernel fit" wrote
+// before it saved a [Pipeline]: the pipeline's fields at the top level.
+// [Load] reads them as a *Pipeline.
+const legacyCLIFormat = "trustml-kernel-cli-model"
+
 // Load reads a model written by [Save]. Use a type switch or assertion on
-// the result (for example m.(*kernel.KRR)).
+// the result (for example m.(*kernel.KRR)), or [AsPipeline] to predict
+// data sets with any model.
 func Load(r io.Reader) (Model, error) {
-	var env envelope
+	var raw json.RawMessage
 	dec := json.NewDecoder(bufio.NewReader(r))
-	if err := dec.Decode(&env); err != nil {
-		return nil, fmt.Errorf("kernel: reading model: %v: %w", err, ErrFormat)
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("kernel: reading model: not JSON: %w: %w", err, ErrFormat)
+	}
+	var env envelope
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return nil, fmt.Errorf("kernel: reading model: not a model file: %w: %w", err, ErrFormat)
+	}
+	if env.Format == legacyCLIFormat && env.Version == 1 {
+		env = envelope{Format: fileFormat, Version: 1, Kind: "pipeline", Model: raw}
 	}
 	if env.Format != fileFormat {
 		return nil, fmt.Errorf("kernel: format %q is not %q: %w", env.Format, fileFormat, ErrFormat)
@@ -95,6 +109,8 @@ func Load(r io.Reader) (Model, error) {
 		m = &Nystrom{}
 	case "kpca":
 		m = &KPCA{}
+	case "pipeline":
+		m = &Pipeline{}
 	default:
 		return nil, fmt.Errorf("kernel: unknown model kind %q: %w", env.Kind, ErrFormat)
 	}
@@ -603,5 +619,91 @@ func (m *KPCA) unmarshalModel(raw json.RawMessage) error {
 	}
 	*m = KPCA{Kernel: k, Components: s.Components, Eigensolver: s.Eigensolver, t: t, colMean: s.ColMean,
 		grand: s.Grand, eig: s.Eigen, a: s.A, used: s.Used}
+	return nil
+}
+
+// ---- Pipeline ----
+
+// pipelineState is the saved form of a [Pipeline]; its field names are
+// those of the legacy "trustml-kernel-cli-model" files.
+type pipelineState struct {
+	Method        string          `json:"method"`
+	Kernel        string          `json:"kernel,omitempty"`
+	Reg           float64         `json:"reg,omitempty"`
+	Seed          uint64          `json:"seed,omitempty"`
+	NoStandardize bool            `json:"no_standardize,omitempty"`
+	Regression    bool            `json:"regression"`
+	Classes       []string        `json:"classes,omitempty"`
+	Features      int             `json:"features"`
+	Mean          []float64       `json:"mean,omitempty"`
+	Std           []float64       `json:"std,omitempty"`
+	TrainedOn     string          `json:"trained_on"`
+	Model         json.RawMessage `json:"model"`
+}
+
+// ModelKind returns "pipeline".
+func (p *Pipeline) ModelKind() string { return "pipeline" }
+
+func (p *Pipeline) marshalModel() (any, error) {
+	if p.Model == nil {
+		return nil, ErrNotFitted
+	}
+	if _, nested := p.Model.(*Pipeline); nested {
+		return nil, fmt.Errorf("kernel: a pipeline cannot hold a pipeline: %w", ErrParam)
+	}
+	var buf bytes.Buffer
+	if err := Save(&buf, p.Model); err != nil {
+		return nil, err
+	}
+	return pipelineState{Method: p.Method, Kernel: p.Kernel, Reg: p.Reg, Seed: p.Seed, NoStandardize: p.NoStandardize,
+		Regression: p.Regression, Classes: p.Classes, Features: p.Features, Mean: p.Mean, Std: p.Std,
+		TrainedOn: p.TrainedOn, Model: bytes.TrimSpace(buf.Bytes())}, nil
+}
+
+func (p *Pipeline) unmarshalModel(raw json.RawMessage) error {
+	var s pipelineState
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return err
+	}
+	if s.Features <= 0 {
+		return fmt.Errorf("feature count %d: %w", s.Features, ErrFormat)
+	}
+	if s.Mean != nil || s.Std != nil {
+		if err := finiteAll("mean", s.Mean, s.Features); err != nil {
+			return err
+		}
+		if err := finiteAll("std", s.Std, s.Features); err != nil {
+			return err
+		}
+		for i, v := range s.Std {
+			if !(v > 0) {
+				return fmt.Errorf("std[%d] is %v: %w", i, v, ErrFormat)
+			}
+		}
+	}
+	if len(s.Model) == 0 {
+		return fmt.Errorf("pipeline without a model: %w", ErrFormat)
+	}
+	m, err := Load(bytes.NewReader(s.Model))
+	if err != nil {
+		return err
+	}
+	switch m.(type) {
+	case *Pipeline:
+		return fmt.Errorf("a pipeline inside a pipeline: %w", ErrFormat)
+	case Regressor:
+		if !s.Regression {
+			return fmt.Errorf("a %s model in a classification pipeline: %w", m.ModelKind(), ErrFormat)
+		}
+	case Classifier:
+		if s.Regression || len(s.Classes) < 2 {
+			return fmt.Errorf("a %s model in a pipeline with %d class names (regression %v): %w", m.ModelKind(), len(s.Classes), s.Regression, ErrFormat)
+		}
+	default:
+		return fmt.Errorf("a %s model does not predict: %w", m.ModelKind(), ErrFormat)
+	}
+	*p = Pipeline{Method: s.Method, Kernel: s.Kernel, Reg: s.Reg, Seed: s.Seed, NoStandardize: s.NoStandardize,
+		Regression: s.Regression, Classes: s.Classes, Features: s.Features, Mean: s.Mean, Std: s.Std,
+		TrainedOn: s.TrainedOn, Model: m}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/trustml/trustml/data"
 	"github.com/trustml/trustml/kernel"
 )
 
@@ -285,6 +286,16 @@ func FuzzLoad(f *testing.F) {
 	lab := &kernel.LABRBF{MaxSV: 3, Iters: []int{2}, Stages: 1}
 	_ = lab.Fit(bg, X, y)
 	models = append(models, krr, ask, kp, lab)
+	iris, err := data.Tabular("iris")
+	if err != nil {
+		f.Fatal(err)
+	}
+	pipe := &kernel.Pipeline{}
+	if err := pipe.Fit(bg, iris); err != nil {
+		f.Fatal(err)
+	}
+	models = append(models, pipe)
+	f.Add([]byte(`{"format":"trustml-kernel-cli-model","version":1,"features":1,"mean":[0],"std":[1],"regression":true,"model":{"format":"trustml-kernel-model","version":1,"kind":"krr","model":{}}}`))
 	for _, m := range models {
 		var buf bytes.Buffer
 		if err := kernel.Save(&buf, m); err != nil {
@@ -292,8 +303,8 @@ func FuzzLoad(f *testing.F) {
 		}
 		f.Add(buf.Bytes())
 	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := kernel.Load(bytes.NewReader(data))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := kernel.Load(bytes.NewReader(b))
 		if err != nil {
 			return
 		}
@@ -314,6 +325,15 @@ func FuzzLoad(f *testing.F) {
 			_, _ = mm.Predict(probe)
 		case *kernel.Nystrom:
 			_, _ = mm.Transform(probe)
+		case *kernel.Pipeline:
+			if mm.Features > 0 && mm.Features <= 16 {
+				d := &data.Dataset{Name: "probe", Shape: []int{mm.Features}, X: make([]float32, 2*mm.Features),
+					Y: []int{0, 1}, Classes: []string{"a", "b"}}
+				if mm.Regression {
+					d.Y, d.Classes, d.Target = nil, nil, []float64{1, 2}
+				}
+				_, _ = mm.Predict(d)
+			}
 		}
 	})
 }

@@ -45,6 +45,7 @@ var (
 	_ Model      = (*LABRBF)(nil)
 	_ Model      = (*Nystrom)(nil)
 	_ Model      = (*KPCA)(nil)
+	_ Model      = (*Pipeline)(nil)
 )
 
 // Scorer scores predictions against the truth; larger is better.

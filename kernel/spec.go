@@ -6,9 +6,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/trustml/trustml/internal/registry"
 )
 
 // Spec is a serializable description of a kernel: its registered name and
@@ -64,43 +65,30 @@ type Specifier interface {
 	Spec() Spec
 }
 
-var (
-	registryMu sync.RWMutex
-	registry   = map[string]func(Spec) (Kernel, error){}
-)
+// kernels is the registry of kernel constructors by name.
+var kernels = registry.New[func(Spec) (Kernel, error)]("kernel")
+
+// ErrUnknown is matched (errors.Is) by the error for a kernel or method
+// name that is not registered; the error lists the registered names.
+var ErrUnknown = registry.ErrUnknown
 
 // RegisterKernel makes a kernel constructor available by name to
-// [NewKernel], [ParseKernel] and [Load]. It panics if the name is taken
-// (a programming error, as image.RegisterFormat).
+// [NewKernel], [ParseKernel] and [Load]. It panics if the name is empty or
+// taken (a programming error, as image.RegisterFormat).
 func RegisterKernel(name string, build func(Spec) (Kernel, error)) {
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	if _, dup := registry[name]; dup {
-		panic("kernel: RegisterKernel called twice for " + name)
-	}
-	registry[name] = build
+	kernels.Register(name, build)
 }
 
 // KernelNames returns the registered kernel names, sorted.
-func KernelNames() []string {
-	registryMu.RLock()
-	defer registryMu.RUnlock()
-	names := make([]string, 0, len(registry))
-	for n := range registry {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func KernelNames() []string { return kernels.Names() }
 
 // NewKernel builds the kernel a Spec describes and validates it (data-
-// dependent kernels that are not bound yet are not validated).
+// dependent kernels that are not bound yet are not validated). An
+// unregistered name is an error matching both [ErrUnknown] and [ErrParam].
 func NewKernel(s Spec) (Kernel, error) {
-	registryMu.RLock()
-	build, ok := registry[s.Name]
-	registryMu.RUnlock()
-	if !ok {
-		return nil, fmt.Errorf("kernel: unknown kernel %q (known: %s): %w", s.Name, strings.Join(KernelNames(), ", "), ErrParam)
+	build, err := kernels.Lookup(s.Name)
+	if err != nil {
+		return nil, fmt.Errorf("kernel: %w: %w", err, ErrParam)
 	}
 	k, err := build(s)
 	if err != nil {
@@ -171,22 +159,40 @@ func ParseKernel(text string) (Kernel, error) {
 // vectorParam names parameters that are always vectors.
 var vectorParam = map[string]bool{"shift": true, "c": true}
 
+// kernelUsage is the help line of each built-in kernel's text form.
+var kernelUsage = map[string]string{
+	"linear":           "linear                               x·z",
+	"poly":             "poly:gamma=G,coef0=1,degree=3        (G x·z + coef0)^degree",
+	"rbf":              "rbf:gamma=G                          exp(−G‖x−z‖²)",
+	"laplacian":        "laplacian:gamma=G                    exp(−G‖x−z‖₁)",
+	"cosine":           "cosine                               x·z/(‖x‖‖z‖)",
+	"sigmoid":          "sigmoid:gamma=G,coef0=1              tanh(G x·z + coef0)   (indefinite)",
+	"cosine-gaussian":  "cosine-gaussian:gamma=G              exp(−G‖x/‖x‖ − z/‖z‖‖²)",
+	"delta-gaussian":   "delta-gaussian:sigma1=1,sigma2=10    exp(−‖Δ‖²/2σ1²) − exp(−‖Δ‖²/2σ2²)   (indefinite)",
+	"sphere-poly":      "sphere-poly:a=3,p=1                  (1 − ‖x−z‖²/a²)^p   (indefinite)",
+	"shifted-gaussian": "shifted-gaussian:sigma=S,shift=c1;c2 exp(−‖x−z−c‖²/2S²)   (asymmetric)",
+	"skewed-gaussian":  "skewed-gaussian:sigma=S,a=A,c=c1;c2  exp(−‖Δ‖²/2S²)(1 + A sin(cᵀΔ))   (asymmetric)",
+	"sne":              "sne:sigma=S,power=2                  exp(−‖x−z‖^p/S²)/Σ_u exp(−‖x−u‖^p/S²)   (asymmetric, bound to the training set)",
+	"tsne":             "tsne:power=2                         (1+‖x−z‖^p)⁻¹/Σ_u (1+‖x−u‖^p)⁻¹   (asymmetric, bound to the training set)",
+	"lab":              "lab                                  learned by the labrbf method; read from model files only",
+}
+
 // KernelHelp describes the text forms [ParseKernel] accepts, one line per
-// built-in kernel.
+// registered kernel (in name order; a kernel registered without a help
+// line is listed by name).
 func KernelHelp() string {
-	return `linear                               x·z
-poly:gamma=G,coef0=1,degree=3        (G x·z + coef0)^degree
-rbf:gamma=G                          exp(−G‖x−z‖²)
-laplacian:gamma=G                    exp(−G‖x−z‖₁)
-cosine                               x·z/(‖x‖‖z‖)
-sigmoid:gamma=G,coef0=1              tanh(G x·z + coef0)   (indefinite)
-cosine-gaussian:gamma=G              exp(−G‖x/‖x‖ − z/‖z‖‖²)
-delta-gaussian:sigma1=1,sigma2=10    exp(−‖Δ‖²/2σ1²) − exp(−‖Δ‖²/2σ2²)   (indefinite)
-sphere-poly:a=3,p=1                  (1 − ‖x−z‖²/a²)^p   (indefinite)
-shifted-gaussian:sigma=S,shift=c1;c2 exp(−‖x−z−c‖²/2S²)   (asymmetric)
-skewed-gaussian:sigma=S,a=A,c=c1;c2  exp(−‖Δ‖²/2S²)(1 + A sin(cᵀΔ))   (asymmetric)
-sne:sigma=S,power=2                  exp(−‖x−z‖^p/S²)/Σ_u exp(−‖x−u‖^p/S²)   (asymmetric, bound to the training set)
-tsne:power=2                         (1+‖x−z‖^p)⁻¹/Σ_u (1+‖x−u‖^p)⁻¹   (asymmetric, bound to the training set)`
+	var b strings.Builder
+	for i, name := range KernelNames() {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		if u, ok := kernelUsage[name]; ok {
+			b.WriteString(u)
+		} else {
+			b.WriteString(name)
+		}
+	}
+	return b.String()
 }
 
 // params reads the allowed parameters of s with defaults; a missing key

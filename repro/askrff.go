@@ -253,7 +253,7 @@ func askrffDownstream(ctx context.Context, t *Table, s kernStandIn, d *data.Data
 			}
 			for gi, gamma := range pl.gammas {
 				pm := &features.AsKLSPrimal{Gamma: gamma}
-				if err := pm.Fit(S, T, p.ytr); err != nil {
+				if err := pm.Fit(ctx, S, T, p.ytr); err != nil {
 					return fmt.Errorf("primal AsK-LS: %w", err)
 				}
 				pp, err := pm.Predict(St, Tt)

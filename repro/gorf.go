@@ -267,7 +267,7 @@ func gorfDownstream(ctx context.Context, d *data.Dataset, km *features.KreinMap,
 	}
 	if regression {
 		r := &features.Ridge{Lambda: 1e-3}
-		if err := r.Fit(Ftr, p.ttr); err != nil {
+		if err := r.Fit(ctx, Ftr, p.ttr); err != nil {
 			return 0, fmt.Errorf("ridge: %w", err)
 		}
 		pred, err := r.Predict(Fte)

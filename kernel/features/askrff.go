@@ -1,7 +1,6 @@
 package features
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -155,11 +154,11 @@ func (g ShiftedGaussian) Symmetric() bool {
 // Validate checks σ > 0 and a finite, non-empty shift.
 func (g ShiftedGaussian) Validate() error {
 	if len(g.Shift) == 0 {
-		return errors.New("features: shifted Gaussian needs a shift vector of length d")
+		return fmt.Errorf("features: shifted Gaussian needs a shift vector of length d: %w", ErrParam)
 	}
 	for _, c := range g.Shift {
 		if math.IsNaN(c) || math.IsInf(c, 0) {
-			return errors.New("features: shifted Gaussian shift is not finite")
+			return fmt.Errorf("features: shifted Gaussian shift is not finite: %w", ErrNonFinite)
 		}
 	}
 	return checkPositive("shifted Gaussian sigma", g.Sigma)
@@ -289,14 +288,14 @@ func (g SkewedGaussian) Symmetric() bool { return g.A == 0 || dot(g.C, g.C) == 0
 // Validate checks σ > 0, finite a and c.
 func (g SkewedGaussian) Validate() error {
 	if len(g.C) == 0 {
-		return errors.New("features: skewed Gaussian needs a direction vector c of length d")
+		return fmt.Errorf("features: skewed Gaussian needs a direction vector c of length d: %w", ErrParam)
 	}
 	if math.IsNaN(g.A) || math.IsInf(g.A, 0) {
-		return errors.New("features: skewed Gaussian a is not finite")
+		return fmt.Errorf("features: skewed Gaussian a is not finite: %w", ErrNonFinite)
 	}
 	for _, c := range g.C {
 		if math.IsNaN(c) || math.IsInf(c, 0) {
-			return errors.New("features: skewed Gaussian c is not finite")
+			return fmt.Errorf("features: skewed Gaussian c is not finite: %w", ErrNonFinite)
 		}
 	}
 	return checkPositive("skewed Gaussian sigma", g.Sigma)
@@ -357,7 +356,7 @@ func ParseMassMethod(s string) (MassMethod, error) {
 	case "subset":
 		return MassSubset, nil
 	}
-	return 0, fmt.Errorf("features: unknown mass method %q (want exact, montecarlo or subset)", s)
+	return 0, fmt.Errorf("features: unknown mass method %q (want exact, montecarlo or subset): %w", s, ErrParam)
 }
 
 // AsKRFFConfig configures [NewAsKRFF].
@@ -398,13 +397,13 @@ type AsymMap struct {
 // [MassSubset] (k nil: mu itself if it implements Eval).
 func NewAsKRFF(mu SpectralMeasure, cfg AsKRFFConfig, X *mat.Dense, k Evaluator, rng *rand.Rand) (*AsymMap, error) {
 	if mu == nil {
-		return nil, errors.New("features: nil spectral measure")
+		return nil, fmt.Errorf("features: nil spectral measure: %w", ErrParam)
 	}
 	if err := mu.Validate(); err != nil {
 		return nil, err
 	}
 	if rng == nil {
-		return nil, errors.New("features: nil random source")
+		return nil, fmt.Errorf("features: nil random source: %w", ErrParam)
 	}
 	d := mu.Dim()
 	if err := checkDims(d, cfg.D); err != nil {
@@ -423,39 +422,39 @@ func NewAsKRFF(mu SpectralMeasure, cfg AsKRFFConfig, X *mat.Dense, k Evaluator, 
 		cfg.MinAcceptance = 1e-3
 	}
 	if cfg.MinAcceptance > 1 {
-		return nil, fmt.Errorf("features: MinAcceptance must be at most 1, got %v", cfg.MinAcceptance)
+		return nil, fmt.Errorf("features: MinAcceptance must be at most 1, got %v: %w", cfg.MinAcceptance, ErrParam)
 	}
 	var exact Masses
 	switch cfg.Mass {
 	case MassExact:
 		em, ok := mu.(ExactMasser)
 		if !ok {
-			return nil, errors.New("features: exact masses requested but the measure has no closed form; use montecarlo or subset")
+			return nil, fmt.Errorf("features: exact masses requested but the measure has no closed form; use montecarlo or subset: %w", ErrParam)
 		}
 		exact = em.ExactMasses()
 	case MassMonteCarlo:
 	case MassSubset:
 		if X == nil {
-			return nil, errors.New("features: subset mass estimation needs training data")
+			return nil, fmt.Errorf("features: subset mass estimation needs training data: %w", ErrShape)
 		}
 		if _, c := X.Dims(); c != d {
-			return nil, fmt.Errorf("features: data have %d columns, the measure has dimension %d", c, d)
+			return nil, fmt.Errorf("features: data have %d columns, the measure has dimension %d: %w", c, d, ErrShape)
 		}
 		if k == nil {
 			kk, ok := mu.(Evaluator)
 			if !ok {
-				return nil, errors.New("features: subset mass estimation needs the exact kernel")
+				return nil, fmt.Errorf("features: subset mass estimation needs the exact kernel: %w", ErrParam)
 			}
 			k = kk
 		}
 	default:
-		return nil, fmt.Errorf("features: unknown mass method %v", cfg.Mass)
+		return nil, fmt.Errorf("features: unknown mass method %v: %w", cfg.Mass, ErrParam)
 	}
 
 	a := &AsymMap{d: d, D: cfg.D}
 	bound := mu.Bound()
 	if !(bound > 0) || math.IsInf(bound, 0) {
-		return nil, fmt.Errorf("features: proposal bound must be positive and finite, got %v", bound)
+		return nil, fmt.Errorf("features: proposal bound must be positive and finite, got %v: %w", bound, ErrParam)
 	}
 	// Pilot: the acceptance rate of part p is M_p/Bound; parts far below
 	// MinAcceptance are dropped before any rejection sampling.
@@ -478,7 +477,7 @@ func NewAsKRFF(mu SpectralMeasure, cfg AsKRFFConfig, X *mat.Dense, k Evaluator, 
 			q := mu.ProposalDensity(w)
 			v := partValue(mu, p, w)
 			if v > bound*q*(1+1e-9) {
-				return nil, fmt.Errorf("features: proposal does not dominate the %s part (|μ| = %g > %g·q = %g)", partNames[p], v, bound, bound*q)
+				return nil, fmt.Errorf("features: proposal does not dominate the %s part (|μ| = %g > %g·q = %g): %w", partNames[p], v, bound, bound*q, ErrParam)
 			}
 			if v > 0 && rng.Float64()*bound*q < v {
 				copy(W.RawRowView(got), w)
@@ -498,7 +497,7 @@ func NewAsKRFF(mu SpectralMeasure, cfg AsKRFFConfig, X *mat.Dense, k Evaluator, 
 		a.maps = append(a.maps, f)
 	}
 	if len(a.parts) == 0 {
-		return nil, errors.New("features: every part of the spectral measure was rejected; check the proposal and bound")
+		return nil, fmt.Errorf("features: every part of the spectral measure was rejected; check the proposal and bound: %w", ErrParam)
 	}
 
 	switch cfg.Mass {
@@ -557,7 +556,7 @@ func (a *AsymMap) subsetMasses(X *mat.Dense, k Evaluator, size int, rng *rand.Ra
 	n, _ := X.Dims()
 	size = min(size, n)
 	if size < 2 {
-		return Masses{}, errors.New("features: subset mass estimation needs at least 2 rows")
+		return Masses{}, fmt.Errorf("features: subset mass estimation needs at least 2 rows: %w", ErrShape)
 	}
 	perm := rng.Perm(n)[:size]
 	S := mat.NewDense(size, a.d, nil)
@@ -601,7 +600,7 @@ func (a *AsymMap) subsetMasses(X *mat.Dense, k Evaluator, size int, rng *rand.Ra
 	}
 	m, ok := nnlsSmall(G, r)
 	if !ok {
-		return Masses{}, errors.New("features: subset mass fit is degenerate; use more features or rows")
+		return Masses{}, fmt.Errorf("features: subset mass fit is degenerate; use more features or rows: %w", ErrIllConditioned)
 	}
 	var out Masses
 	for i, p := range a.parts {

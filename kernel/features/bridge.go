@@ -34,7 +34,7 @@ func SpectrumOf(k kernel.Kernel) (Spectrum, error) {
 	case Laplacian:
 		return k, k.Validate()
 	}
-	return nil, fmt.Errorf("features: no random Fourier features for kernel %T (want rbf or laplacian)", k)
+	return nil, fmt.Errorf("features: no random Fourier features for kernel %T (want rbf or laplacian): %w", k, ErrParam)
 }
 
 // RadialMeasureOf returns the signed radial measure of an indefinite
@@ -51,7 +51,7 @@ func RadialMeasureOf(k kernel.Kernel, d int, rmax float64, npts int) (RadialMeas
 	case kernel.SpherePolynomial:
 		return PolySphere(d, k.A, k.P, rmax, npts)
 	}
-	return nil, fmt.Errorf("features: no GORF measure for kernel %T (want delta-gaussian or sphere-poly)", k)
+	return nil, fmt.Errorf("features: no GORF measure for kernel %T (want delta-gaussian or sphere-poly): %w", k, ErrParam)
 }
 
 // SpectralMeasureOf returns the complex spectral measure of an asymmetric
@@ -70,5 +70,5 @@ func SpectralMeasureOf(k kernel.Kernel) (SpectralMeasure, error) {
 	case SkewedGaussian:
 		return k, k.Validate()
 	}
-	return nil, fmt.Errorf("features: no AsK-RFF measure for kernel %T (want shifted-gaussian or skewed-gaussian)", k)
+	return nil, fmt.Errorf("features: no AsK-RFF measure for kernel %T (want shifted-gaussian or skewed-gaussian): %w", k, ErrParam)
 }

@@ -1,6 +1,7 @@
 package features
 
 import (
+	"context"
 	"math"
 	"testing"
 
@@ -64,7 +65,7 @@ func TestAsKLSPrimalMatchesKernelPackage(t *testing.T) {
 	S, T := must(a.Source(X)), must(a.Target(X))
 	St, Tt := must(a.Source(Xt)), must(a.Target(Xt))
 	p := &AsKLSPrimal{Gamma: 3}
-	if err := p.Fit(S, T, y); err != nil {
+	if err := p.Fit(context.Background(), S, T, y); err != nil {
 		t.Fatal(err)
 	}
 	fs, ft := must2(p.Decision(St, Tt))

@@ -38,6 +38,14 @@
 // [LSSVMClassifier]). [Ridge.FitMap] streams the feature matrix in row blocks
 // so that n×D features never need to be held at once. [AsKLSPrimal] is the
 // asymmetric-kernel LS-SVM of He et al. in the primal, on source/target
-// features from [NewAsKRFF]. [LinearSVC] is an L2-regularized squared-hinge
-// linear SVM (liblinear's model), used on GORF features as in the GORF paper.
+// features from [NewAsKRFF] (it runs kernel.AsKLS.FitFeatures, the one
+// primal solver). [LinearSVC] is an L2-regularized squared-hinge linear SVM
+// (liblinear's model), used on GORF features as in the GORF paper. Every
+// fit takes a context.Context, checked between stages or row blocks.
+//
+// # Errors
+//
+// Errors wrap the sentinels [ErrShape], [ErrNonFinite], [ErrNotFitted],
+// [ErrParam] and [ErrIllConditioned], which are package kernel's, so one
+// errors.Is test covers both packages.
 package features

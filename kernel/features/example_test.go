@@ -119,7 +119,7 @@ func ExampleLSSVMClassifier() {
 	rff, _ := features.NewRFF(features.Gaussian{Sigma: 0.5}, 2, 300, features.CosSin, rng)
 	Phi, _ := rff.Transform(X)
 	clf := features.LSSVMClassifier(100)
-	if err := clf.Fit(Phi, y); err != nil {
+	if err := clf.Fit(context.Background(), Phi, y); err != nil {
 		panic(err)
 	}
 	pred, _ := clf.Predict(Phi)

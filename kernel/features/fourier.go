@@ -1,7 +1,6 @@
 package features
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -27,11 +26,11 @@ type Map interface {
 // Transform returns the n×m.Dim() feature matrix of X under m.
 func Transform(m Map, X *mat.Dense) (*mat.Dense, error) {
 	if X == nil {
-		return nil, errors.New("features: nil data matrix")
+		return nil, fmt.Errorf("features: nil data matrix: %w", ErrShape)
 	}
 	n, _ := X.Dims()
 	if n == 0 {
-		return nil, errors.New("features: data matrix has no rows")
+		return nil, fmt.Errorf("features: data matrix has no rows: %w", ErrShape)
 	}
 	dst := mat.NewDense(n, m.Dim(), nil)
 	if err := m.TransformTo(dst, X); err != nil {
@@ -72,7 +71,7 @@ func ParseForm(s string) (Form, error) {
 	case "phase":
 		return Phase, nil
 	}
-	return 0, fmt.Errorf("features: unknown feature form %q (want cossin or phase)", s)
+	return 0, fmt.Errorf("features: unknown feature form %q (want cossin or phase): %w", s, ErrParam)
 }
 
 // Fourier is a fitted random Fourier feature map: a frequency matrix W
@@ -97,11 +96,11 @@ var _ Map = (*Fourier)(nil)
 // of a probability spectrum. W and b are copied.
 func NewFourier(W *mat.Dense, b []float64, form Form) (*Fourier, error) {
 	if W == nil {
-		return nil, errors.New("features: nil frequency matrix")
+		return nil, fmt.Errorf("features: nil frequency matrix: %w", ErrShape)
 	}
 	D, d := W.Dims()
 	if D == 0 || d == 0 {
-		return nil, fmt.Errorf("features: empty frequency matrix %d×%d", D, d)
+		return nil, fmt.Errorf("features: empty frequency matrix %d×%d: %w", D, d, ErrShape)
 	}
 	f := &Fourier{d: d, nfreq: D, form: form, w: make([]float64, D*d)}
 	for j := 0; j < D; j++ {
@@ -109,23 +108,23 @@ func NewFourier(W *mat.Dense, b []float64, form Form) (*Fourier, error) {
 	}
 	for _, v := range f.w {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, errors.New("features: frequency matrix has a non-finite entry")
+			return nil, fmt.Errorf("features: frequency matrix has a non-finite entry: %w", ErrNonFinite)
 		}
 	}
 	switch form {
 	case Phase:
 		if len(b) != D {
-			return nil, fmt.Errorf("features: phase form needs %d phases, got %d", D, len(b))
+			return nil, fmt.Errorf("features: phase form needs %d phases, got %d: %w", D, len(b), ErrShape)
 		}
 		f.phase = append([]float64(nil), b...)
 		f.scale = math.Sqrt(2 / float64(D))
 	case CosSin:
 		if b != nil {
-			return nil, errors.New("features: cos-sin form takes no phases")
+			return nil, fmt.Errorf("features: cos-sin form takes no phases: %w", ErrShape)
 		}
 		f.scale = math.Sqrt(1 / float64(D))
 	default:
-		return nil, fmt.Errorf("features: unknown form %v", form)
+		return nil, fmt.Errorf("features: unknown form %v: %w", form, ErrParam)
 	}
 	return f, nil
 }
@@ -185,15 +184,15 @@ func (f *Fourier) Approx(x, z []float64) float64 {
 
 func checkShapes(dst, X *mat.Dense, d, D int) error {
 	if X == nil || dst == nil {
-		return errors.New("features: nil matrix")
+		return fmt.Errorf("features: nil matrix: %w", ErrShape)
 	}
 	n, c := X.Dims()
 	if c != d {
-		return fmt.Errorf("features: data has %d columns, the map expects %d", c, d)
+		return fmt.Errorf("features: data has %d columns, the map expects %d: %w", c, d, ErrShape)
 	}
 	r, dc := dst.Dims()
 	if r != n || dc != D {
-		return fmt.Errorf("features: destination is %d×%d, want %d×%d", r, dc, n, D)
+		return fmt.Errorf("features: destination is %d×%d, want %d×%d: %w", r, dc, n, D, ErrShape)
 	}
 	return nil
 }

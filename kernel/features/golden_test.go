@@ -1,6 +1,7 @@
 package features
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"os"
@@ -77,7 +78,7 @@ func TestGoldenRFFRidge(t *testing.T) {
 	Zt, _ := f.Transform(Xt)
 
 	r := &Ridge{Lambda: g.Alpha}
-	if err := r.Fit(Z, g.Y); err != nil {
+	if err := r.Fit(context.Background(), Z, g.Y); err != nil {
 		t.Fatal(err)
 	}
 	if d := maxAbsDiff(mat.Col(nil, 0, r.Coef()), g.Coef); d > 1e-8 {
@@ -105,7 +106,7 @@ func TestGoldenRFFRidge(t *testing.T) {
 	}
 
 	c := &RidgeClassifier{Lambda: g.Alpha}
-	if err := c.Fit(Z, g.Labels); err != nil {
+	if err := c.Fit(context.Background(), Z, g.Labels); err != nil {
 		t.Fatal(err)
 	}
 	dec, _ := c.Decision(Zt)

@@ -1,7 +1,6 @@
 package features
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -103,16 +102,16 @@ func NewRadialGrid(d int, mu func(r float64) float64, kappa func(t float64) floa
 
 func newRadialGrid(d int, mu func(r float64) float64, kappa func(t float64) float64, rmax float64, npts int, official bool) (*RadialGrid, error) {
 	if d <= 0 {
-		return nil, fmt.Errorf("features: radial grid needs a positive dimension, got %d", d)
+		return nil, fmt.Errorf("features: radial grid needs a positive dimension, got %d: %w", d, ErrParam)
 	}
 	if !(rmax > 0) || math.IsInf(rmax, 0) {
-		return nil, fmt.Errorf("features: radial grid rmax must be positive, got %v", rmax)
+		return nil, fmt.Errorf("features: radial grid rmax must be positive, got %v: %w", rmax, ErrParam)
 	}
 	if npts < 2 {
-		return nil, fmt.Errorf("features: radial grid needs at least 2 points, got %d", npts)
+		return nil, fmt.Errorf("features: radial grid needs at least 2 points, got %d: %w", npts, ErrParam)
 	}
 	if mu == nil || kappa == nil {
-		return nil, errors.New("features: radial grid needs a density and a kernel profile")
+		return nil, fmt.Errorf("features: radial grid needs a density and a kernel profile: %w", ErrParam)
 	}
 	lg, _ := math.Lgamma(float64(d) / 2)
 	area := 2 * math.Exp(float64(d)/2*math.Log(math.Pi)-lg)
@@ -126,7 +125,7 @@ func newRadialGrid(d int, mu func(r float64) float64, kappa func(t float64) floa
 			f = mu(r)
 		}
 		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, fmt.Errorf("features: spectral density is not finite at r = %v", r)
+			return nil, fmt.Errorf("features: spectral density is not finite at r = %v: %w", r, ErrNonFinite)
 		}
 		p, n := math.Max(f, 0), math.Max(-f, 0)
 		if i > 0 {
@@ -137,7 +136,7 @@ func newRadialGrid(d int, mu func(r float64) float64, kappa func(t float64) floa
 		prevP, prevN = p, n
 	}
 	if g.posCDF[npts-1] <= 0 {
-		return nil, errors.New("features: spectral density has no positive mass on the grid")
+		return nil, fmt.Errorf("features: spectral density has no positive mass on the grid: %w", ErrParam)
 	}
 	if official {
 		total := g.posCDF[npts-1] + g.negCDF[npts-1]
@@ -241,10 +240,10 @@ func PolySphereDensity(d int, a float64, p int) func(r float64) float64 {
 // implements the mathematically correct density.
 func PolySphere(d int, a float64, p int, rmax float64, npts int) (*RadialGrid, error) {
 	if !(a >= 2) || math.IsInf(a, 0) {
-		return nil, fmt.Errorf("features: polynomial-sphere kernel needs a ≥ 2, got %v", a)
+		return nil, fmt.Errorf("features: polynomial-sphere kernel needs a ≥ 2, got %v: %w", a, ErrParam)
 	}
 	if p < 1 || p > 50 {
-		return nil, fmt.Errorf("features: polynomial-sphere degree must be in 1..50, got %d", p)
+		return nil, fmt.Errorf("features: polynomial-sphere degree must be in 1..50, got %d: %w", p, ErrParam)
 	}
 	return NewRadialGrid(d, PolySphereDensity(d, a, p), PolySphereKernel(a, p), rmax, npts)
 }
@@ -257,10 +256,10 @@ func PolySphere(d int, a float64, p int, rmax float64, npts int) (*RadialGrid, e
 // with the true values. Use it only to compare with the paper's numbers.
 func PolySphereOfficial(d int, a float64, p int, rmax float64, npts int) (*RadialGrid, error) {
 	if !(a >= 2) || math.IsInf(a, 0) {
-		return nil, fmt.Errorf("features: polynomial-sphere kernel needs a ≥ 2, got %v", a)
+		return nil, fmt.Errorf("features: polynomial-sphere kernel needs a ≥ 2, got %v: %w", a, ErrParam)
 	}
 	if p < 1 || p > 50 {
-		return nil, fmt.Errorf("features: polynomial-sphere degree must be in 1..50, got %d", p)
+		return nil, fmt.Errorf("features: polynomial-sphere degree must be in 1..50, got %d: %w", p, ErrParam)
 	}
 	return newRadialGrid(d, PolySphereDensity(d, a, p), PolySphereKernel(a, p), rmax, npts, true)
 }
@@ -299,7 +298,7 @@ func newKrein(m RadialMeasure, d, D int, ortho bool, rng *rand.Rand) (*KreinMap,
 		return nil, err
 	}
 	if md := m.Dim(); md != 0 && md != d {
-		return nil, fmt.Errorf("features: radial measure was built for dimension %d, data have %d", md, d)
+		return nil, fmt.Errorf("features: radial measure was built for dimension %d, data have %d: %w", md, d, ErrShape)
 	}
 	mp, mn := m.Masses()
 	k := &KreinMap{mPos: mp, mNeg: mn, d: d}

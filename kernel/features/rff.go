@@ -1,7 +1,6 @@
 package features
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -92,7 +91,7 @@ func (l Laplacian) Validate() error { return checkPositive("Laplacian sigma", l.
 
 func checkPositive(name string, v float64) error {
 	if !(v > 0) || math.IsInf(v, 0) {
-		return fmt.Errorf("features: %s must be positive and finite, got %v", name, v)
+		return fmt.Errorf("features: %s must be positive and finite, got %v: %w", name, v, ErrParam)
 	}
 	return nil
 }
@@ -109,10 +108,10 @@ func chi(d int, rng *rand.Rand) float64 {
 
 func checkDims(d, D int) error {
 	if d <= 0 {
-		return fmt.Errorf("features: input dimension must be positive, got %d", d)
+		return fmt.Errorf("features: input dimension must be positive, got %d: %w", d, ErrParam)
 	}
 	if D <= 0 {
-		return fmt.Errorf("features: number of features must be positive, got %d", D)
+		return fmt.Errorf("features: number of features must be positive, got %d: %w", D, ErrParam)
 	}
 	return nil
 }
@@ -152,13 +151,13 @@ func NewORF(s RadialSpectrum, d, D int, form Form, rng *rand.Rand) (*Fourier, er
 
 func checkArgs(s interface{ Validate() error }, d, D int, rng *rand.Rand) error {
 	if s == nil {
-		return errors.New("features: nil spectrum")
+		return fmt.Errorf("features: nil spectrum: %w", ErrParam)
 	}
 	if err := s.Validate(); err != nil {
 		return err
 	}
 	if rng == nil {
-		return errors.New("features: nil random source")
+		return fmt.Errorf("features: nil random source: %w", ErrParam)
 	}
 	return checkDims(d, D)
 }
@@ -174,7 +173,7 @@ func newFourierDrawn(W *mat.Dense, form Form, rng *rand.Rand) (*Fourier, error) 
 		}
 	case CosSin:
 	default:
-		return nil, fmt.Errorf("features: unknown form %v", form)
+		return nil, fmt.Errorf("features: unknown form %v: %w", form, ErrParam)
 	}
 	return NewFourier(W, b, form)
 }

@@ -2,7 +2,6 @@ package features
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -95,7 +94,7 @@ func (e *normalEq) solve(lambda float64, intercept bool) (*mat.Dense, []float64,
 		}
 	}
 	if err := linalg.Dpotrf(D, A, D); err != nil {
-		return nil, nil, fmt.Errorf("features: the %d×%d ridge system is not positive definite (singular features); use a positive regularization: %w", D, D, err)
+		return nil, nil, fmt.Errorf("features: the %d×%d ridge system is not positive definite (singular features); use a positive regularization: %w: %w", D, D, err, ErrIllConditioned)
 	}
 	linalg.Dpotrs(D, k, A, D, B, k)
 	W := mat.NewDense(D, k, B)
@@ -120,7 +119,7 @@ func solveSPD(A *mat.SymDense, B *mat.Dense) (*mat.Dense, error) {
 		}
 	}
 	if err := linalg.Dpotrf(n, a, n); err != nil {
-		return nil, fmt.Errorf("features: system is not positive definite: %w", err)
+		return nil, fmt.Errorf("features: system is not positive definite: %w: %w", err, ErrIllConditioned)
 	}
 	X := mat.DenseCopyOf(B)
 	x := X.RawMatrix()
@@ -130,7 +129,7 @@ func solveSPD(A *mat.SymDense, B *mat.Dense) (*mat.Dense, error) {
 
 func checkLambda(l float64) error {
 	if !(l >= 0) || math.IsInf(l, 0) {
-		return fmt.Errorf("features: ridge lambda must be non-negative and finite, got %v", l)
+		return fmt.Errorf("features: ridge lambda must be non-negative and finite, got %v: %w", l, ErrParam)
 	}
 	return nil
 }
@@ -140,7 +139,7 @@ func checkFinite(name string, M *mat.Dense) error {
 	for i := 0; i < r; i++ {
 		for j, v := range M.RawRowView(i) {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return fmt.Errorf("features: %s has a non-finite value at row %d, column %d", name, i, j)
+				return fmt.Errorf("features: %s has a non-finite value at row %d, column %d: %w", name, i, j, ErrNonFinite)
 			}
 		}
 	}
@@ -149,32 +148,33 @@ func checkFinite(name string, M *mat.Dense) error {
 
 func checkFeatures(Phi *mat.Dense, n int) error {
 	if Phi == nil {
-		return errors.New("features: nil feature matrix")
+		return fmt.Errorf("features: nil feature matrix: %w", ErrShape)
 	}
 	r, c := Phi.Dims()
 	if r == 0 || c == 0 {
-		return errors.New("features: empty feature matrix")
+		return fmt.Errorf("features: empty feature matrix: %w", ErrShape)
 	}
 	if n >= 0 && r != n {
-		return fmt.Errorf("features: feature matrix has %d rows but there are %d targets", r, n)
+		return fmt.Errorf("features: feature matrix has %d rows but there are %d targets: %w", r, n, ErrShape)
 	}
 	return checkFinite("feature matrix", Phi)
 }
 
-// Fit fits the model on features Phi (n×D) and targets y.
-func (r *Ridge) Fit(Phi *mat.Dense, y []float64) error {
+// Fit fits the model on features Phi (n×D) and targets y. ctx is checked
+// before each stage (the normal equations, the D×D solve).
+func (r *Ridge) Fit(ctx context.Context, Phi *mat.Dense, y []float64) error {
 	Y := mat.NewDense(len(y), 1, append([]float64(nil), y...))
-	return r.FitMulti(Phi, Y)
+	return r.FitMulti(ctx, Phi, Y)
 }
 
 // FitMulti fits one ridge model per column of Y (n×k), sharing the
 // factorization.
-func (r *Ridge) FitMulti(Phi, Y *mat.Dense) error {
+func (r *Ridge) FitMulti(ctx context.Context, Phi, Y *mat.Dense) error {
 	if err := checkLambda(r.Lambda); err != nil {
 		return err
 	}
 	if Y == nil {
-		return errors.New("features: nil targets")
+		return fmt.Errorf("features: nil targets: %w", ErrShape)
 	}
 	n, k := Y.Dims()
 	if err := checkFeatures(Phi, n); err != nil {
@@ -183,13 +183,19 @@ func (r *Ridge) FitMulti(Phi, Y *mat.Dense) error {
 	if err := checkFinite("targets", Y); err != nil {
 		return err
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	_, D := Phi.Dims()
 	e := newNormalEq(D, k)
 	e.add(Phi.RawMatrix(), Y.RawMatrix())
-	return r.finish(e)
+	return r.finish(ctx, e)
 }
 
-func (r *Ridge) finish(e *normalEq) error {
+func (r *Ridge) finish(ctx context.Context, e *normalEq) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	W, b, err := e.solve(r.Lambda, !r.NoIntercept)
 	if err != nil {
 		return err
@@ -211,15 +217,15 @@ func (r *Ridge) FitMapMulti(ctx context.Context, m Map, X, Y *mat.Dense) error {
 		return err
 	}
 	if m == nil || X == nil || Y == nil {
-		return errors.New("features: nil map, data or targets")
+		return fmt.Errorf("features: nil map, data or targets: %w", ErrShape)
 	}
 	n, _ := X.Dims()
 	ny, k := Y.Dims()
 	if n != ny {
-		return fmt.Errorf("features: data have %d rows but there are %d targets", n, ny)
+		return fmt.Errorf("features: data have %d rows but there are %d targets: %w", n, ny, ErrShape)
 	}
 	if n == 0 {
-		return errors.New("features: no training rows")
+		return fmt.Errorf("features: no training rows: %w", ErrShape)
 	}
 	if err := checkFinite("data", X); err != nil {
 		return err
@@ -241,7 +247,7 @@ func (r *Ridge) FitMapMulti(ctx context.Context, m Map, X, Y *mat.Dense) error {
 		}
 		e.add(blk.RawMatrix(), Y.Slice(lo, hi, 0, k).(*mat.Dense).RawMatrix())
 	}
-	return r.finish(e)
+	return r.finish(ctx, e)
 }
 
 // Coef returns the weights W (D×k; k = 1 after [Ridge.Fit]).
@@ -253,15 +259,15 @@ func (r *Ridge) Intercept() []float64 { return r.intercept }
 // PredictMulti returns Φ·W + 1·bᵀ (n×k).
 func (r *Ridge) PredictMulti(Phi *mat.Dense) (*mat.Dense, error) {
 	if r.coef == nil {
-		return nil, errors.New("features: model is not fitted")
+		return nil, fmt.Errorf("features: model is not fitted: %w", ErrNotFitted)
 	}
 	if Phi == nil {
-		return nil, errors.New("features: nil feature matrix")
+		return nil, fmt.Errorf("features: nil feature matrix: %w", ErrShape)
 	}
 	n, D := Phi.Dims()
 	wD, k := r.coef.Dims()
 	if D != wD {
-		return nil, fmt.Errorf("features: feature matrix has %d columns, the model was fitted on %d", D, wD)
+		return nil, fmt.Errorf("features: feature matrix has %d columns, the model was fitted on %d: %w", D, wD, ErrShape)
 	}
 	out := mat.NewDense(n, k, nil)
 	for i := 0; i < n; i++ {
@@ -293,10 +299,10 @@ func (r *Ridge) PredictMap(m Map, X *mat.Dense) ([]float64, error) {
 // PredictMapMulti featurizes X with m in blocks and returns all outputs.
 func (r *Ridge) PredictMapMulti(m Map, X *mat.Dense) (*mat.Dense, error) {
 	if r.coef == nil {
-		return nil, errors.New("features: model is not fitted")
+		return nil, fmt.Errorf("features: model is not fitted: %w", ErrNotFitted)
 	}
 	if m == nil || X == nil {
-		return nil, errors.New("features: nil map or data")
+		return nil, fmt.Errorf("features: nil map or data: %w", ErrShape)
 	}
 	n, _ := X.Dims()
 	_, k := r.coef.Dims()
@@ -344,13 +350,13 @@ func (c *RidgeClassifier) Ridge() *Ridge { return &c.ridge }
 // oneVsRest returns the sorted classes and the ±1 target matrix.
 func oneVsRest(y []int) ([]int, *mat.Dense, error) {
 	if len(y) == 0 {
-		return nil, nil, errors.New("features: no labels")
+		return nil, nil, fmt.Errorf("features: no labels: %w", ErrShape)
 	}
 	classes := slices.Clone(y)
 	slices.Sort(classes)
 	classes = slices.Compact(classes)
 	if len(classes) < 2 {
-		return nil, nil, fmt.Errorf("features: need at least 2 classes, got %d", len(classes))
+		return nil, nil, fmt.Errorf("features: need at least 2 classes, got %d: %w", len(classes), ErrShape)
 	}
 	Y := mat.NewDense(len(y), len(classes), nil)
 	for i, l := range y {
@@ -367,13 +373,13 @@ func oneVsRest(y []int) ([]int, *mat.Dense, error) {
 }
 
 // Fit fits on features Phi (n×D) and labels y.
-func (c *RidgeClassifier) Fit(Phi *mat.Dense, y []int) error {
+func (c *RidgeClassifier) Fit(ctx context.Context, Phi *mat.Dense, y []int) error {
 	classes, Y, err := oneVsRest(y)
 	if err != nil {
 		return err
 	}
 	c.ridge = Ridge{Lambda: c.Lambda, NoIntercept: c.NoIntercept}
-	if err := c.ridge.FitMulti(Phi, Y); err != nil {
+	if err := c.ridge.FitMulti(ctx, Phi, Y); err != nil {
 		return err
 	}
 	c.classes = classes

@@ -1,6 +1,8 @@
 package features
 
 import (
+	"context"
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -35,7 +37,7 @@ func TestRidgePrimalEqualsDual(t *testing.T) {
 	for _, lambda := range []float64{1e-3, 0.1, 10} {
 		// No intercept.
 		r := &Ridge{Lambda: lambda, NoIntercept: true}
-		if err := r.Fit(P, y); err != nil {
+		if err := r.Fit(context.Background(), P, y); err != nil {
 			t.Fatal(err)
 		}
 		A := mat.DenseCopyOf(&K)
@@ -53,7 +55,7 @@ func TestRidgePrimalEqualsDual(t *testing.T) {
 		}
 		// LS-SVM with bias.
 		l := LSSVMRegressor(1 / lambda)
-		if err := l.Fit(P, y); err != nil {
+		if err := l.Fit(context.Background(), P, y); err != nil {
 			t.Fatal(err)
 		}
 		S := mat.NewDense(n+1, n+1, nil)
@@ -103,7 +105,7 @@ func TestLSSVMClassifierEqualsDual(t *testing.T) {
 	K.Mul(P, P.T())
 	gamma := 3.0
 	c := LSSVMClassifier(gamma)
-	if err := c.Fit(P, labels); err != nil {
+	if err := c.Fit(context.Background(), P, labels); err != nil {
 		t.Fatal(err)
 	}
 	n := 50
@@ -145,7 +147,7 @@ func TestFitMapMatchesFit(t *testing.T) {
 	m := must(NewSORF(1.5, 4, 24, CosSin, newRand(7)))
 	P := must(m.Transform(X))
 	a, b := &Ridge{Lambda: 0.5}, &Ridge{Lambda: 0.5}
-	if err := a.Fit(P, y); err != nil {
+	if err := a.Fit(context.Background(), P, y); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.FitMap(t.Context(), m, X, y); err != nil {
@@ -156,7 +158,7 @@ func TestFitMapMatchesFit(t *testing.T) {
 		t.Errorf("FitMap and Fit predictions differ by %g", d)
 	}
 	ca, cb := &RidgeClassifier{Lambda: 0.5}, &RidgeClassifier{Lambda: 0.5}
-	if err := ca.Fit(P, labels); err != nil {
+	if err := ca.Fit(context.Background(), P, labels); err != nil {
 		t.Fatal(err)
 	}
 	if err := cb.FitMap(t.Context(), m, X, labels); err != nil {
@@ -229,7 +231,7 @@ func TestAsKLSPrimalMatchesDual(t *testing.T) {
 	St, Tt := must(a.Source(Xt)), must(a.Target(Xt))
 	gamma := 2.0
 	m := &AsKLSPrimal{Gamma: gamma}
-	if err := m.Fit(S, T, labels); err != nil {
+	if err := m.Fit(context.Background(), S, T, labels); err != nil {
 		t.Fatal(err)
 	}
 	fs, ft := must2(m.Decision(St, Tt))
@@ -301,13 +303,17 @@ func TestAsKLSPrimalSymmetric(t *testing.T) {
 	}
 	P := must(must(NewRFF(Gaussian{Sigma: 1}, 2, 10, CosSin, newRand(15))).Transform(X))
 	m := &AsKLSPrimal{Gamma: 5}
-	if err := m.Fit(P, P, labels); err != nil {
+	if err := m.Fit(context.Background(), P, P, labels); err != nil {
 		t.Fatal(err)
 	}
-	if d := maxAbsDiff(m.omega.RawMatrix().Data, m.nu.RawMatrix().Data); d > 1e-8 {
+	omega, nu, b1, b2 := m.Model().Primal()
+	if omega == nil {
+		t.Fatal("no primal weights")
+	}
+	if d := maxAbsDiff(omega.RawMatrix().Data, nu.RawMatrix().Data); d > 1e-8 {
 		t.Errorf("symmetric features: ω and ν differ by %g", d)
 	}
-	if d := maxAbsDiff(m.b1, m.b2); d > 1e-8 {
+	if d := maxAbsDiff(b1, b2); d > 1e-8 {
 		t.Errorf("symmetric features: b₁ and b₂ differ by %g", d)
 	}
 }
@@ -363,34 +369,35 @@ func TestModelErrors(t *testing.T) {
 		name string
 		err  func() error
 		want string
+		is   error
 	}{
-		{"negative lambda", func() error { return (&Ridge{Lambda: -1}).Fit(P, []float64{1, 2, 3, 4}) }, "non-negative"},
-		{"rows mismatch", func() error { return (&Ridge{Lambda: 1}).Fit(P, []float64{1, 2}) }, "4 rows but there are 2"},
-		{"nan features", func() error { return (&Ridge{Lambda: 1}).Fit(nan, []float64{1, 2}) }, "row 1, column 0"},
-		{"nan target", func() error { return (&Ridge{Lambda: 1}).Fit(P, []float64{1, 2, math.Inf(1), 4}) }, "targets"},
+		{"negative lambda", func() error { return (&Ridge{Lambda: -1}).Fit(context.Background(), P, []float64{1, 2, 3, 4}) }, "non-negative", ErrParam},
+		{"rows mismatch", func() error { return (&Ridge{Lambda: 1}).Fit(context.Background(), P, []float64{1, 2}) }, "4 rows but there are 2", ErrShape},
+		{"nan features", func() error { return (&Ridge{Lambda: 1}).Fit(context.Background(), nan, []float64{1, 2}) }, "row 1, column 0", ErrNonFinite},
+		{"nan target", func() error { return (&Ridge{Lambda: 1}).Fit(context.Background(), P, []float64{1, 2, math.Inf(1), 4}) }, "targets", ErrNonFinite},
 		{"singular", func() error {
-			return (&Ridge{}).Fit(mat.NewDense(3, 2, []float64{1, 1, 1, 1, 1, 1}), []float64{1, 2, 3})
-		}, "positive regularization"},
-		{"unfitted", func() error { _, err := (&Ridge{}).Predict(P); return err }, "not fitted"},
+			return (&Ridge{}).Fit(context.Background(), mat.NewDense(3, 2, []float64{1, 1, 1, 1, 1, 1}), []float64{1, 2, 3})
+		}, "positive regularization", ErrIllConditioned},
+		{"unfitted", func() error { _, err := (&Ridge{}).Predict(P); return err }, "not fitted", ErrNotFitted},
 		{"predict columns", func() error {
 			r := &Ridge{Lambda: 1}
-			_ = r.Fit(P, []float64{1, 2, 3, 4})
+			_ = r.Fit(context.Background(), P, []float64{1, 2, 3, 4})
 			_, err := r.Predict(mat.NewDense(2, 3, nil))
 			return err
-		}, "3 columns"},
-		{"one class", func() error { return (&RidgeClassifier{Lambda: 1}).Fit(P, []int{1, 1, 1, 1}) }, "at least 2 classes"},
-		{"askls gamma", func() error { return (&AsKLSPrimal{Gamma: -1}).Fit(P, P, []int{0, 1, 0, 1}) }, "gamma"},
+		}, "3 columns", ErrShape},
+		{"one class", func() error { return (&RidgeClassifier{Lambda: 1}).Fit(context.Background(), P, []int{1, 1, 1, 1}) }, "at least 2 classes", ErrShape},
+		{"askls gamma", func() error { return (&AsKLSPrimal{Gamma: -1}).Fit(context.Background(), P, P, []int{0, 1, 0, 1}) }, "gamma", ErrParam},
 		{"askls widths", func() error {
-			return (&AsKLSPrimal{}).Fit(P, mat.NewDense(4, 3, nil), []int{0, 1, 0, 1})
-		}, "must match"},
-		{"svc C", func() error { return (&LinearSVC{C: -2}).Fit(t.Context(), P, []int{0, 1, 0, 1}, newRand(1)) }, "C must be positive"},
-		{"svc rng", func() error { return (&LinearSVC{}).Fit(t.Context(), P, []int{0, 1, 0, 1}, nil) }, "random source"},
+			return (&AsKLSPrimal{}).Fit(context.Background(), P, mat.NewDense(4, 3, nil), []int{0, 1, 0, 1})
+		}, "want equal shapes", ErrShape},
+		{"svc C", func() error { return (&LinearSVC{C: -2}).Fit(t.Context(), P, []int{0, 1, 0, 1}, newRand(1)) }, "C must be positive", ErrParam},
+		{"svc rng", func() error { return (&LinearSVC{}).Fit(t.Context(), P, []int{0, 1, 0, 1}, nil) }, "random source", ErrParam},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.err()
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("got error %v, want one mentioning %q", err, tc.want)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, tc.is) {
+				t.Errorf("got error %v, want one mentioning %q that matches %v", err, tc.want, tc.is)
 			}
 		})
 	}

@@ -1,7 +1,7 @@
 package features
 
 import (
-	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 
@@ -59,7 +59,7 @@ func NewSORF(sigma float64, d, D int, form Form, rng *rand.Rand) (*Fourier, erro
 	case CosSin:
 		f.scale = math.Sqrt(1 / float64(D))
 	default:
-		return nil, errors.New("features: unknown form")
+		return nil, fmt.Errorf("features: unknown form: %w", ErrParam)
 	}
 	return f, nil
 }

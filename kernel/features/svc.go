@@ -2,7 +2,6 @@ package features
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -47,13 +46,13 @@ func (s *LinearSVC) Fit(ctx context.Context, Phi *mat.Dense, y []int, rng *rand.
 		c = 1
 	}
 	if !(c > 0) || math.IsInf(c, 0) {
-		return fmt.Errorf("features: LinearSVC C must be positive, got %v", s.C)
+		return fmt.Errorf("features: LinearSVC C must be positive, got %v: %w", s.C, ErrParam)
 	}
 	if s.Bias < 0 || math.IsNaN(s.Bias) || math.IsInf(s.Bias, 0) {
-		return fmt.Errorf("features: LinearSVC bias must be ≥ 0 and finite, got %v", s.Bias)
+		return fmt.Errorf("features: LinearSVC bias must be ≥ 0 and finite, got %v: %w", s.Bias, ErrParam)
 	}
 	if rng == nil {
-		return errors.New("features: nil random source")
+		return fmt.Errorf("features: nil random source: %w", ErrParam)
 	}
 	tol := s.Tol
 	if tol <= 0 {
@@ -171,10 +170,10 @@ func dcdL2(ctx context.Context, Phi *mat.Dense, y []float64, bias, c float64, qd
 // the second column being the first negated).
 func (s *LinearSVC) Decision(Phi *mat.Dense) (*mat.Dense, error) {
 	if s.w == nil {
-		return nil, errors.New("features: model is not fitted")
+		return nil, fmt.Errorf("features: model is not fitted: %w", ErrNotFitted)
 	}
 	if Phi == nil {
-		return nil, errors.New("features: nil feature matrix")
+		return nil, fmt.Errorf("features: nil feature matrix: %w", ErrShape)
 	}
 	n, D := Phi.Dims()
 	nc, Dw := s.w.Dims()
@@ -182,7 +181,7 @@ func (s *LinearSVC) Decision(Phi *mat.Dense) (*mat.Dense, error) {
 		Dw--
 	}
 	if D != Dw {
-		return nil, fmt.Errorf("features: feature matrix has %d columns, the model was fitted on %d", D, Dw)
+		return nil, fmt.Errorf("features: feature matrix has %d columns, the model was fitted on %d: %w", D, Dw, ErrShape)
 	}
 	out := mat.NewDense(n, len(s.classes), nil)
 	for i := 0; i < n; i++ {
