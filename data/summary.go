@@ -2,7 +2,11 @@ package data
 
 import (
 	"fmt"
+	"io"
 	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
 )
 
 // Summary is what "trustml data info" reports about one data set (one split).
@@ -122,3 +126,47 @@ func (d *Dataset) CheckFits(inputShape []int, numClasses int) error {
 	}
 	return nil
 }
+
+// WriteText prints the summary for a terminal: source, size, shape, task,
+// value range, target range or features, and a table of class counts.
+func (s Summary) WriteText(w io.Writer) error {
+	title := s.Name
+	if s.Split != "" {
+		title += " (" + s.Split + ")"
+	}
+	fmt.Fprintln(w, title)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	task := s.Task
+	if s.Classes != nil {
+		task += fmt.Sprintf(", %d classes", len(s.Classes))
+	}
+	fmt.Fprintf(tw, "  source\t%s\n", s.Source)
+	fmt.Fprintf(tw, "  samples\t%d\n", s.Samples)
+	fmt.Fprintf(tw, "  shape\t%v\n", s.Shape)
+	fmt.Fprintf(tw, "  task\t%s\n", task)
+	fmt.Fprintf(tw, "  values\t[%s, %s]\n", formatFloat32(s.Min), formatFloat32(s.Max))
+	if s.Target != nil {
+		fmt.Fprintf(tw, "  target\t[%s, %s], mean %.4g\n",
+			strconv.FormatFloat(s.Target.Min, 'g', 6, 64), strconv.FormatFloat(s.Target.Max, 'g', 6, 64), s.Target.Mean)
+	}
+	if len(s.Features) > 0 {
+		f := s.Features
+		more := ""
+		if len(f) > 8 {
+			f, more = f[:8], fmt.Sprintf(", ... (%d in all)", len(s.Features))
+		}
+		fmt.Fprintf(tw, "  features\t%s%s\n", strings.Join(f, ", "), more)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(s.Classes) > 0 {
+		fmt.Fprintln(tw, "  LABEL\tCLASS\tCOUNT\tSHARE")
+		for _, c := range s.Classes {
+			fmt.Fprintf(tw, "  %d\t%s\t%d\t%.1f%%\n", c.Label, c.Name, c.Count, 100*float64(c.Count)/float64(max(s.Samples, 1)))
+		}
+	}
+	return tw.Flush()
+}
+
+func formatFloat32(v float32) string { return strconv.FormatFloat(float64(v), 'g', 6, 32) }

@@ -83,8 +83,8 @@ Defenses: ` + strings.Join(defense.Names(), ", "),
 	fl.IntVar(&f.calibrate, "calibrate", 1000, "tune AAA's calibration temperature on up to this many held-out images from the end of the split, disjoint from the evaluated ones (0: keep the temperature parameter)")
 	fl.StringVar(&f.outDir, "out-dir", "", "write PNG plots into this directory (created if needed)")
 	fl.BoolVar(&f.asJSON, "json", false, "print the full report (per-sample records included) as JSON, for trustml merge")
-	cmd.RegisterFlagCompletionFunc("attacks", cobra.FixedCompletions(append(attack.Names(), "all"), cobra.ShellCompDirectiveNoFileComp))
-	cmd.RegisterFlagCompletionFunc("defenses", cobra.FixedCompletions(append(defense.Names(), "all"), cobra.ShellCompDirectiveNoFileComp))
+	completeNames(cmd, "attacks", append(attack.Names(), "all"))
+	completeNames(cmd, "defenses", append(defense.Names(), "all"))
 	return cmd
 }
 

@@ -6,18 +6,15 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// completeFrom registers shell completion for flag from a registry's names;
-// comma-separated list flags complete their last element.
-func completeFrom(cmd *cobra.Command, flag string, names func() []string) {
+// completeNames registers shell completion of flag's values from names (a
+// registry's); a comma-separated list completes its last element.
+func completeNames(cmd *cobra.Command, flag string, names []string) {
 	_ = cmd.RegisterFlagCompletionFunc(flag, func(_ *cobra.Command, _ []string, typed string) ([]string, cobra.ShellCompDirective) {
-		prefix := ""
-		if i := strings.LastIndex(typed, ","); i >= 0 {
-			prefix = typed[:i+1]
+		prefix := typed[:strings.LastIndex(typed, ",")+1]
+		out := make([]string, len(names))
+		for i, n := range names {
+			out[i] = prefix + n
 		}
-		var out []string
-		for _, n := range names() {
-			out = append(out, prefix+n)
-		}
-		return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+		return out, cobra.ShellCompDirectiveNoFileComp
 	})
 }

@@ -2,10 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"strconv"
-	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -105,7 +101,7 @@ malformed file is reported with its line or byte offset.`,
 				if i > 0 {
 					fmt.Fprintln(cmd.OutOrStdout())
 				}
-				printDataSummary(cmd.OutOrStdout(), s)
+				s.WriteText(cmd.OutOrStdout())
 			}
 			return nil
 		},
@@ -115,44 +111,3 @@ malformed file is reported with its line or byte offset.`,
 	cmd.Flags().BoolVar(&regression, "regression", false, "read a file's label column as a regression target rather than class labels")
 	return cmd
 }
-
-func printDataSummary(w io.Writer, s data.Summary) {
-	title := s.Name
-	if s.Split != "" {
-		title += " (" + s.Split + ")"
-	}
-	fmt.Fprintln(w, title)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	task := s.Task
-	if s.Classes != nil {
-		task += fmt.Sprintf(", %d classes", len(s.Classes))
-	}
-	fmt.Fprintf(tw, "  source\t%s\n", s.Source)
-	fmt.Fprintf(tw, "  samples\t%d\n", s.Samples)
-	fmt.Fprintf(tw, "  shape\t%v\n", s.Shape)
-	fmt.Fprintf(tw, "  task\t%s\n", task)
-	fmt.Fprintf(tw, "  values\t[%s, %s]\n", fmtFloat32(s.Min), fmtFloat32(s.Max))
-	if s.Target != nil {
-		fmt.Fprintf(tw, "  target\t[%s, %s], mean %.4g\n",
-			strconv.FormatFloat(s.Target.Min, 'g', 6, 64), strconv.FormatFloat(s.Target.Max, 'g', 6, 64), s.Target.Mean)
-	}
-	if len(s.Features) > 0 {
-		f := s.Features
-		more := ""
-		if len(f) > 8 {
-			f, more = f[:8], fmt.Sprintf(", ... (%d in all)", len(s.Features))
-		}
-		fmt.Fprintf(tw, "  features\t%s%s\n", strings.Join(f, ", "), more)
-	}
-	tw.Flush()
-	if len(s.Classes) > 0 {
-		rows := make([][]string, len(s.Classes))
-		for i, c := range s.Classes {
-			rows[i] = []string{"  " + strconv.Itoa(c.Label), c.Name, strconv.Itoa(c.Count),
-				fmt.Sprintf("%.1f%%", 100*float64(c.Count)/float64(max(s.Samples, 1)))}
-		}
-		table(w, []string{"  LABEL", "CLASS", "COUNT", "SHARE"}, rows)
-	}
-}
-
-func fmtFloat32(v float32) string { return strconv.FormatFloat(float64(v), 'g', 6, 32) }

@@ -18,9 +18,6 @@ func init() {
 	registerRepro(newReproKPCAOoDCmd)
 }
 
-// oodNames completes detector names from the registry.
-var oodNames = cobra.FixedCompletions(ood.Names(), cobra.ShellCompDirectiveNoFileComp)
-
 func newOODCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ood",
@@ -63,7 +60,7 @@ print one score per sample of --data (higher = more in-distribution).`,
 	fl.Uint64Var(&f.cfg.Config.Seed, "seed", 0, "seed of randomized detectors")
 	fl.BoolVar(&f.asJSON, "json", false, "print {detector, scores} as JSON")
 	fl.StringVar(&f.cfg.DetectorFile, "detector-file", "", `load a detector saved by "trustml ood fit" instead of fitting one`)
-	_ = cmd.RegisterFlagCompletionFunc("detector", oodNames)
+	completeNames(cmd, "detector", ood.Names())
 	return cmd
 }
 
@@ -124,7 +121,7 @@ versioned JSON, for "trustml ood score --detector-file" with the same model.`,
 	fl.Uint64Var(&cfg.Config.Seed, "seed", 0, "seed of randomized detectors")
 	fl.StringVar(&cfg.Out, "out", "", "file to write (required)")
 	_ = cmd.MarkFlagRequired("out")
-	_ = cmd.RegisterFlagCompletionFunc("detector", oodNames)
+	completeNames(cmd, "detector", ood.Names())
 	return cmd
 }
 
@@ -157,7 +154,7 @@ only samples with index mod N = i are scored; "ood merge" joins the shards.`,
 	fl.StringVar(&c.ModelName, "model", "default", modelHelp+"; several, comma-separated, are evaluated as a mode ensemble (see --ensemble)")
 	fl.StringVar(&c.Ensemble, "ensemble", "score", `rule of a mode ensemble (--model a,b): "score" averages each detector's scores over the models (training.md §17); "logits" runs one detector on the mean logits and features`)
 	fl.StringVar(&f.detectors, "detectors", "all", `comma-separated detectors (`+strings.Join(ood.Names(), ", ")+`), or "all" (all but gradknn, which needs one backward pass per image)`)
-	_ = cmd.RegisterFlagCompletionFunc("detectors", oodNames)
+	completeNames(cmd, "detectors", ood.Names())
 	fl.IntVar(&c.NTrain, "n-train", 10000, "fit on the first n embedded training images (0 = all)")
 	fl.IntVar(&c.NTest, "n-test", 2000, "score the first n embedded test images as ID (0 = all)")
 	fl.IntVar(&c.NOoD, "n-ood", 1000, "images per OoD set (at most 1797, the size of digits, and at most --n-test)")

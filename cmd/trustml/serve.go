@@ -102,7 +102,7 @@ Defenses: ` + strings.Join(defense.Names(), ", "),
 	for _, n := range []string{"model_name", "predictor_host", "http_port", "protocol"} {
 		fl.MarkHidden(n)
 	}
-	cmd.RegisterFlagCompletionFunc("defense", cobra.FixedCompletions(defense.Names(), cobra.ShellCompDirectiveNoFileComp))
+	completeNames(cmd, "defense", defense.Names())
 	return cmd
 }
 

@@ -101,13 +101,6 @@ the small-scale plan's; the F-SAM CIFAR-100 runs used 0.2).`,
 	return cmd
 }
 
-// completeNames completes the values of flag with names (from a registry).
-func completeNames(cmd *cobra.Command, flag string, names []string) {
-	_ = cmd.RegisterFlagCompletionFunc(flag, func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		return names, cobra.ShellCompDirectiveNoFileComp
-	})
-}
-
 // optimizerHelp lists the registered optimizers with their summaries.
 func optimizerHelp() string {
 	var b strings.Builder
