@@ -370,7 +370,7 @@ func (m *AsKLS) Predict(X *mat.Dense) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	return argmaxLabels(d, m.classes), nil
+	return ArgmaxClasses(d, m.classes), nil
 }
 
 // PredictGram returns labels from precomputed test kernels in both
@@ -381,7 +381,7 @@ func (m *AsKLS) PredictGram(Kx2tr, Ktr2x *mat.Dense) ([]int, error) {
 		return nil, err
 	}
 	fs.Add(fs, ft)
-	return argmaxLabels(fs, m.classes), nil
+	return ArgmaxClasses(fs, m.classes), nil
 }
 
 // DecisionFeatures returns f_s and f_t from source and target features of
@@ -418,7 +418,7 @@ func (m *AsKLS) PredictFeatures(Fs, Ft *mat.Dense) ([]int, error) {
 		return nil, err
 	}
 	fs.Add(fs, ft)
-	return argmaxLabels(fs, m.classes), nil
+	return ArgmaxClasses(fs, m.classes), nil
 }
 
 func (m *AsKLS) fittedDual() error {

@@ -237,7 +237,7 @@ func (m *LSSVMClassifier) Predict(X *mat.Dense) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	return argmaxLabels(d, m.classes), nil
+	return ArgmaxClasses(d, m.classes), nil
 }
 
 // PredictGram returns labels from the m×n test-to-train kernel matrix.
@@ -246,7 +246,7 @@ func (m *LSSVMClassifier) PredictGram(Kt *mat.Dense) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	return argmaxLabels(d, m.classes), nil
+	return ArgmaxClasses(d, m.classes), nil
 }
 
 // Classes returns the sorted distinct training labels.
@@ -387,7 +387,9 @@ func scores(raw []float64, T int) *mat.Dense {
 	return mat.NewDense(m, T, raw)
 }
 
-func argmaxLabels(d *mat.Dense, classes []int) []int {
+// ArgmaxClasses returns, for each row of the decision values d (one column
+// per class), the class of its largest column: classes[argmax of row i].
+func ArgmaxClasses(d *mat.Dense, classes []int) []int {
 	m, _ := d.Dims()
 	out := make([]int, m)
 	for i := 0; i < m; i++ {

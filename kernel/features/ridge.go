@@ -10,7 +10,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/trustml/trustml/internal/linalg"
-	"github.com/trustml/trustml/metrics"
+	"github.com/trustml/trustml/kernel"
 )
 
 // Ridge is ridge regression on a feature matrix Φ (n×D) in the primal:
@@ -411,7 +411,7 @@ func (c *RidgeClassifier) Predict(Phi *mat.Dense) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	return argmaxRows(S, c.classes), nil
+	return kernel.ArgmaxClasses(S, c.classes), nil
 }
 
 // PredictMap featurizes X with m in blocks and predicts labels.
@@ -420,14 +420,5 @@ func (c *RidgeClassifier) PredictMap(m Map, X *mat.Dense) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	return argmaxRows(S, c.classes), nil
-}
-
-func argmaxRows(S *mat.Dense, classes []int) []int {
-	n, _ := S.Dims()
-	out := make([]int, n)
-	for i := 0; i < n; i++ {
-		out[i] = classes[metrics.Argmax(S.RawRowView(i))]
-	}
-	return out
+	return kernel.ArgmaxClasses(S, c.classes), nil
 }

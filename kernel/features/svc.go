@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"gonum.org/v1/gonum/mat"
+
+	"github.com/trustml/trustml/kernel"
 )
 
 // LinearSVC is the L2-regularized squared-hinge (L2-loss) linear SVM
@@ -208,5 +210,5 @@ func (s *LinearSVC) Predict(Phi *mat.Dense) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	return argmaxRows(S, s.classes), nil
+	return kernel.ArgmaxClasses(S, s.classes), nil
 }
