@@ -1,9 +1,12 @@
 package metrics_test
 
 import (
+	"context"
 	"fmt"
 
+	"github.com/trustml/trustml/data"
 	"github.com/trustml/trustml/metrics"
+	"github.com/trustml/trustml/zoo"
 )
 
 // Score three predictions over two classes: accuracy, mean negative
@@ -21,4 +24,50 @@ func ExampleEvaluate() {
 	}
 	fmt.Printf("accuracy %.3f  nll %.3f  ece %.3f\n", m.Accuracy, m.NLL, m.ECE)
 	// Output: accuracy 0.667  nll 0.584  ece 0.194
+}
+
+// Evaluate the embedded default model on the first 500 images of the
+// embedded Fashion-MNIST test subset: the work of "trustml eval". Any
+// model.Classifier works, including a served model (oip.Dial).
+func ExampleEvaluateClassifier() {
+	net, _, err := zoo.Load(zoo.DefaultName)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	test, err := data.EmbeddedFashion(data.Test)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	test = test.Subset(seq(500))
+	m, _, err := metrics.EvaluateClassifier(context.Background(), net, test.X, test.Y)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("n=%d accuracy above 85%%: %v\n", m.N, m.Accuracy > 0.85)
+	// Output: n=500 accuracy above 85%: true
+}
+
+func seq(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = i
+	}
+	return s
+}
+
+// OoD detection metrics with in-distribution samples as positives: higher
+// scores mean more in-distribution.
+func ExampleEvaluateOoD() {
+	id := []float64{0.9, 0.8, 0.7, 0.6}
+	ood := []float64{0.65, 0.3, 0.2, 0.1}
+	m, err := metrics.EvaluateOoD(id, ood)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("FPR95 %.2f  AUROC %.4f\n", m.FPR95, m.AUROC)
+	// Output: FPR95 0.25  AUROC 0.9375
 }
