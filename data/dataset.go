@@ -76,6 +76,19 @@ func (d *Dataset) IsRegression() bool { return d.Target != nil }
 // IsLabeled reports whether d has class labels.
 func (d *Dataset) IsLabeled() bool { return d.Y != nil }
 
+// Head returns the first n samples of d as a copy, or d itself when n ≤ 0
+// or n ≥ d.Len() (a limit of 0 means no limit).
+func (d *Dataset) Head(n int) *Dataset {
+	if n <= 0 || n >= d.Len() {
+		return d
+	}
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return d.Subset(idx)
+}
+
 // Subset returns a new dataset holding copies of the samples idx, in that
 // order (indices may repeat). It panics if an index is out of range, like
 // slice indexing.

@@ -140,3 +140,13 @@ func TestParseErrorFormat(t *testing.T) {
 		t.Error("Unwrap does not reach the problem")
 	}
 }
+
+func TestHead(t *testing.T) {
+	d := &Dataset{Name: "d", Shape: []int{1}, X: []float32{0, 1, 2, 3}, Y: []int{0, 1, 0, 1}, Classes: []string{"a", "b"}}
+	for _, tc := range []struct{ n, want int }{{0, 4}, {-1, 4}, {2, 2}, {4, 4}, {9, 4}} {
+		h := d.Head(tc.n)
+		if h.Len() != tc.want || h.X[h.Len()-1] != float32(tc.want-1) || h.Y[h.Len()-1] != (tc.want-1)%2 {
+			t.Errorf("Head(%d) has %d samples %v, want the first %d", tc.n, h.Len(), h.X, tc.want)
+		}
+	}
+}

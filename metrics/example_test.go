@@ -40,7 +40,7 @@ func ExampleEvaluateClassifier() {
 		fmt.Println(err)
 		return
 	}
-	test = test.Subset(seq(500))
+	test = test.Head(500)
 	m, _, err := metrics.EvaluateClassifier(context.Background(), net, test.X, test.Y)
 	if err != nil {
 		fmt.Println(err)
@@ -48,14 +48,6 @@ func ExampleEvaluateClassifier() {
 	}
 	fmt.Printf("n=%d accuracy above 85%%: %v\n", m.N, m.Accuracy > 0.85)
 	// Output: n=500 accuracy above 85%: true
-}
-
-func seq(n int) []int {
-	s := make([]int, n)
-	for i := range s {
-		s[i] = i
-	}
-	return s
 }
 
 // OoD detection metrics with in-distribution samples as positives: higher

@@ -59,7 +59,7 @@ func fitEmbedded(ctx context.Context, m model.Classifier, det Detector, n int) e
 	if err := checkModelData(m, train); err != nil {
 		return err
 	}
-	train = firstN(train, n)
+	train = train.Head(n)
 	if err := det.Fit(ctx, m, NewInputs(train.X, train.Y)); err != nil {
 		return fmt.Errorf("ood: fit %s: %w", det.Name(), err)
 	}
@@ -116,7 +116,7 @@ func Score(ctx context.Context, m model.Classifier, d *data.Dataset, cfg ScoreCo
 	if fmt.Sprint(d.Shape) != fmt.Sprint(m.InputShape()) {
 		return nil, fmt.Errorf("ood: data set %s has samples of shape %v, the model expects %v", d.Name, d.Shape, m.InputShape())
 	}
-	d = firstN(d, cfg.N)
+	d = d.Head(cfg.N)
 	if cfg.DetectorFile == "" {
 		if err := fitEmbedded(ctx, m, det, cfg.NTrain); err != nil {
 			return nil, err

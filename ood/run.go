@@ -254,7 +254,7 @@ func farSets(m model.Classifier, cfg RunConfig) (train, test *data.Dataset, sets
 	if err := checkModelData(m, test); err != nil {
 		return nil, nil, nil, err
 	}
-	train, test = firstN(train, cfg.NTrain), firstN(test, cfg.NTest)
+	train, test = train.Head(cfg.NTrain), test.Head(cfg.NTest)
 	if cfg.NOoD < 1 || cfg.NOoD > test.Len() || cfg.NOoD > MaxFarOoD {
 		return nil, nil, nil, fmt.Errorf("ood: run: %d OoD images per set: want 1 to min(%d, %d ID test images)", cfg.NOoD, MaxFarOoD, test.Len())
 	}
@@ -293,38 +293,20 @@ func nearSets(ctx context.Context, cfg RunConfig, rep *Report) (model.Classifier
 	for _, c := range split.OoDClasses {
 		near.OoDClasses = append(near.OoDClasses, data.FashionClasses[c])
 	}
-	od := firstN(split.TestOoD, cfg.NOoD)
+	od := split.TestOoD.Head(cfg.NOoD)
 	rep.Near, rep.NOoD = near, od.Len()
 	rep.Model = "near-ood cnn (classes " + strings.Join(near.IDClasses, ", ") + ")"
 	sets := []Set{{Name: split.Name, Why: split.Why, X: od.X}}
-	return net, firstN(split.Train, cfg.NTrain), firstN(split.TestID, cfg.NTest), sets, nil
+	return net, split.Train.Head(cfg.NTrain), split.TestID.Head(cfg.NTest), sets, nil
 }
 
 // checkModelData checks that d's samples fit m and that d is labelled with
 // at most m's classes.
 func checkModelData(m model.Classifier, d *data.Dataset) error {
-	if fmt.Sprint(m.InputShape()) != fmt.Sprint(d.Shape) {
-		return fmt.Errorf("ood: data set %s has samples of shape %v, the model expects %v", d.Name, d.Shape, m.InputShape())
-	}
-	if d.Y == nil {
-		return fmt.Errorf("ood: data set %s has no class labels", d.Name)
-	}
-	if len(d.Classes) > m.NumClasses() {
-		return fmt.Errorf("ood: data set %s has %d classes, the model %d", d.Name, len(d.Classes), m.NumClasses())
+	if err := d.CheckFits(m.InputShape(), m.NumClasses()); err != nil {
+		return fmt.Errorf("ood: %w", err)
 	}
 	return nil
-}
-
-// firstN returns the first n samples of d (all for n ≤ 0 or n ≥ its size).
-func firstN(d *data.Dataset, n int) *data.Dataset {
-	if n <= 0 || n >= d.Len() {
-		return d
-	}
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
-	}
-	return d.Subset(idx)
 }
 
 // WritePlots writes a PNG of the ROC curves of every detector per OoD set,

@@ -316,11 +316,7 @@ func (cfg *FlatConfig) flatData() (*data.Dataset, *data.Dataset, error) {
 	if tr.Len() < cfg.TrainN {
 		return nil, nil, fmt.Errorf("repro flat: --train-n %d but %s has %d training images", cfg.TrainN, tr.Name, tr.Len())
 	}
-	idx := make([]int, cfg.TrainN)
-	for i := range idx {
-		idx[i] = i
-	}
-	return tr.Subset(idx), te, nil
+	return tr.Head(cfg.TrainN), te, nil
 }
 
 func (cfg *FlatConfig) trainFlatRuns(ctx context.Context, jobs []flatJob, tr, te *data.Dataset) ([]FlatRun, error) {

@@ -123,11 +123,11 @@ func KPCAOoD(ctx context.Context, cfg KPCAOoDConfig) (*Table, error) {
 	case cfg.Seeds < 1 || cfg.RFFM < 1 || cfg.NystromM < 1 || cfg.NTest < 1:
 		return nil, fmt.Errorf("repro kpca-ood: seeds %d, RFF features %d, Nyström landmarks %d, test images %d: want ≥ 1", cfg.Seeds, cfg.RFFM, cfg.NystromM, cfg.NTest)
 	}
-	test = kpcaFirst(test, cfg.NTest)
+	test = test.Head(cfg.NTest)
 	if cfg.NOoD < 1 || cfg.NOoD > test.Len() || cfg.NOoD > ood.MaxFarOoD {
 		return nil, fmt.Errorf("repro kpca-ood: %d OoD images per set: want 1 to min(%d, %d ID test images)", cfg.NOoD, ood.MaxFarOoD, test.Len())
 	}
-	fit := kpcaFirst(train, cfg.NFit)
+	fit := train.Head(cfg.NFit)
 	valIdx := make([]int, cfg.NVal)
 	for i := range valIdx {
 		valIdx[i] = train.Len() - cfg.NVal + i
@@ -256,18 +256,6 @@ func kpcaRows(method, setting, metric string, st Stat) []Row {
 		{Setting: setting, Method: method, Metric: metric, Paper: NotPublic(cifarSource, kpcaCIFAR+"; "+p.cifar), Ours: st,
 			Differs: "CIFAR-10 ResNet18 vs natural images there; " + kpcaOurs},
 	}
-}
-
-// kpcaFirst returns the first n samples of d.
-func kpcaFirst(d *data.Dataset, n int) *data.Dataset {
-	if n <= 0 || n >= d.Len() {
-		return d
-	}
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
-	}
-	return d.Subset(idx)
 }
 
 func kpcaAllSame(s []string) bool {
