@@ -96,7 +96,7 @@ func (t *Threat) validate(name string) error {
 	if !(t.Eps > 0) || math.IsInf(t.Eps, 0) {
 		return fmt.Errorf("attack: %s: eps %v must be positive and finite", name, t.Eps)
 	}
-	if t.Loss < LossDefault || t.Loss > LossProb {
+	if t.Loss < LossDefault || t.Loss > LossBi {
 		return fmt.Errorf("attack: %s: invalid loss %d", name, int(t.Loss))
 	}
 	return nil

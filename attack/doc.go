@@ -124,7 +124,8 @@
 //
 // Attacks register under their command-line names ("square", "square-l2",
 // "nes", "signhunter", "simba", "simba-dct", "bandits", "fgsm", "pgd",
-// "pgd-l2"); [New] returns a pointer to the attack's settings struct filled
+// "pgd-l2", and the AAA paper's adaptive "up-square" and "bi-square", see
+// [LossUp] and [LossBi]); [New] returns a pointer to the attack's settings struct filled
 // with the spec's defaults. The settings are plain exported fields with JSON
 // tags, so a command line can override them by unmarshalling JSON into the
 // value [New] returns, and the shared threat model is reachable through

@@ -25,11 +25,31 @@ const (
 	LossCE
 	// LossProb is p_y; targeted −p_t (SimBA's criterion).
 	LossProb
+	// LossUp is the AAA paper's opposite-direction adaptive attack
+	// ("up-Square", the official code's --loss=up): the objective is the
+	// margin, but a candidate is accepted when the observed margin
+	// increases or drops by more than [AdaptiveJump] (robustness.md §1.3).
+	// Only [Square] implements it.
+	LossUp
+	// LossBi is the AAA paper's bi-directional adaptive attack
+	// ("bi-Square", --loss=bi): each sample starts with the usual
+	// acceptance (the margin must decrease) and switches to the LossUp rule
+	// once a candidate's observed margin jumps up by more than
+	// [AdaptiveJump]. Only [Square] implements it.
+	LossBi
 )
 
-var lossNames = [...]string{"default", "margin", "ce", "prob"}
+// AdaptiveJump is the margin change (in logits) that the adaptive rules
+// LossUp and LossBi react to, as in the official AAA code.
+const AdaptiveJump = 3.0
 
-// String returns "default", "margin", "ce" or "prob".
+var lossNames = [...]string{"default", "margin", "ce", "prob", "up", "bi"}
+
+// Adaptive reports whether l is one of the adaptive acceptance rules
+// LossUp and LossBi, whose objective is the margin.
+func (l Loss) Adaptive() bool { return l == LossUp || l == LossBi }
+
+// String returns "default", "margin", "ce", "prob", "up" or "bi".
 func (l Loss) String() string {
 	if l >= 0 && int(l) < len(lossNames) {
 		return lossNames[l]
@@ -49,13 +69,17 @@ func ParseLoss(s string) (Loss, error) {
 		return LossCE, nil
 	case "prob", "probability":
 		return LossProb, nil
+	case "up":
+		return LossUp, nil
+	case "bi":
+		return LossBi, nil
 	}
-	return 0, fmt.Errorf("attack: unknown loss %q (want margin, ce or prob)", s)
+	return 0, fmt.Errorf("attack: unknown loss %q (want margin, ce, prob, up or bi)", s)
 }
 
 // MarshalText encodes the loss as its name.
 func (l Loss) MarshalText() ([]byte, error) {
-	if l < LossDefault || l > LossProb {
+	if l < LossDefault || l > LossBi {
 		return nil, fmt.Errorf("attack: invalid loss %d", int(l))
 	}
 	return []byte(l.String()), nil
@@ -106,7 +130,7 @@ func logSumExp(z []float32) float64 {
 }
 
 // Value returns the objective of scores z for label (untargeted) or target
-// (targeted). z must have at least 2 entries and label must index z.
+// (targeted); the adaptive rules LossUp and LossBi observe the margin. z must have at least 2 entries and label must index z.
 func (l Loss) Value(z []float32, label int, targeted bool) float64 {
 	switch l {
 	case LossCE:

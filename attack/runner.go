@@ -65,6 +65,9 @@ func newRunner(ctx context.Context, name string, o *Oracle, x []float32, y []int
 	if err := t.validate(name); err != nil {
 		return nil, err
 	}
+	if t.Loss.Adaptive() {
+		return nil, fmt.Errorf("attack: %s: loss %s is an adaptive acceptance rule that only square implements", name, t.Loss)
+	}
 	if o == nil {
 		return nil, fmt.Errorf("attack: %s: nil oracle", name)
 	}

@@ -15,6 +15,10 @@ import (
 // [SquareP]) and keeps it if the loss strictly decreases. The run ends when
 // a sample is fooled, when its budget is spent, or after NIters iterations
 // (initialisation included), whichever comes first.
+//
+// With Loss [LossUp] or [LossBi] it is the AAA paper's adaptive attack on
+// AAA (up-Square, bi-Square): the objective is the margin, and the
+// acceptance rule changes as those losses describe.
 type Square struct {
 	Threat
 	// PInit is the initial fraction of pixels changed per iteration:
@@ -49,14 +53,23 @@ func NewSquareL2() *Square {
 func init() {
 	Register("square", func() Attack { return NewSquare() })
 	Register("square-l2", func() Attack { return NewSquareL2() })
+	// The AAA paper's adaptive attacks (its Table 6), L∞.
+	for _, l := range []Loss{LossUp, LossBi} {
+		Register(l.String()+"-square", func() Attack { a := NewSquare(); a.Loss = l; return a })
+	}
 }
 
-// Name is "square" (L∞) or "square-l2".
+// Name is "square" (L∞) or "square-l2", prefixed by "up-" or "bi-" for the
+// adaptive rules LossUp and LossBi.
 func (a *Square) Name() string {
+	name := "square"
 	if a.Norm == L2 {
-		return "square-l2"
+		name = "square-l2"
 	}
-	return "square"
+	if a.Loss.Adaptive() {
+		name = a.Loss.String() + "-" + name
+	}
+	return name
 }
 
 // SquareP is the p-schedule of the Square attack: the fraction of pixels
@@ -116,7 +129,12 @@ func (a *Square) Run(ctx context.Context, o *Oracle, x []float32, y []int, opts 
 	if opts.Targets != nil {
 		def = LossCE
 	}
-	r, err := newRunner(ctx, a.Name(), o, x, y, opts, &a.Threat, def, true)
+	th := a.Threat
+	rule := th.Loss
+	if rule.Adaptive() {
+		th.Loss = LossMargin // the observed margin
+	}
+	r, err := newRunner(ctx, a.Name(), o, x, y, opts, &th, def, true)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +142,10 @@ func (a *Square) Run(ctx context.Context, o *Oracle, x []float32, y []int, opts 
 	if err != nil {
 		return nil, err
 	}
-	sq := &squareRun{Square: a, r: r, c: c, h: h, w: w, d: r.d}
+	sq := &squareRun{Square: a, r: r, c: c, h: h, w: w, d: r.d, rule: rule}
+	if rule == LossBi {
+		sq.up = make([]bool, r.n)
+	}
 	if a.CoverEdges {
 		sq.edge = 1
 	}
@@ -138,6 +159,8 @@ type squareRun struct {
 	c, h, w int
 	d       int
 	edge    int       // 1 with CoverEdges
+	rule    Loss      // LossUp, LossBi or another loss (accept decreases)
+	up      []bool    // LossBi: the samples switched to the up rule
 	xbest   []float32 // current best point of every sample
 	best    []float64 // its loss
 	signs   []float32 // per-channel signs, len c
@@ -207,7 +230,7 @@ func (s *squareRun) accept(always bool) error {
 		if !r.attacking(i) {
 			continue
 		}
-		if l := r.ql[j]; always || l < s.best[i] {
+		if l := r.ql[j]; always || s.improves(i, l) {
 			s.best[i] = l
 			r.res.Loss[i] = l
 			row := r.row(j)
@@ -225,6 +248,23 @@ func (s *squareRun) accept(always bool) error {
 		}
 	}
 	return r.endRound()
+}
+
+// improves applies the acceptance rule to a candidate of sample i with
+// loss l: a decrease, or with the adaptive rules (robustness.md §1.3) an
+// increase or a drop by more than AdaptiveJump. A LossBi sample switches to
+// the up rule, accepting the candidate, when its margin jumps up by more
+// than AdaptiveJump.
+func (s *squareRun) improves(i int, l float64) bool {
+	b := s.best[i]
+	switch {
+	case s.rule == LossUp || s.rule == LossBi && s.up[i]:
+		return l > b || l < b-AdaptiveJump
+	case s.rule == LossBi && l > b+AdaptiveJump:
+		s.up[i] = true
+		return true
+	}
+	return l < b
 }
 
 // initLinf stages the vertical-stripe initialisation: per sample and

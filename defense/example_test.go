@@ -67,7 +67,7 @@ func ExampleList() {
 	// gaussian-noise   scale=0.2
 	// high-confidence  cutoff=0.25
 	// none
-	// outrnd           sigma=0.3
+	// outrnd           sigma=1
 	// reverse-sigmoid  beta=1 gamma=0.1
 	// rnd              sigma=0.02
 	// rounded          decimals=3

@@ -65,6 +65,26 @@ func TestAAA(t *testing.T) {
 	if len(res.Checks) != 4 {
 		t.Errorf("checks %q", res.Checks)
 	}
+	// Table 6: up-Square and bi-Square measured against the three defenses
+	// in their own run (the budget, 20, is below the paper's 100).
+	if len(res.Adaptive) != 1 || len(res.Adaptive[0].Pairs) != 6 || res.Adaptive[0].Budget != 20 {
+		t.Fatalf("adaptive runs %+v", res.Adaptive)
+	}
+	adaptive := 0
+	for _, r := range res.Tables[4].Rows {
+		if strings.Contains(r.Method, "-Square") && r.Ours.Measured() {
+			adaptive++
+			if !strings.Contains(r.Differs, "20 queries, not 100") {
+				t.Errorf("row %s: differs %q", r.Method, r.Differs)
+			}
+		}
+	}
+	if adaptive != 6 {
+		t.Errorf("Table 6: %d adaptive rows measured, want 6", adaptive)
+	}
+	if res.Failures() != nil {
+		t.Errorf("Failures() = %v", res.Failures())
+	}
 }
 
 // TestAAAConfigErrors checks bad settings are errors, not runs.

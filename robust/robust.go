@@ -41,8 +41,9 @@ type Config struct {
 	// Defenses are the output defenses every attack runs against (see
 	// [NamedDefense]; "none" is the undefended model).
 	Defenses []Defense
-	// Norm, Eps and Loss replace every attack's threat model when Eps > 0;
-	// with Eps 0 each attack keeps its own.
+	// Norm, Eps and Loss replace every attack's threat model when Eps > 0
+	// (Loss only when it is not LossDefault); with Eps 0 each attack keeps
+	// its own.
 	Norm        attack.Norm
 	Eps         float64     // radius of the perturbation ball on the [0, 1] pixel scale
 	Loss        attack.Loss // attack objective (LossDefault: each attack's reference choice)
@@ -129,6 +130,11 @@ type Sample struct {
 	FooledAt     int    `json:"fooled_at"`        // query at which it was first fooled, -1 if never
 	Queries      int    `json:"queries"`          // queries used
 	Failed       string `json:"failed,omitempty"` // why its queries failed, if they did
+	// AdvCorrect says whether the undefended model classifies the final
+	// adversarial image (the clean image if it was not attacked) right, the
+	// official code's last column; nil when the sample failed or that
+	// evaluation did.
+	AdvCorrect *bool `json:"adv_ok,omitempty"`
 }
 
 // Clean holds one sample's clean-data statistics under a defense.
@@ -146,16 +152,28 @@ type Pair struct {
 	Defense string        `json:"defense"`
 	Threat  attack.Threat `json:"threat"`
 	Samples []Sample      `json:"samples"`
-	Summary PairSummary   `json:"summary"`
+	// Guard counts what the defense's argmax guard did during the attack
+	// (AAA: rows defended, rows reverted to the undefended output); nil for
+	// defenses without one.
+	Guard   *defense.AAAStats `json:"guard,omitempty"`
+	Summary PairSummary       `json:"summary"`
 }
 
 // DefenseClean is the clean-data evaluation of one defense.
 type DefenseClean struct {
-	Defense string         `json:"defense"`
-	Output  string         `json:"output"` // "logits", "probabilities" or "scores"
-	Samples []Clean        `json:"samples"`
-	Summary DefenseSummary `json:"summary"`
+	Defense string  `json:"defense"`
+	Output  string  `json:"output"` // "logits", "probabilities" or "scores"
+	Samples []Clean `json:"samples"`
+	// Guard counts what the defense's argmax guard did on the clean rows
+	// (see [RevertLimit]); nil for defenses without one.
+	Guard   *defense.AAAStats `json:"guard,omitempty"`
+	Summary DefenseSummary    `json:"summary"`
 }
+
+// RevertLimit is the fraction of clean rows above which a defense whose
+// argmax guard returns rows undefended is flagged ([DefenseSummary.Flagged]):
+// beyond it the guard, not the defense, decides the outcome.
+const RevertLimit = 0.01
 
 // Report is the outcome of [Run] or [Merge].
 type Report struct {
@@ -173,24 +191,54 @@ type Report struct {
 	Pairs        []Pair             `json:"pairs"`
 }
 
-// PairSummary is computed from a pair's samples.
+// PairSummary is computed from a pair's samples. The accuracies are over
+// the N samples that completed; failed samples are not in them, and since
+// the samples still unbroken are the ones a failing model fails, they are
+// biased towards 0 when Failed > 0: RobustBounds brackets the accuracy
+// over all samples. With N = 0 nothing was measured: CleanAccuracy is 0
+// and RobustAccuracy nil (reports print n/a).
 type PairSummary struct {
-	N              int       `json:"n"`      // samples that did not fail
+	N              int       `json:"n"`      // samples that completed (did not fail)
 	Failed         int       `json:"failed"` // samples whose queries failed
 	CleanAccuracy  float64   `json:"clean_accuracy"`
-	RobustAccuracy []float64 `json:"robust_accuracy"` // at Report.Checkpoints
-	MeanQueries    float64   `json:"mean_queries"`    // over successful attacks on correctly classified samples
-	MedianQueries  float64   `json:"median_queries"`
-	Successes      int       `json:"successes"`
+	RobustAccuracy []float64 `json:"robust_accuracy"` // at Report.Checkpoints, over the N completed samples
+	// RobustBounds are, at each checkpoint, the lowest and highest robust
+	// accuracy over all N + Failed samples consistent with what was
+	// observed: a failed sample counts as robust at a checkpoint it had
+	// passed unbroken, and as either otherwise. Equal to RobustAccuracy when nothing failed.
+	RobustBounds  [][2]float64 `json:"robust_bounds,omitempty"`
+	MeanQueries   float64      `json:"mean_queries"` // over successful attacks on correctly classified samples
+	MedianQueries float64      `json:"median_queries"`
+	Successes     int          `json:"successes"`
+	// SuccessesAt, MeanQueriesAt and MedianQueriesAt are the same within
+	// each checkpoint's budget (successes with at most that many queries);
+	// the mean and median are 0 where there is no success.
+	SuccessesAt     []int     `json:"successes_at"`
+	MeanQueriesAt   []float64 `json:"mean_queries_at"`
+	MedianQueriesAt []float64 `json:"median_queries_at"`
+	// UndefendedAdvAccuracy is the undefended model's accuracy on the final
+	// adversarial images, over the UndefendedAdvN samples where it was
+	// measured (the official AAA code's last column).
+	UndefendedAdvAccuracy float64 `json:"undefended_adv_accuracy"`
+	UndefendedAdvN        int     `json:"undefended_adv_n"`
 }
 
-// DefenseSummary is computed from a defense's clean samples.
+// DefenseSummary is computed from a defense's clean samples; the
+// accuracy, ECE and change are over the N samples whose clean pass
+// completed (0 when N = 0: reports print n/a).
 type DefenseSummary struct {
+	N           int           `json:"n"`
 	Accuracy    float64       `json:"accuracy"`
 	ECE         float64       `json:"ece"`
 	LogitChange float64       `json:"mean_abs_change"`
 	Failed      int           `json:"failed"` // samples whose clean pass failed
 	Reliability []metrics.Bin `json:"reliability"`
+	// Reverted is the number of clean rows the argmax guard returned
+	// undefended, of GuardRows defended ones; Flagged is set when that is
+	// more than RevertLimit of them.
+	Reverted  int64 `json:"reverted"`
+	GuardRows int64 `json:"guard_rows"`
+	Flagged   bool  `json:"flagged,omitempty"`
 }
 
 // ErrConfig is wrapped by configuration errors.
@@ -308,7 +356,6 @@ func Run(ctx context.Context, c model.Classifier, x []float32, y []int, cfg Conf
 		rep.Clean = append(rep.Clean, *dc)
 	}
 	for ai, a := range cfg.Attacks {
-		aname := a.Name()
 		for di, dd := range cfg.Defenses {
 			dname := dd.Name
 			if err := ctx.Err(); err != nil {
@@ -324,8 +371,12 @@ func Run(ctx context.Context, c model.Classifier, x []float32, y []int, cfg Conf
 			atk := copyAttack(a)
 			th := atk.ThreatModel()
 			if cfg.Eps > 0 {
-				th.Norm, th.Eps, th.Loss = cfg.Norm, cfg.Eps, cfg.Loss
+				th.Norm, th.Eps = cfg.Norm, cfg.Eps
+				if cfg.Loss != attack.LossDefault {
+					th.Loss = cfg.Loss
+				}
 			}
+			aname := atk.Name() // "up-square" with loss up
 			o, err := attack.NewOracle(defense.Wrap(c, d), attack.OracleOptions{Budget: cfg.Budget, Quantize: cfg.Quantize})
 			if err != nil {
 				return nil, err
@@ -348,11 +399,17 @@ func Run(ctx context.Context, c model.Classifier, x []float32, y []int, cfg Conf
 				return rep, fmt.Errorf("robust: %s against %s: %w", aname, dname, err)
 			}
 			pr.Log("%s: fooled %d of %d images, %d queries", label, last.Fooled, last.N, last.Queries)
-			p := Pair{Attack: aname, Defense: dname, Threat: *th}
+			p := Pair{Attack: aname, Defense: dname, Threat: *th, Guard: guardStats(d)}
+			advOK, err := undefendedCorrect(ctx, c, res.Adv, ys, k, cfg.Quantize)
+			if err != nil {
+				return rep, err
+			}
 			for j, i := range idx {
 				s := Sample{Index: i, CleanCorrect: res.CleanCorrect[j], FooledAt: res.FooledAt[j], Queries: res.Queries[j]}
 				if res.Failed[j] != nil {
 					s.Failed = res.Failed[j].Error()
+				} else {
+					s.AdvCorrect = advOK[j]
 				}
 				p.Samples = append(p.Samples, s)
 			}
@@ -426,6 +483,40 @@ func calibrate(ctx context.Context, c model.Classifier, cfg *Config) (map[string
 	return temps, nil
 }
 
+// guardStats returns the counts of d's argmax guard (AAA), or nil.
+func guardStats(d defense.Defense) *defense.AAAStats {
+	if g, ok := d.(interface{ Stats() defense.AAAStats }); ok {
+		st := g.Stats()
+		return &st
+	}
+	return nil
+}
+
+// undefendedCorrect evaluates the undefended model c on the final
+// adversarial images adv (8-bit quantized first with quantize, as the
+// oracle does): ok[j] says whether it predicts ys[j], nil where the model
+// failed. Only cancellation is returned as an error.
+func undefendedCorrect(ctx context.Context, c model.Classifier, adv []float32, ys []int, k int, quantize bool) ([]*bool, error) {
+	if quantize {
+		adv = slices.Clone(adv)
+		for j, v := range adv {
+			adv[j] = attack.Quantize8(min(max(v, 0), 1))
+		}
+	}
+	z, failed, err := chunkedLogits(ctx, c, adv, k)
+	if err != nil {
+		return nil, err
+	}
+	ok := make([]*bool, len(ys))
+	for j, y := range ys {
+		if failed[j] == nil {
+			v := metrics.Argmax(z[j*k:(j+1)*k]) == y
+			ok[j] = &v
+		}
+	}
+	return ok, nil
+}
+
 // cleanChunk is the batch of the clean passes: a failing model call fails
 // only its chunk's samples.
 const cleanChunk = 64
@@ -467,7 +558,7 @@ func cleanStats(ctx context.Context, c model.Classifier, d defense.Defense, name
 	if err != nil {
 		return nil, err
 	}
-	dc := &DefenseClean{Defense: name, Output: "logits"}
+	dc := &DefenseClean{Defense: name, Output: "logits", Guard: guardStats(d)}
 	probsOut := d.Output() != defense.Logits
 	switch d.Output() {
 	case defense.Probabilities:
@@ -532,54 +623,103 @@ func (r *Report) Summarize() {
 		for _, b := range bins {
 			e += float64(b.Count) / m * math.Abs(b.Accuracy-b.Confidence)
 		}
-		dc.Summary = DefenseSummary{Accuracy: acc / m, ECE: e, LogitChange: change / m, Reliability: bins, Failed: len(dc.Samples) - ok}
+		dc.Summary = DefenseSummary{N: ok, Accuracy: acc / m, ECE: e, LogitChange: change / m, Reliability: bins, Failed: len(dc.Samples) - ok}
+		if g := dc.Guard; g != nil {
+			dc.Summary.Reverted, dc.Summary.GuardRows = g.Reverted, g.Rows
+			dc.Summary.Flagged = float64(g.Reverted) > RevertLimit*float64(g.Rows)
+		}
 	}
 	for i := range r.Pairs {
-		p := &r.Pairs[i]
-		var s PairSummary
-		var queries []float64
-		var clean int
-		robust := make([]int, len(r.Checkpoints))
-		for _, smp := range p.Samples {
-			if smp.Failed != "" {
-				s.Failed++
-				continue
-			}
-			s.N++
-			if !smp.CleanCorrect {
-				continue
-			}
-			clean++
-			for c, q := range r.Checkpoints {
-				if smp.FooledAt < 0 || smp.FooledAt > q {
-					robust[c]++
+		r.Pairs[i].Summary = summarizePair(r.Pairs[i].Samples, r.Checkpoints)
+	}
+}
+
+// summarizePair computes a pair's summary at the checkpoints.
+func summarizePair(samples []Sample, checkpoints []int) PairSummary {
+	var s PairSummary
+	var queries []float64
+	var clean, advOK int
+	robust := make([]int, len(checkpoints))
+	known := make([]int, len(checkpoints)) // failed samples robust at q
+	open := make([]int, len(checkpoints))  // failed samples of unknown outcome at q
+	for _, smp := range samples {
+		if smp.Failed != "" {
+			s.Failed++
+			for c, q := range checkpoints {
+				// Only attacked samples (clean prediction right) fail after
+				// their clean query; their last query is the one that failed.
+				if smp.CleanCorrect && smp.Queries-1 >= q {
+					known[c]++
+				} else {
+					open[c]++
 				}
 			}
-			if smp.FooledAt > 0 {
-				queries = append(queries, float64(smp.FooledAt))
+			continue
+		}
+		s.N++
+		if smp.AdvCorrect != nil {
+			s.UndefendedAdvN++
+			if *smp.AdvCorrect {
+				advOK++
 			}
 		}
-		n := float64(max(s.N, 1))
+		if !smp.CleanCorrect {
+			continue
+		}
+		clean++
+		for c, q := range checkpoints {
+			if smp.FooledAt < 0 || smp.FooledAt > q {
+				robust[c]++
+			}
+		}
+		if smp.FooledAt > 0 {
+			queries = append(queries, float64(smp.FooledAt))
+		}
+	}
+	if s.UndefendedAdvN > 0 {
+		s.UndefendedAdvAccuracy = float64(advOK) / float64(s.UndefendedAdvN)
+	}
+	if s.N > 0 {
+		n := float64(s.N)
 		s.CleanAccuracy = float64(clean) / n
 		for c := range robust {
 			s.RobustAccuracy = append(s.RobustAccuracy, float64(robust[c])/n)
 		}
-		s.Successes = len(queries)
-		if len(queries) > 0 {
-			sort.Float64s(queries)
-			var sum float64
-			for _, q := range queries {
-				sum += q
-			}
-			s.MeanQueries = sum / float64(len(queries))
-			h := len(queries) / 2
-			s.MedianQueries = queries[h]
-			if len(queries)%2 == 0 {
-				s.MedianQueries = (queries[h-1] + queries[h]) / 2
-			}
-		}
-		p.Summary = s
 	}
+	if all := float64(s.N + s.Failed); all > 0 {
+		for c := range robust {
+			lo := float64(robust[c] + known[c])
+			s.RobustBounds = append(s.RobustBounds, [2]float64{lo / all, (lo + float64(open[c])) / all})
+		}
+	}
+	sort.Float64s(queries)
+	s.Successes = len(queries)
+	s.MeanQueries, s.MedianQueries = meanMedian(queries)
+	for _, q := range checkpoints {
+		within := queries[:sort.SearchFloat64s(queries, float64(q)+0.5)]
+		m, med := meanMedian(within)
+		s.SuccessesAt = append(s.SuccessesAt, len(within))
+		s.MeanQueriesAt = append(s.MeanQueriesAt, m)
+		s.MedianQueriesAt = append(s.MedianQueriesAt, med)
+	}
+	return s
+}
+
+// meanMedian returns the mean and median of sorted v (0, 0 if empty).
+func meanMedian(v []float64) (mean, median float64) {
+	if len(v) == 0 {
+		return 0, 0
+	}
+	var sum float64
+	for _, q := range v {
+		sum += q
+	}
+	h := len(v) / 2
+	median = v[h]
+	if len(v)%2 == 0 {
+		median = (v[h-1] + v[h]) / 2
+	}
+	return sum / float64(len(v)), median
 }
 
 // Curve returns the robust accuracy of a pair after q queries for each q in
@@ -647,6 +787,7 @@ func Merge(reports ...*Report) (*Report, error) {
 				return nil, fmt.Errorf("robust: report %d lists defense %q where the first has %q", ri+1, r.Clean[ci].Defense, dc.Defense)
 			}
 			dc.Samples = append(dc.Samples, r.Clean[ci].Samples...)
+			dc.Guard = addGuard(dc.Guard, r.Clean[ci].Guard)
 		}
 		sort.Slice(dc.Samples, func(a, b int) bool { return dc.Samples[a].Index < dc.Samples[b].Index })
 		out.Clean = append(out.Clean, dc)
@@ -659,12 +800,24 @@ func Merge(reports ...*Report) (*Report, error) {
 				return nil, fmt.Errorf("robust: report %d has pair %s/%s where the first has %s/%s", ri+1, q.Attack, q.Defense, p.Attack, p.Defense)
 			}
 			p.Samples = append(p.Samples, q.Samples...)
+			p.Guard = addGuard(p.Guard, q.Guard)
 		}
 		sort.Slice(p.Samples, func(a, b int) bool { return p.Samples[a].Index < p.Samples[b].Index })
 		out.Pairs = append(out.Pairs, p)
 	}
 	out.Summarize()
 	return out, nil
+}
+
+// addGuard returns the sum of two guard counts (nil if both are nil).
+func addGuard(a, b *defense.AAAStats) *defense.AAAStats {
+	if b == nil {
+		return a
+	}
+	if a == nil {
+		a = &defense.AAAStats{}
+	}
+	return &defense.AAAStats{Rows: a.Rows + b.Rows, Reverted: a.Reverted + b.Reverted, Crossed: a.Crossed + b.Crossed}
 }
 
 // checkSamples checks that the samples of report ri lie in [0, N) and in

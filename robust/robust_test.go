@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -97,7 +98,7 @@ func TestRunShardsAndMerge(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, s := range again.Pairs[1].Samples {
-		if s != shards[1].Pairs[1].Samples[i] {
+		if !reflect.DeepEqual(s, shards[1].Pairs[1].Samples[i]) {
 			t.Fatalf("rerun differs at sample %d: %+v vs %+v", i, s, shards[1].Pairs[1].Samples[i])
 		}
 	}

@@ -18,8 +18,11 @@ func TestWriteTextAndParse(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "model m on d; linf ε=0.1, budget 10 queries per image\n" +
-		"attack  defense  clean acc  robust@5  robust@10  mean q  median q  ECE     mean |Δ|  failed\n" +
-		"square  none     100.00%    50.00%    50.00%     3       3         25.00%  0.000     0\n"
+		"attack  defense  clean acc  robust@5  robust@10  mean q  median q  undef. on adv  ECE     mean |Δ|  reverted  failed\n" +
+		"square  none     100.00%    50.00%    50.00%     3       3         n/a            25.00%  0.000     -         0\n" +
+		"\nqueries of the successful attacks within each budget (mean / median, successes):\n" +
+		"attack  defense  ≤5         ≤10        reverted during attack\n" +
+		"square  none     3 / 3 (1)  3 / 3 (1)  -\n"
 	if out.String() != want {
 		t.Errorf("WriteText:\n%s\nwant\n%s", out.String(), want)
 	}

@@ -8,12 +8,15 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/trustml/trustml/attack"
 	"github.com/trustml/trustml/data"
 	"github.com/trustml/trustml/defense"
+	"github.com/trustml/trustml/model"
+	"github.com/trustml/trustml/oip"
 	"github.com/trustml/trustml/robust"
 	"github.com/trustml/trustml/shard"
 )
@@ -27,11 +30,12 @@ type attackFlags struct {
 	data                                        dataFlags
 	model, split, attacks, defenses, norm, loss string
 	checkpoints, shard, outDir                  string
-	defenseParams                               []string
-	n, budget, calibrate                        int
+	defenseParams, attackParams                 []string
+	n, budget, calibrate, retries               int
 	eps                                         float64
-	targeted, quantize, asJSON                  bool
+	targeted, quantize, asJSON, allowFailures   bool
 	seed                                        uint64
+	backoff, timeout                            time.Duration
 }
 
 func newAttackCmd() *cobra.Command {
@@ -71,9 +75,10 @@ Defenses: ` + strings.Join(defense.Names(), ", "),
 	fl.StringVar(&f.attacks, "attacks", "square", `comma-separated attacks, or "all" (score-based ones)`)
 	fl.StringVar(&f.defenses, "defenses", "none,aaa-linear,aaa-sine,rnd,outrnd", `comma-separated defenses, or "all"`)
 	fl.StringArrayVar(&f.defenseParams, "defense-param", nil, `defense parameters as NAME:key=value,... (repeatable), e.g. aaa-linear:tau=3`)
+	fl.StringArrayVar(&f.attackParams, "attack-param", nil, `attack settings as NAME:key=value,... (repeatable), e.g. square:p_init=0.3,n_iters=10000 (AAA's protocol)`)
 	fl.StringVar(&f.norm, "norm", "linf", "perturbation norm: linf or l2")
 	fl.Float64Var(&f.eps, "eps", 0.1, "perturbation radius on the [0, 1] pixel scale (L∞ 0.1 is a standard Fashion-MNIST budget)")
-	fl.StringVar(&f.loss, "loss", "default", "attack loss: default (each attack's reference), margin or ce")
+	fl.StringVar(&f.loss, "loss", "default", "attack loss: default (each attack's reference), margin, ce, or the AAA paper's adaptive up or bi (square only)")
 	fl.IntVar(&f.budget, "budget", 2500, "queries per image, clean query included")
 	fl.StringVar(&f.checkpoints, "checkpoints", "100,500,2500", "query budgets to report robust accuracy at (those above --budget are dropped)")
 	fl.BoolVar(&f.targeted, "targeted", false, "targeted attacks with random target classes")
@@ -83,6 +88,10 @@ Defenses: ` + strings.Join(defense.Names(), ", "),
 	fl.IntVar(&f.calibrate, "calibrate", 1000, "tune AAA's calibration temperature on up to this many held-out images from the end of the split, disjoint from the evaluated ones (0: keep the temperature parameter)")
 	fl.StringVar(&f.outDir, "out-dir", "", "write PNG plots into this directory (created if needed)")
 	fl.BoolVar(&f.asJSON, "json", false, "print the full report (per-sample records included) as JSON, for trustml merge")
+	fl.BoolVar(&f.allowFailures, "allow-failures", false, "exit 0 even if samples failed (the model errored); they are reported either way")
+	fl.IntVar(&f.retries, "retries", 2, "served model: retries of a request after a timeout, connection error or 5xx (0 to 10)")
+	fl.DurationVar(&f.backoff, "retry-backoff", 100*time.Millisecond, "served model: wait before the first retry, doubled for each further one (at most 1m)")
+	fl.DurationVar(&f.timeout, "timeout", 30*time.Second, "served model: time limit of each attempt of a request")
 	completeNames(cmd, "attacks", append(attack.Names(), "all"))
 	completeNames(cmd, "defenses", append(defense.Names(), "all"))
 	return cmd
@@ -106,19 +115,18 @@ func (f *attackFlags) config() (robust.Config, error) {
 	if f.defenses == "all" {
 		defenses = append([]string{"none"}, slices.DeleteFunc(defense.Names(), func(d string) bool { return d == "none" })...)
 	}
-	params := map[string]map[string]float64{}
-	for _, dp := range f.defenseParams {
-		name, ps, ok := strings.Cut(dp, ":")
-		m, err := defense.ParseParams(ps)
-		if !ok {
-			err = errors.New("want NAME:key=value,...")
-		}
-		if err != nil {
-			return robust.Config{}, fmt.Errorf("--defense-param %q: %w", dp, err)
-		}
-		params[name] = m
+	params, err := robust.ParseNamedParams(f.defenseParams)
+	if err != nil {
+		return robust.Config{}, fmt.Errorf("--defense-param: %w", err)
+	}
+	aparams, err := robust.ParseNamedParams(f.attackParams)
+	if err != nil {
+		return robust.Config{}, fmt.Errorf("--attack-param: %w", err)
 	}
 	cfg, err := robust.NamedConfig(attacks, defenses, params)
+	if err == nil {
+		err = cfg.SetAttackParams(aparams)
+	}
 	if err != nil {
 		return cfg, err
 	}
@@ -151,7 +159,16 @@ func runAttack(cmd *cobra.Command, f *attackFlags) error {
 	if err != nil {
 		return err
 	}
-	c, err := loadClassifier(cmd.Context(), f.model)
+	if f.retries < 0 || f.retries > 10 || f.backoff < 0 || f.backoff > time.Minute || f.timeout <= 0 {
+		return fmt.Errorf("--retries must be in [0, 10], --retry-backoff in [0, 1m] and --timeout positive")
+	}
+	var c model.Classifier
+	if strings.HasPrefix(f.model, "http://") || strings.HasPrefix(f.model, "https://") {
+		// oip's Retries 0 means its default: none is −1.
+		c, err = oip.Dial(cmd.Context(), f.model, oip.ClientOptions{Retries: f.retries - 1 + min(f.retries, 1), Backoff: f.backoff, Timeout: f.timeout})
+	} else {
+		c, err = loadClassifier(cmd.Context(), f.model)
+	}
 	if err != nil {
 		return err
 	}
@@ -189,7 +206,19 @@ func runAttack(cmd *cobra.Command, f *attackFlags) error {
 		bar.Log("%s: temperature %.2f tuned on %d held-out images", name, t, len(cfg.CalibrationY))
 	}
 	bar.Log("evaluated %d attack × defense pairs on %d samples", len(rep.Pairs), n)
-	return printReport(cmd.OutOrStdout(), rep, f.asJSON, f.outDir)
+	return failures(bar, rep.Failures(), f.allowFailures, printReport(cmd.OutOrStdout(), rep, f.asJSON, f.outDir))
+}
+
+// failures is a command's exit error once its report is printed (err,
+// from printing it, or nil): failed samples are an error too unless
+// allowed, and are then logged.
+func failures(bar *Bar, failed error, allow bool, err error) error {
+	if failed != nil && allow {
+		bar.Log("%v (allowed)", failed)
+	} else if failed != nil {
+		err = errors.Join(err, fmt.Errorf("%w (--allow-failures to exit 0)", failed))
+	}
+	return err
 }
 
 // printReport writes the plots into outDir (if set) and prints the report

@@ -15,7 +15,7 @@ func init() { registerRepro(newReproAAACmd) }
 func newReproAAACmd() *cobra.Command {
 	var c repro.AAAConfig
 	var shrd, outDir string
-	var asJSON bool
+	var asJSON, allowFailures bool
 	cmd := &cobra.Command{
 		Use:   "aaa",
 		Short: "AAA (Adversarial Attack on Attackers): attacks × defenses on Fashion-MNIST beside the paper's CIFAR-10 numbers",
@@ -35,7 +35,8 @@ The defaults (100 images, 500 queries, 2 models) take about half an hour on 2 co
 			if len(c.Defenses) == 1 && c.Defenses[0] == "all" {
 				c.Defenses = nil // every registered defense
 			}
-			c.Progress = newBar(cmd.ErrOrStderr())
+			bar := newBar(cmd.ErrOrStderr())
+			c.Progress = bar
 			res, err := repro.AAA(cmd.Context(), c)
 			if res == nil {
 				return err
@@ -46,7 +47,7 @@ The defaults (100 images, 500 queries, 2 models) take about half an hour on 2 co
 			if err == nil && !res.Complete() {
 				err = fmt.Errorf("reproduction incomplete: %s", strings.Join(res.Failed, "; "))
 			}
-			return err
+			return failures(bar, res.Failures(), allowFailures, err)
 		},
 	}
 	fl := cmd.Flags()
@@ -62,6 +63,7 @@ The defaults (100 images, 500 queries, 2 models) take about half an hour on 2 co
 	fl.BoolVar(&c.Ablations, "ablations", false, "also run the poster's Table 4 threat models and Table 5 iteration sweep (Square, first model)")
 	fl.StringVar(&outDir, "out-dir", "repro-aaa", `directory for the PNG plots ("" for none)`)
 	fl.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	fl.BoolVar(&allowFailures, "allow-failures", false, "exit 0 even if samples failed (the model errored); they are reported either way")
 	return cmd
 }
 
@@ -70,9 +72,9 @@ func printAAA(cmd *cobra.Command, res *repro.AAAResult, outDir string, asJSON bo
 	if asJSON {
 		return writeJSON(out, res)
 	}
-	for _, rep := range res.Reports {
+	for i, rep := range append(res.Reports[:len(res.Reports):len(res.Reports)], res.Adaptive...) { // Table 6's runs last, no plots
 		dir := ""
-		if outDir != "" {
+		if outDir != "" && i < len(res.Reports) {
 			dir = outDir + "/" + strings.NewReplacer("/", "_", ".", "_", ":", "_").Replace(rep.Model)
 		}
 		if err := printReport(out, rep, false, dir); err != nil {
