@@ -29,6 +29,10 @@ func TestConformance(t *testing.T) {
 		{"aaa-linear", "lr=1e30"}, // overflows float32: every row is reverted
 		{"aaa-sine", "lr=1e308"},  // overflows float64 to NaN: reverted too
 		{"aaa-linear", "kappa=1e300,temperature=1e-300,tau=1e-300"},
+		{"aaa-linear", "rowwise=1"},                  // per-row mode: rows independent
+		{"aaa-sine", "rowwise=1,tau=6,eps=1e-3"},     //
+		{"aaa-linear", "tau=6,eps=1e-300"},           // official mode, ε negligible
+		{"aaa-sine", "tau=6,temperature=2,eps=0.01"}, // official mode, ε large
 		{"top-k", "k=3"},
 		{"top-k", "k=1000"},
 		{"rounded", "decimals=1"},

@@ -10,11 +10,13 @@ import (
 )
 
 // AAA keeps the prediction but bends the top-1 minus top-2 margin: with the
-// default attractor interval τ = 6, a clean margin of 5 is shown as about 1
+// released experiments' attractor interval τ = 6, a clean margin of 5 is shown as about 1
 // and a margin of 4 as about 2, so a query attack that lowers the real margin
 // sees its loss rise and rejects the step.
 func Example() {
-	d, err := defense.NewAAA(defense.DefaultAAAConfig(defense.Linear))
+	cfg := defense.DefaultAAAConfig(defense.Linear)
+	cfg.Tau = 6 // the default 0 picks τ from the class count (1.10 for 10)
+	d, err := defense.NewAAA(cfg)
 	if err != nil {
 		panic(err)
 	}
@@ -61,8 +63,8 @@ func ExampleList() {
 		fmt.Println(strings.TrimSpace(line))
 	}
 	// Output:
-	// aaa-linear       tau=6 alpha=1 kappa=5 temperature=1 iters=100 lr=0.1 workers=0
-	// aaa-sine         tau=6 kappa=5 temperature=1 iters=100 lr=0.1 workers=0
+	// aaa-linear       tau=0 alpha=1 kappa=5 temperature=1 iters=100 lr=0.1 eps=1e-08 rowwise=0 workers=0
+	// aaa-sine         tau=0 kappa=5 temperature=1 iters=100 lr=0.1 eps=1e-08 rowwise=0 workers=0
 	// class-labels
 	// gaussian-noise   scale=0.2
 	// high-confidence  cutoff=0.25
@@ -123,8 +125,10 @@ func ExampleNewOutputNoise() {
 	// [0.790 0.355 -1.189] [0.980 0.187 -0.690]
 }
 
-// TuneTemperature picks AAA's calibration temperature on held-out data, as
-// the official code does; here with a coarse grid.
+// TuneTemperature picks AAA's calibration temperature on held-out data by
+// the ECE of the defended output, as the official code does; here with a
+// coarse grid. The result says whether the defended ECE is at or below the
+// undefended one.
 func ExampleTuneTemperature() {
 	logits := []float32{
 		9, 0, 1, // wrong and overconfident
@@ -138,7 +142,7 @@ func ExampleTuneTemperature() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Printf("T = %g, ECE %.3f\n", res.Temperature, res.ECE)
+	fmt.Printf("T = %g, ECE %.3f (undefended %.3f, at or below: %v)\n", res.Temperature, res.ECE, res.Undefended, res.AtOrBelow)
 	// Output:
-	// T = 2, ECE 0.250
+	// T = 2, ECE 0.249 (undefended 0.250, at or below: true)
 }

@@ -58,13 +58,14 @@ func TestRegistry(t *testing.T) {
 			}
 		}
 	}
-	// The registered AAA defaults are the official ones.
+	// The registered AAA defaults are the official ones, except τ (0:
+	// automatic, see defense.AutoTau).
 	aaa, _ := defense.Lookup("aaa-linear")
 	defaults := map[string]float64{}
 	for _, p := range aaa.Params {
 		defaults[p.Name] = p.Default
 	}
-	wantAAA := map[string]float64{"tau": 6, "alpha": 1, "kappa": 5, "temperature": 1, "iters": 100, "lr": 0.1, "workers": 0}
+	wantAAA := map[string]float64{"tau": 0, "alpha": 1, "kappa": 5, "temperature": 1, "iters": 100, "lr": 0.1, "eps": 1e-8, "rowwise": 0, "workers": 0}
 	if !maps.Equal(defaults, wantAAA) {
 		t.Errorf("aaa-linear defaults %v, want %v", defaults, wantAAA)
 	}

@@ -79,6 +79,10 @@ func TestWriteTextFailuresAndGuard(t *testing.T) {
 			{Attack: "square", Defense: "aaa-sine", Samples: []Sample{{Index: 0, CleanCorrect: true, FooledAt: -1, Queries: 4, Failed: "500"}, {Index: 1, Failed: "500", FooledAt: -1, Queries: 1}}},
 			{Attack: "square", Defense: "aaa-linear", Guard: &defense.AAAStats{Rows: 40, Reverted: 2}, Samples: []Sample{{Index: 0, CleanCorrect: true, FooledAt: -1, Queries: 10, AdvCorrect: yes()}, {Index: 1, CleanCorrect: true, FooledAt: 3, Queries: 3, AdvCorrect: no()}}},
 		}}
+	r.Calibration = map[string]defense.TemperatureResult{
+		"aaa-linear": {Temperature: 0.9, ECE: 0.011, Undefended: 0.012, AtOrBelow: true},
+		"aaa-sine":   {Temperature: 10, ECE: 0.05, Undefended: 0.012},
+	}
 	r.Summarize()
 	if !r.Clean[0].Summary.Flagged || r.Clean[1].Summary.Flagged {
 		t.Errorf("flags: 6/500 %v, 5/500 %v; want true, false", r.Clean[0].Summary.Flagged, r.Clean[1].Summary.Flagged)
@@ -96,6 +100,8 @@ func TestWriteTextFailuresAndGuard(t *testing.T) {
 		"FAILED: square vs aaa-sine: 2 of 2 samples failed",
 		"robust@10 lies in [0.00%, 100.00%]",
 		"square  aaa-linear  3 / 3 (1)  2 of 40 rows\n", // one checkpoint, but a guard
+		"aaa-linear: temperature 0.9 tuned on held-out images: defended ECE 1.10%, undefended 1.20%\n",
+		"aaa-sine: temperature 10 tuned on held-out images: defended ECE 5.00%, undefended 1.20% (! no temperature",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

@@ -87,11 +87,13 @@ func NamedDefense(name string, params map[string]float64) (Defense, error) {
 	newDefense := func(seed uint64) (defense.Defense, error) {
 		return defense.New(name, defense.Options{Seed: seed, Params: params})
 	}
-	if _, err := newDefense(0); err != nil {
+	d, err := newDefense(0)
+	if err != nil {
 		return Defense{}, err
 	}
+	_, isAAA := d.(*defense.AAA)
 	_, fixed := params["temperature"]
-	return Defense{Name: name, New: newDefense, TuneTemperature: !fixed}, nil
+	return Defense{Name: name, New: newDefense, TuneTemperature: isAAA && !fixed}, nil
 }
 
 // NamedConfig returns a Config with the registered attacks and defenses of
@@ -189,6 +191,11 @@ type Report struct {
 	Temperatures map[string]float64 `json:"temperatures,omitempty"`
 	Clean        []DefenseClean     `json:"clean"`
 	Pairs        []Pair             `json:"pairs"`
+
+	// Calibration holds each tuned AAA defense's search: the defended and
+	// undefended ECE on the calibration set and whether the first is at or
+	// below the second.
+	Calibration map[string]defense.TemperatureResult `json:"calibration,omitempty"`
 }
 
 // PairSummary is computed from a pair's samples. The accuracies are over
@@ -337,7 +344,7 @@ func Run(ctx context.Context, c model.Classifier, x []float32, y []int, cfg Conf
 	sort.Ints(checkpoints)
 	rep := &Report{N: n, Budget: cfg.Budget, Checkpoints: checkpoints, Seed: cfg.Seed, Shards: []int{sp.Index}, NumShards: sp.Count}
 	k := c.NumClasses()
-	if rep.Temperatures, err = calibrate(ctx, c, &cfg); err != nil {
+	if rep.Temperatures, rep.Calibration, err = calibrate(ctx, c, &cfg, pr); err != nil {
 		return nil, err
 	}
 	plain, failed, err := chunkedLogits(ctx, c, xs, k)
@@ -433,22 +440,37 @@ func calibrationGrid() []float64 {
 	return append(g, 5, 6, 8, 10)
 }
 
+// TunesTemperature reports whether [Run] will tune a temperature: some
+// defense has TuneTemperature set and calibration data would be used. A
+// caller that has no AAA defense to tune (TuneTemperature is set only for
+// AAA by [NamedDefense]) can then skip reserving calibration images.
+func (c *Config) TunesTemperature() bool {
+	return slices.ContainsFunc(c.Defenses, func(d Defense) bool { return d.TuneTemperature })
+}
+
 // calibrate tunes the temperature of the AAA defenses in cfg marked
 // TuneTemperature on the calibration data and replaces them in
-// cfg.Defenses with their tuned versions.
-func calibrate(ctx context.Context, c model.Classifier, cfg *Config) (map[string]float64, error) {
-	if len(cfg.CalibrationY) == 0 {
-		return nil, nil
+// cfg.Defenses with their tuned versions. The search scores the ECE of
+// the defended output, defended in batches of cleanChunk rows as the clean
+// pass will be (in AAA's official mode a row's output depends on its batch
+// size), and keeps the grid value of least ECE; when even that is above the
+// undefended ECE on the calibration data, the result says so
+// (AtOrBelow false) and a line is logged. Nothing is computed when no
+// defense is to be tuned.
+func calibrate(ctx context.Context, c model.Classifier, cfg *Config, pr progress.Reporter) (map[string]float64, map[string]defense.TemperatureResult, error) {
+	if len(cfg.CalibrationY) == 0 || !cfg.TunesTemperature() {
+		return nil, nil, nil
 	}
 	var logits []float32
 	temps := map[string]float64{}
+	results := map[string]defense.TemperatureResult{}
 	for i, dd := range cfg.Defenses {
 		if !dd.TuneTemperature {
 			continue
 		}
 		d, err := dd.New(0)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		aaa, ok := d.(*defense.AAA)
 		if !ok {
@@ -456,15 +478,19 @@ func calibrate(ctx context.Context, c model.Classifier, cfg *Config) (map[string
 		}
 		if logits == nil {
 			if logits, err = metrics.Logits(ctx, c, cfg.CalibrationX); err != nil {
-				return nil, fmt.Errorf("robust: calibration data: %w", err)
+				return nil, nil, fmt.Errorf("robust: calibration data: %w", err)
 			}
 			if len(logits) != len(cfg.CalibrationY)*c.NumClasses() {
-				return nil, fmt.Errorf("%w: %d calibration inputs, %d labels", ErrConfig, len(logits)/c.NumClasses(), len(cfg.CalibrationY))
+				return nil, nil, fmt.Errorf("%w: %d calibration inputs, %d labels", ErrConfig, len(logits)/c.NumClasses(), len(cfg.CalibrationY))
 			}
 		}
-		res, err := defense.TuneTemperature(ctx, aaa.Config(), logits, cfg.CalibrationY, c.NumClasses(), calibrationGrid())
+		res, err := defense.TuneTemperatureBatch(ctx, aaa.Config(), logits, cfg.CalibrationY, c.NumClasses(), calibrationGrid(), cleanChunk)
 		if err != nil {
-			return nil, fmt.Errorf("robust: tuning %s: %w", dd.Name, err)
+			return nil, nil, fmt.Errorf("robust: tuning %s: %w", dd.Name, err)
+		}
+		if !res.AtOrBelow {
+			pr.Log("%s: no calibration temperature keeps the defended ECE at or below the undefended one on the %d calibration images (best T=%g: %.2f%% vs %.2f%%)",
+				dd.Name, len(cfg.CalibrationY), res.Temperature, 100*res.ECE, 100*res.Undefended)
 		}
 		t, orig := res.Temperature, dd.New
 		dd.New = func(seed uint64) (defense.Defense, error) {
@@ -479,8 +505,9 @@ func calibrate(ctx context.Context, c model.Classifier, cfg *Config) (map[string
 		dd.TuneTemperature = false
 		cfg.Defenses[i] = dd
 		temps[dd.Name] = t
+		results[dd.Name] = res
 	}
-	return temps, nil
+	return temps, results, nil
 }
 
 // guardStats returns the counts of d's argmax guard (AAA), or nil.
@@ -758,6 +785,9 @@ func Merge(reports ...*Report) (*Report, error) {
 	first := reports[0]
 	out := &Report{Model: first.Model, Data: first.Data, N: first.N, Budget: first.Budget,
 		Checkpoints: first.Checkpoints, Seed: first.Seed, NumShards: first.NumShards}
+	// Every shard tunes AAA's temperature on the same held-out images, so
+	// the first report's search stands for all.
+	out.Temperatures, out.Calibration = first.Temperatures, first.Calibration
 	var specs []shard.Spec
 	for ri, r := range reports {
 		if r.Model != first.Model || r.Data != first.Data || r.Budget != first.Budget || r.Seed != first.Seed ||

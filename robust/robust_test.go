@@ -216,7 +216,7 @@ func TestNamedConfig(t *testing.T) {
 	}
 	cfg := named(t, []string{"square", "simba"}, []string{"none", "aaa-linear"}, map[string]map[string]float64{"aaa-linear": {"temperature": 2}})
 	if len(cfg.Attacks) != 2 || cfg.Attacks[1].Name() != "simba" || len(cfg.Defenses) != 2 ||
-		!cfg.Defenses[0].TuneTemperature || cfg.Defenses[1].TuneTemperature {
+		cfg.Defenses[0].TuneTemperature || cfg.Defenses[1].TuneTemperature { // none has no temperature; aaa-linear's is fixed
 		t.Errorf("NamedConfig: %+v", cfg)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -93,6 +94,14 @@ func (r *Report) WriteText(w io.Writer) error {
 		if err := table(w, header, rows); err != nil {
 			return err
 		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(r.Calibration)) {
+		c := r.Calibration[name]
+		fmt.Fprintf(w, "%s: temperature %g tuned on held-out images: defended ECE %s, undefended %s", name, c.Temperature, pct(c.ECE), pct(c.Undefended))
+		if !c.AtOrBelow {
+			fmt.Fprint(w, " (! no temperature of the grid keeps the ECE at or below the undefended model's)")
+		}
+		fmt.Fprintln(w)
 	}
 	for _, dc := range r.Clean {
 		if s := dc.Summary; s.Flagged {

@@ -188,7 +188,7 @@ func runAttack(cmd *cobra.Command, f *attackFlags) error {
 	// AAA's temperature is tuned on up to --calibrate images from the end of
 	// the split, disjoint from the first n that are attacked (the train
 	// split is no use: the model has fit it).
-	if f.calibrate > 0 {
+	if f.calibrate > 0 && cfg.TunesTemperature() {
 		m := min(f.calibrate, d.Len()-n)
 		if m < 100 {
 			return fmt.Errorf("--calibrate: only %d images of the %s split are left after the %d evaluated ones; lower --n or set --calibrate 0", max(m, 0), f.split, n)

@@ -14,7 +14,9 @@
 //   - the logits are not modified, and applying in place gives the same
 //     result;
 //   - two fresh instances given the same sequence of calls agree bit for bit;
-//   - a batch gives the same outputs as its rows sent one at a time;
+//   - a batch gives the same outputs as its rows sent one at a time, or,
+//     for a defense whose BatchSizeDependent method returns true (AAA's
+//     official batch-mean loss), as the same rows in another order;
 //   - a [defense.Preprocessor] keeps inputs in [0, 1], rejects bad lengths
 //     and non-finite inputs, and is deterministic per seed.
 package defensetest
@@ -201,7 +203,20 @@ func Check(t *testing.T, newDefense func() (defense.Defense, error)) {
 			}
 		}
 	})
-	t.Run("rows-independent", func(t *testing.T) {
+	if bd, ok := d.(interface{ BatchSizeDependent() bool }); ok && bd.BatchSizeDependent() {
+		t.Run("rows-coupled-by-size-only", func(t *testing.T) { checkRotated(t, fresh, cases) })
+	} else {
+		t.Run("rows-independent", func(t *testing.T) { checkRowsIndependent(t, fresh, cases) })
+	}
+	if _, ok := d.(defense.Preprocessor); ok {
+		t.Run("preprocess", func(t *testing.T) { checkPreprocess(t, fresh) })
+	}
+}
+
+// checkRowsIndependent checks that a batch gives the same outputs as its
+// rows sent one at a time.
+func checkRowsIndependent(t *testing.T, fresh func(*testing.T) defense.Defense, cases []Case) {
+	{
 		a, b := fresh(t), fresh(t)
 		for _, c := range cases {
 			want := make([]float32, len(c.Logits))
@@ -218,9 +233,28 @@ func Check(t *testing.T, newDefense func() (defense.Defense, error)) {
 				t.Errorf("%s: row by row differs from the batch at %d: %v, want %v", c.Name, i, got[i], want[i])
 			}
 		}
-	})
-	if _, ok := d.(defense.Preprocessor); ok {
-		t.Run("preprocess", func(t *testing.T) { checkPreprocess(t, fresh) })
+	}
+}
+
+// checkRotated checks that a batch-size-dependent defense couples rows only
+// through the batch size: the rows rotated by one give the same outputs,
+// rotated.
+func checkRotated(t *testing.T, fresh func(*testing.T) defense.Defense, cases []Case) {
+	a, b := fresh(t), fresh(t)
+	for _, c := range cases {
+		want := make([]float32, len(c.Logits))
+		if err := a.Apply(want, c.Logits, c.K); err != nil {
+			t.Fatal(err)
+		}
+		rot := append(slices.Clone(c.Logits[c.K:]), c.Logits[:c.K]...)
+		got := make([]float32, len(rot))
+		if err := b.Apply(got, rot, c.K); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got[len(got)-c.K:], got[:len(got)-c.K]...)
+		if i := firstDiff(got, want); i >= 0 {
+			t.Errorf("%s: rotated batch differs at %d: %v, want %v", c.Name, i, got[i], want[i])
+		}
 	}
 }
 

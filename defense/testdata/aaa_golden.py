@@ -4,9 +4,10 @@
 implementation's analytic gradients, Adam loop, attractor and target are
 checked against an independent computation.
 
-Each row is optimised as its own batch of one (the Go implementation's
-per-row semantics; the official batch mean only rescales gradients, which
-Adam cancels up to eps), in float64, with the official loop structure:
+Each row is optimised as its own batch of one (B = 1, where the Go
+implementation's Official and PerRow modes agree; aaa_official_golden.py
+checks the official batch mean over many rows, which Adam does not cancel
+against eps), in float64, with the official loop structure:
 softmax, topk(2) margin, |margin - target| + kappa*|p_c - p_ref|, Adam.
 Rows whose argmax changes get the spec's safety guard: the input is returned.
 
