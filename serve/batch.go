@@ -282,7 +282,7 @@ func (w *worker) runBatch(batch []*job) {
 	}
 	if err == nil {
 		t := time.Now()
-		err = w.d.Apply(w.logits, w.logits, b.k)
+		err = w.applyDefense(live)
 		defDur += time.Since(t)
 	}
 	if b.metrics != nil {
@@ -304,6 +304,31 @@ func (w *worker) runBatch(batch []*job) {
 		live[i] = nil
 	}
 	clear(batch) // drop references to answered jobs
+}
+
+// batchSizeDependent is implemented by defenses whose output for a row
+// depends on how many rows one Apply call holds (AAA's official batch-mean
+// update).
+type batchSizeDependent interface{ BatchSizeDependent() bool }
+
+// applyDefense runs the defense over the logits of the live jobs. A defense
+// whose rows depend on the batch size runs once per request, so that a
+// client's answer depends only on its own request, never on which other
+// requests the dynamic batch joined it with.
+func (w *worker) applyDefense(live []*job) error {
+	k := w.b.k
+	if d, ok := w.d.(batchSizeDependent); !ok || !d.BatchSizeDependent() {
+		return w.d.Apply(w.logits, w.logits, k)
+	}
+	off := 0
+	for _, j := range live {
+		rows := w.logits[off*k : (off+j.n)*k]
+		if err := w.d.Apply(rows, rows, k); err != nil {
+			return err
+		}
+		off += j.n
+	}
+	return nil
 }
 
 func grow(buf []float32, n int) []float32 {
