@@ -29,7 +29,9 @@
 //
 // [ReadIDX] reads the IDX files of (Fashion-)MNIST, gzip-compressed or raw;
 // [ReadCSV] reads comma-separated values with an optional header;
-// [ReadLIBSVM] reads the sparse LIBSVM/SVMlight text format. Every reader
+// [ReadLIBSVM] reads the sparse LIBSVM/SVMlight text format; [ReadNPY] and
+// [ReadNPZ] read NumPy arrays, which [ArraysDataset] (and [Open] for .npy and
+// .npz files) turns into a data set. Every reader
 // rejects bad input with a [*ParseError] that names the file, the line or
 // byte offset, the field and the problem, and never panics on any input.
 //

@@ -46,9 +46,9 @@ type FileOptions struct {
 //     install path, see [FashionMNIST];
 //   - "iris", "wine", "breast-cancer", "digits", "diabetes", "boston": see [Tabular]
 //     (one set; split is ignored);
-//   - a path ending in .csv, .libsvm, .svm or .txt, optionally followed by
-//     .gz: a classification file read with default options, see [OpenFile]
-//     (split is ignored).
+//   - a path ending in .csv, .libsvm, .svm, .txt or .npy, optionally
+//     followed by .gz, or in .npz: a classification (or, for .npy, unlabeled)
+//     file read with default options, see [OpenFile] (split is ignored).
 func Open(name string, split Split, dataDir string) (*Dataset, error) {
 	switch name {
 	case "", DefaultName:
@@ -66,32 +66,52 @@ func Open(name string, split Split, dataDir string) (*Dataset, error) {
 	for _, in := range Names() {
 		names = append(names, in.Name)
 	}
-	return nil, fmt.Errorf("data: unknown dataset %q: want one of %s, or a file ending in .csv, .libsvm, .svm or .txt", name, strings.Join(names, ", "))
+	return nil, fmt.Errorf("data: unknown dataset %q: want one of %s, or a file ending in .csv, .libsvm, .svm, .txt, .npy or .npz", name, strings.Join(names, ", "))
 }
 
-// fileFormat returns "csv" or "libsvm" from a path's extension (ignoring a
-// final .gz), or "".
+// fileFormat returns "csv", "libsvm", "npy" or "npz" from a path's
+// extension (ignoring a final .gz, which an .npz cannot have), or "".
 func fileFormat(path string) string {
-	p := strings.ToLower(strings.TrimSuffix(strings.ToLower(path), ".gz"))
+	p, gz := strings.CutSuffix(strings.ToLower(path), ".gz")
 	switch filepath.Ext(p) {
 	case ".csv":
 		return "csv"
 	case ".libsvm", ".svm", ".txt":
 		return "libsvm"
+	case ".npy":
+		return "npy"
+	case ".npz":
+		if !gz {
+			return "npz"
+		}
 	}
 	return ""
 }
 
 // OpenFile reads a dataset file, choosing the format by extension: .csv is
 // read by [LoadCSV] (header auto-detected, label in the last column); .libsvm,
-// .svm and .txt by [LoadLIBSVM]. A final .gz is allowed; compression is
-// detected from the content.
+// .svm and .txt by [LoadLIBSVM]; .npy and .npz (NumPy arrays) as below. A
+// final .gz is allowed except on .npz; compression is detected from the
+// content.
+//
+// An .npy file holds one array of samples, first axis = samples, and gives an
+// unlabeled dataset. An .npz file (np.savez or np.savez_compressed) holds
+// the samples as array "x" (or "X") and optionally their labels (or, with
+// opt.Regression, targets) as array "y" (or "labels"); other arrays are not
+// read. How shapes and values become samples and classes is described at
+// [ArraysDataset]: N×28×28, N×1×28×28 and N×28×28×1 images become samples of
+// shape [1 28 28] like Fashion-MNIST, uint8 images are scaled to [0, 1],
+// float arrays are taken as they are, and labels 0..K-1 name classes "0".."K-1".
 func OpenFile(path string, opt FileOptions) (*Dataset, error) {
 	switch fileFormat(path) {
 	case "csv":
 		return LoadCSV(path, CSVOptions{Regression: opt.Regression})
 	case "libsvm":
 		return LoadLIBSVM(path, LIBSVMOptions{Regression: opt.Regression})
+	case "npy":
+		return loadNPY(path, opt)
+	case "npz":
+		return loadNPZ(path, opt)
 	}
-	return nil, fmt.Errorf("data: %s: unknown file format: want a name ending in .csv, .libsvm, .svm or .txt", path)
+	return nil, fmt.Errorf("data: %s: unknown file format: want a name ending in .csv, .libsvm, .svm, .txt, .npy or .npz", path)
 }

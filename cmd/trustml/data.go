@@ -76,7 +76,7 @@ func newDataInfoCmd() *cobra.Command {
 shape, the classes with their counts (or the range of a regression target),
 and the range of the values. NAME is a built-in name (see "trustml data
 list"; default ` + data.DefaultName + `) or a file ending in .csv, .libsvm,
-.svm or .txt (optionally .gz). Sets with an official split are described for
+.svm, .txt (optionally .gz), .npy or .npz (arrays x and y). Sets with an official split are described for
 both the train and the test split. The data are checked on the way: a
 malformed file is reported with its line or byte offset.`,
 		Example: `  trustml data info
