@@ -177,10 +177,7 @@ func FuzzReadCSV(f *testing.F) {
 		}
 		d, err := ReadCSV(strings.NewReader(in), "fuzz.csv", opt)
 		if err != nil {
-			var pe *ParseError
-			if !errors.As(err, &pe) || !strings.HasPrefix(err.Error(), "fuzz.csv") {
-				t.Fatalf("error %q is not a *ParseError naming the file", err)
-			}
+			requireParseError(t, err, "fuzz.csv")
 			return
 		}
 		if err := d.Validate(); err != nil {

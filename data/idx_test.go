@@ -211,13 +211,7 @@ func FuzzReadIDX(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		x, err := ReadIDX(bytes.NewReader(in), "fuzz")
 		if err != nil {
-			var pe *ParseError
-			if !errors.As(err, &pe) {
-				t.Fatalf("error %v is not a *ParseError", err)
-			}
-			if !strings.HasPrefix(err.Error(), "fuzz: ") {
-				t.Fatalf("error %q does not name the file", err)
-			}
+			requireParseError(t, err, "fuzz: ")
 			return
 		}
 		size := 1

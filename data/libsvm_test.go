@@ -155,10 +155,7 @@ func FuzzReadLIBSVM(f *testing.F) {
 		}
 		d, err := ReadLIBSVM(strings.NewReader(in), "fuzz.svm", opt)
 		if err != nil {
-			var pe *ParseError
-			if !errors.As(err, &pe) || !strings.HasPrefix(err.Error(), "fuzz.svm") {
-				t.Fatalf("error %q is not a *ParseError naming the file", err)
-			}
+			requireParseError(t, err, "fuzz.svm")
 			return
 		}
 		if err := d.Validate(); err != nil {

@@ -596,13 +596,7 @@ func FuzzReadNPY(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		a, err := ReadNPY(bytes.NewReader(in), "fuzz")
 		if err != nil {
-			var pe *ParseError
-			if !errors.As(err, &pe) {
-				t.Fatalf("error %v is not a *ParseError", err)
-			}
-			if !strings.HasPrefix(err.Error(), "fuzz: ") {
-				t.Fatalf("error %q does not name the file", err)
-			}
+			requireParseError(t, err, "fuzz: ")
 		} else {
 			n := 1
 			for _, d := range a.Shape {
