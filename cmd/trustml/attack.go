@@ -15,10 +15,10 @@ import (
 	"github.com/trustml/trustml/attack"
 	"github.com/trustml/trustml/data"
 	"github.com/trustml/trustml/defense"
-	"github.com/trustml/trustml/model"
 	"github.com/trustml/trustml/oip"
 	"github.com/trustml/trustml/robust"
 	"github.com/trustml/trustml/shard"
+	"github.com/trustml/trustml/zoo"
 )
 
 func init() {
@@ -162,13 +162,8 @@ func runAttack(cmd *cobra.Command, f *attackFlags) error {
 	if f.retries < 0 || f.retries > 10 || f.backoff < 0 || f.backoff > time.Minute || f.timeout <= 0 {
 		return fmt.Errorf("--retries must be in [0, 10], --retry-backoff in [0, 1m] and --timeout positive")
 	}
-	var c model.Classifier
-	if strings.HasPrefix(f.model, "http://") || strings.HasPrefix(f.model, "https://") {
-		// oip's Retries 0 means its default: none is −1.
-		c, err = oip.Dial(cmd.Context(), f.model, oip.ClientOptions{Retries: f.retries - 1 + min(f.retries, 1), Backoff: f.backoff, Timeout: f.timeout})
-	} else {
-		c, err = loadClassifier(cmd.Context(), f.model)
-	}
+	// oip's Retries 0 means its default: none is −1.
+	c, err := zoo.Open(cmd.Context(), f.model, oip.ClientOptions{Retries: f.retries - 1 + min(f.retries, 1), Backoff: f.backoff, Timeout: f.timeout})
 	if err != nil {
 		return err
 	}

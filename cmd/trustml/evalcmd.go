@@ -7,6 +7,8 @@ import (
 
 	"github.com/trustml/trustml/data"
 	"github.com/trustml/trustml/metrics"
+	"github.com/trustml/trustml/oip"
+	"github.com/trustml/trustml/zoo"
 )
 
 func init() { register(newEvalCmd) }
@@ -34,7 +36,7 @@ served over the Open Inference Protocol (http://host:port/v2/models/NAME).`,
 			if err != nil {
 				return err
 			}
-			net, err := loadClassifier(cmd.Context(), modelS)
+			net, err := zoo.Open(cmd.Context(), modelS, oip.ClientOptions{})
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 	"github.com/trustml/trustml/data"
 	"github.com/trustml/trustml/plot"
 	"github.com/trustml/trustml/train"
+	"github.com/trustml/trustml/zoo"
 )
 
 func init() { register(newLandscapeCmd) }
@@ -54,11 +55,11 @@ and a wider curve. The directions are seeded by --seed.`,
 				return fmt.Errorf("--line-png needs --to, the second solution")
 			}
 			var err error
-			if c.Model, _, err = loadNetwork(model); err != nil {
+			if c.Model, _, err = zoo.OpenNetwork(model); err != nil {
 				return err
 			}
 			if to != "" {
-				if c.To, _, err = loadNetwork(to); err != nil {
+				if c.To, _, err = zoo.OpenNetwork(to); err != nil {
 					return err
 				}
 			}

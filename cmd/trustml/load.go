@@ -1,49 +1,18 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/trustml/trustml/data"
 	"github.com/trustml/trustml/model"
-	"github.com/trustml/trustml/nn"
-	"github.com/trustml/trustml/oip"
 	"github.com/trustml/trustml/shard"
 	"github.com/trustml/trustml/zoo"
 )
 
-// modelFlag is the --model flag shared by the commands that take a model.
-const modelHelp = `model: "default" (the embedded Fashion-MNIST CNN), another embedded name, or a checkpoint file written by "trustml train"`
-
-// loadNetwork resolves a --model value to a network.
-func loadNetwork(spec string) (*nn.Network, map[string]string, error) {
-	if spec == "" || spec == "default" {
-		spec = zoo.DefaultName
-	}
-	for _, n := range zoo.Names() {
-		if n == spec {
-			return zoo.Load(n)
-		}
-	}
-	if strings.HasPrefix(spec, "http://") || strings.HasPrefix(spec, "https://") {
-		return nil, nil, fmt.Errorf("model %q: remote models are not supported by this command", spec)
-	}
-	return nn.LoadFile(spec)
-}
-
-// loadClassifier resolves a --model value that may also be a served model:
-// an http(s) URL of the form http://host:port/v2/models/NAME is reached over
-// the Open Inference Protocol.
-func loadClassifier(ctx context.Context, spec string) (model.Classifier, error) {
-	if strings.HasPrefix(spec, "http://") || strings.HasPrefix(spec, "https://") {
-		return oip.Dial(ctx, spec, oip.ClientOptions{})
-	}
-	net, _, err := loadNetwork(spec)
-	return net, err
-}
+// modelHelp is the help of the --model flag shared by the commands that take a model.
+const modelHelp = zoo.SpecHelp
 
 // parseShard parses "i/N" (0 ≤ i < N); see package shard.
 func parseShard(s string) (int, int, error) {

@@ -11,6 +11,7 @@ import (
 	"github.com/trustml/trustml/ood"
 	"github.com/trustml/trustml/repro"
 	"github.com/trustml/trustml/shard"
+	"github.com/trustml/trustml/zoo"
 )
 
 func init() {
@@ -65,7 +66,7 @@ print one score per sample of --data (higher = more in-distribution).`,
 }
 
 func runOODScore(cmd *cobra.Command, f *oodScoreFlags) error {
-	net, _, err := loadNetwork(f.model)
+	net, _, err := zoo.OpenNetwork(f.model)
 	if err != nil {
 		return err
 	}
@@ -102,7 +103,7 @@ versioned JSON, for "trustml ood score --detector-file" with the same model.`,
 		Example: `  trustml ood fit --detector kpca-cos-rff --out rff.json`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			net, _, err := loadNetwork(model)
+			net, _, err := zoo.OpenNetwork(model)
 			if err != nil {
 				return err
 			}
@@ -198,7 +199,7 @@ func runOODEval(cmd *cobra.Command, f *oodEvalFlags) error {
 		cfg.ModelName, cfg.Progress = "", newBar(cmd.ErrOrStderr())
 	}
 	for _, spec := range splitList(cfg.ModelName) {
-		n, _, err := loadNetwork(spec)
+		n, _, err := zoo.OpenNetwork(spec)
 		if err != nil {
 			return err
 		}

@@ -144,7 +144,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 		c.UpstreamOptions.Retries = -1 // oip's 0 is its default
 	}
 	if c.Upstream == "" {
-		if c.Model, _, err = loadNetwork(f.model); err != nil {
+		if c.Model, _, err = zoo.OpenNetwork(f.model); err != nil {
 			return err
 		}
 		if c.Server.Name == "" {

@@ -1,0 +1,51 @@
+package zoo
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/trustml/trustml/model"
+	"github.com/trustml/trustml/nn"
+	"github.com/trustml/trustml/oip"
+)
+
+// SpecHelp describes the model specifications [Open] and [OpenNetwork]
+// accept, for flag help.
+const SpecHelp = `model: "default" (the embedded Fashion-MNIST CNN), another embedded name, a checkpoint file written by "trustml train", or (where a served model will do) http://host:port/v2/models/NAME`
+
+// IsRemote reports whether spec names a model served over the Open
+// Inference Protocol (an http or https URL).
+func IsRemote(spec string) bool {
+	return strings.HasPrefix(spec, "http://") || strings.HasPrefix(spec, "https://")
+}
+
+// OpenNetwork resolves a model specification to a network trustml can run,
+// differentiate and train: "" or "default" is the default model, an
+// embedded name is that model, anything else is a checkpoint file. The
+// metadata is the checkpoint's (training command, data, metrics). A URL is
+// an error: a served model is not a network; use [Open].
+func OpenNetwork(spec string) (*nn.Network, map[string]string, error) {
+	if spec == "" || spec == "default" {
+		spec = DefaultName
+	}
+	if slices.Contains(Names(), spec) {
+		return Load(spec)
+	}
+	if IsRemote(spec) {
+		return nil, nil, fmt.Errorf("zoo: model %q: a served model has no weights here; this needs a checkpoint or an embedded model", spec)
+	}
+	return nn.LoadFile(spec)
+}
+
+// Open resolves a model specification to a classifier: what
+// [OpenNetwork] accepts, or the URL of a model served over the Open
+// Inference Protocol (http://host:port/v2/models/NAME), reached with opts.
+func Open(ctx context.Context, spec string, opts oip.ClientOptions) (model.Classifier, error) {
+	if IsRemote(spec) {
+		return oip.Dial(ctx, spec, opts)
+	}
+	net, _, err := OpenNetwork(spec)
+	return net, err
+}
