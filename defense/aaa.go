@@ -516,6 +516,21 @@ type TemperatureResult struct {
 	AtOrBelow bool `json:"at_or_below_undefended"`
 }
 
+// TemperatureGrid returns the temperatures trustml searches for AAA's
+// calibration: a coarse version of the official grid (t and 1/t for t in
+// steps of 0.001), every 0.05 from 0.5 to 2 where the tuned values of
+// trained models fall, then 2.25 to 4 in steps of 0.25, and 5, 6, 8, 10.
+func TemperatureGrid() []float64 {
+	var g []float64
+	for t := 0.5; t < 2.001; t += 0.05 {
+		g = append(g, math.Round(t*100)/100)
+	}
+	for t := 2.25; t < 4.001; t += 0.25 {
+		g = append(g, t)
+	}
+	return append(g, 5, 6, 8, 10)
+}
+
 // TuneTemperature picks AAA's calibration temperature as the official code
 // does (spec §1.2) with every held-out row in one batch; it is
 // [TuneTemperatureBatch] with batch 0.

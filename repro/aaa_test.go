@@ -29,9 +29,11 @@ func TestAAA(t *testing.T) {
 	if got := res.Reports[0].Checkpoints; len(got) != 2 || got[1] != 20 {
 		t.Errorf("checkpoints %v, want [10 20] (2500 is above the budget)", got)
 	}
-	if len(res.Tables) != 5 {
-		t.Fatalf("%d tables, want Tables 2 (CIFAR-10, ImageNet), 4, 5, 6", len(res.Tables))
+	if len(res.Tables) != 6 {
+		t.Fatalf("%d tables, want Tables 2 (CIFAR-10, ImageNet), 4, 5, 6 and the calibration table", len(res.Tables))
 	}
+	calib := res.Tables[5]
+	res.Tables = res.Tables[:5]
 	// Each table: a poster source on every row, and at least one row we
 	// measured beside a published number.
 	sources := []string{"AAA poster, Table 2", "AAA poster, Table 2", "AAA poster, Table 4", "AAA poster, Table 5", "AAA poster, Table 6"}
@@ -62,9 +64,10 @@ func TestAAA(t *testing.T) {
 	if !found {
 		t.Error("no AAA-linear row with the abstract's 80.59% beside ours")
 	}
-	if len(res.Checks) != 4 {
+	if len(res.Checks) != 3+2*len(AAACalibrationSharpness) {
 		t.Errorf("checks %q", res.Checks)
 	}
+	checkAAACalibration(t, calib)
 	// Table 6: up-Square and bi-Square measured against the three defenses
 	// in their own run (the budget, 20, is below the paper's 100).
 	if len(res.Adaptive) != 1 || len(res.Adaptive[0].Pairs) != 6 || res.Adaptive[0].Budget != 20 {
@@ -133,5 +136,31 @@ func TestAAAAblations(t *testing.T) {
 	}
 	if n := measured(res.Tables[3], "κ=0"); n != 2 {
 		t.Errorf("Table 5: %d rows measured at κ=0, want ECE and robust accuracy", n)
+	}
+}
+
+// checkAAACalibration checks the held-out calibration table: five rows per
+// logit scale, each measured on two folds, and on the overconfident copy
+// (logits ×2) AAA with a tuned temperature lowers the ECE clearly, as the
+// paper claims for its overconfident CIFAR-10 model.
+func checkAAACalibration(t *testing.T, tab *Table) {
+	t.Helper()
+	if len(tab.Rows) != 5*len(AAACalibrationSharpness) {
+		t.Fatalf("calibration table: %d rows", len(tab.Rows))
+	}
+	var und float64
+	for _, r := range tab.Rows {
+		if len(r.Ours.Values) != 2 || r.Paper.Source != "AAA poster, Table 2" {
+			t.Errorf("row %s/%s: ours %+v paper %+v", r.Setting, r.Method, r.Ours, r.Paper)
+		}
+		if !strings.Contains(r.Setting, "overconfident") {
+			continue
+		}
+		switch {
+		case r.Method == "None":
+			und = r.Ours.Mean
+		case strings.Contains(r.Method, "tuned") && r.Ours.Mean > 0.75*und:
+			t.Errorf("%s on the overconfident copy: held-out ECE %.2f%%, undefended %.2f%%: want at most 3/4 of it", r.Method, r.Ours.Mean, und)
+		}
 	}
 }

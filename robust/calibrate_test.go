@@ -164,7 +164,7 @@ func TestCalibrateSearchRule(t *testing.T) {
 			t.Fatal(err)
 		}
 		bestT, bestECE := math.NaN(), math.Inf(1)
-		for _, temp := range calibrationGrid() {
+		for _, temp := range defense.TemperatureGrid() {
 			c := base.(*defense.AAA).Config()
 			c.Temperature = temp
 			d, err := defense.NewAAA(c)

@@ -48,7 +48,8 @@ type DemoResult struct {
 // accuracy and calibration on the embedded Fashion-MNIST test subset, a few
 // predictions, and the Square attack (L∞, ε = 0.1) against no defense, AAA
 // (linear), input noise (RND) and output noise on the first N test images,
-// with AAA's temperature tuned on the last 1000, disjoint from them.
+// with AAA's temperature tuned on the other test images (at least 1000),
+// disjoint from them.
 func Demo(ctx context.Context, cfg DemoConfig) (*DemoResult, error) {
 	if cfg.N == 0 {
 		cfg.N = 200
@@ -84,7 +85,7 @@ func Demo(ctx context.Context, cfg DemoConfig) (*DemoResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	size, lo := test.SampleSize(), test.Len()-1000
+	size, lo := test.SampleSize(), cfg.N
 	rc.Norm, rc.Eps, rc.Budget, rc.Quantize, rc.Progress = attack.LInf, 0.1, cfg.Budget, true, cfg.Progress
 	rc.Checkpoints = []int{cfg.Budget}
 	if cfg.Budget > 100 {
@@ -118,7 +119,7 @@ func (r *DemoResult) WriteText(w io.Writer, plots []string) error {
 	}
 	table(w, []string{"#", "true", "predicted", "confidence", ""}, rows)
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Robustness against the Square query attack (AAA temperature tuned on the last 1000 test images, disjoint from the attacked ones):")
+	fmt.Fprintf(w, "Robustness against the Square query attack (AAA temperature tuned on the %d test images not attacked):\n", r.Metrics.N-r.Robustness.N)
 	if len(plots) > 0 {
 		fmt.Fprintf(w, "plots: %s\n\n", strings.Join(plots, ", "))
 	}

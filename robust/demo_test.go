@@ -32,7 +32,7 @@ func TestDemoWriteText(t *testing.T) {
 		"Default model \"m\" (cnn, 7 parameters), trained with:\n  trustml train\n",
 		"d (test)  2  50.00%",
 		"1  Coat  Shirt      25.00%      WRONG",
-		"disjoint from the attacked ones):\nplots: a.png\n\nmodel m on d (test, first 1)",
+		"test images not attacked):\nplots: a.png\n\nmodel m on d (test, first 1)",
 		"square  none     100.00%",
 	} {
 		if !strings.Contains(b.String(), want) {

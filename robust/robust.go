@@ -427,19 +427,6 @@ func Run(ctx context.Context, c model.Classifier, x []float32, y []int, cfg Conf
 	return rep, nil
 }
 
-// calibrationGrid is a coarse version of the official temperature grid,
-// dense around 1 where the tuned values of trained models fall.
-func calibrationGrid() []float64 {
-	var g []float64
-	for t := 0.5; t < 2.001; t += 0.05 {
-		g = append(g, math.Round(t*100)/100)
-	}
-	for t := 2.25; t < 4.001; t += 0.25 {
-		g = append(g, t)
-	}
-	return append(g, 5, 6, 8, 10)
-}
-
 // TunesTemperature reports whether [Run] will tune a temperature: some
 // defense has TuneTemperature set and calibration data would be used. A
 // caller that has no AAA defense to tune (TuneTemperature is set only for
@@ -484,7 +471,7 @@ func calibrate(ctx context.Context, c model.Classifier, cfg *Config, pr progress
 				return nil, nil, fmt.Errorf("%w: %d calibration inputs, %d labels", ErrConfig, len(logits)/c.NumClasses(), len(cfg.CalibrationY))
 			}
 		}
-		res, err := defense.TuneTemperatureBatch(ctx, aaa.Config(), logits, cfg.CalibrationY, c.NumClasses(), calibrationGrid(), cleanChunk)
+		res, err := defense.TuneTemperatureBatch(ctx, aaa.Config(), logits, cfg.CalibrationY, c.NumClasses(), defense.TemperatureGrid(), cleanChunk)
 		if err != nil {
 			return nil, nil, fmt.Errorf("robust: tuning %s: %w", dd.Name, err)
 		}
