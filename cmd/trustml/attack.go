@@ -85,7 +85,7 @@ Defenses: ` + strings.Join(defense.Names(), ", "),
 	fl.BoolVar(&f.quantize, "quantize", true, "quantize queried images to 8 bits, as a deployed image API would")
 	fl.Uint64Var(&f.seed, "seed", 0, "seed for attacks and randomized defenses")
 	fl.StringVar(&f.shard, "shard", "", "evaluate only shard i of N (samples with index mod N = i), as i/N")
-	fl.IntVar(&f.calibrate, "calibrate", 1000, "tune AAA's calibration temperature on up to this many held-out images from the end of the split, disjoint from the evaluated ones (0: keep the temperature parameter)")
+	fl.IntVar(&f.calibrate, "calibrate", 2000, "tune AAA's calibration temperature on up to this many held-out images from the end of the split, disjoint from the evaluated ones (0: keep the temperature parameter)")
 	fl.StringVar(&f.outDir, "out-dir", "", "write PNG plots into this directory (created if needed)")
 	fl.BoolVar(&f.asJSON, "json", false, "print the full report (per-sample records included) as JSON, for trustml merge")
 	fl.BoolVar(&f.allowFailures, "allow-failures", false, "exit 0 even if samples failed (the model errored); they are reported either way")
