@@ -109,3 +109,45 @@ func CheckBatch(c Classifier, dst, x []float32, dstPer int) (int, error) {
 	}
 	return n, nil
 }
+
+// ErrNoFeatures is wrapped by the error of [RequireFeatures] for a model
+// that returns no penultimate-layer features.
+var ErrNoFeatures = errors.New("model: no features")
+
+// FeaturesHinter is implemented by classifiers that are not a
+// [FeatureExtractor] but can say how to get one (a served model: which
+// option reads the server's feature output).
+type FeaturesHinter interface {
+	// FeaturesHint says what to do to get features from the model.
+	FeaturesHint() string
+}
+
+// NoFeaturesError is the error of [RequireFeatures]: model Model returns no
+// features. It wraps [ErrNoFeatures].
+type NoFeaturesError struct {
+	Model string // the model's name, as the user gave it
+	Hint  string // what to do
+}
+
+func (e *NoFeaturesError) Error() string {
+	return "model " + e.Model + " returns no features; " + e.Hint
+}
+
+// Unwrap returns [ErrNoFeatures].
+func (e *NoFeaturesError) Unwrap() error { return ErrNoFeatures }
+
+// RequireFeatures returns c as a [FeatureExtractor], for the methods that
+// need penultimate-layer features (feature-space OoD detectors), or a
+// [*NoFeaturesError] naming the model by name and saying what to do: for a
+// served model, "model NAME returns no features; serve them and pass
+// --features-output ...".
+func RequireFeatures(c Classifier, name string) (FeatureExtractor, error) {
+	if fe, ok := c.(FeatureExtractor); ok {
+		return fe, nil
+	}
+	hint := fmt.Sprintf("a %T does not expose the input of its final layer (model.FeatureExtractor)", c)
+	if h, ok := c.(FeaturesHinter); ok {
+		hint = h.FeaturesHint()
+	}
+	return nil, &NoFeaturesError{Model: name, Hint: hint}
+}

@@ -65,3 +65,37 @@ func ExampleClassifier() {
 	// [1 0 1 0 1 0] <nil>
 	// model: shape mismatch: input has 5 values, not a multiple of the input size 4 (shape [1 2 2])
 }
+
+// withFeatures is constant with one feature per input.
+type withFeatures struct{ constant }
+
+func (withFeatures) FeatureDim() int { return 1 }
+func (withFeatures) Features(_ context.Context, dst, _ []float32) error {
+	clear(dst)
+	return nil
+}
+
+// hinted is constant with a hint on how to get features.
+type hinted struct{ constant }
+
+func (hinted) FeaturesHint() string { return "serve them and pass --features-output" }
+
+func TestRequireFeatures(t *testing.T) {
+	c := constant{[]int{2}}
+	if fe, err := model.RequireFeatures(withFeatures{c}, "f"); err != nil || fe.FeatureDim() != 1 {
+		t.Errorf("a FeatureExtractor: %v", err)
+	}
+	for _, tc := range []struct {
+		m    model.Classifier
+		want string
+	}{
+		{c, "model local.ckpt returns no features; a model_test.constant does not expose the input of its final layer (model.FeatureExtractor)"},
+		{hinted{c}, "model local.ckpt returns no features; serve them and pass --features-output"},
+	} {
+		_, err := model.RequireFeatures(tc.m, "local.ckpt")
+		var nf *model.NoFeaturesError
+		if !errors.Is(err, model.ErrNoFeatures) || !errors.As(err, &nf) || nf.Model != "local.ckpt" || err.Error() != tc.want {
+			t.Errorf("RequireFeatures(%T) = %v, want %q", tc.m, err, tc.want)
+		}
+	}
+}

@@ -45,6 +45,13 @@ type ClientOptions struct {
 	Probabilities bool
 	// MaxResponseBytes bounds reply bodies (default 64 MiB).
 	MaxResponseBytes int64
+	// FeaturesOutput, if set, names an output tensor holding the model's
+	// penultimate-layer features (shape [-1 dims...], FP32 or FP64), as
+	// "trustml serve --features-output NAME" publishes them: [Dial] fails
+	// when the server has no such output, and [Client.Model] is then a
+	// [*FeatureClient], a [model.FeatureExtractor]. Empty (the default)
+	// reads no features: the client is not a model.FeatureExtractor.
+	FeaturesOutput string
 }
 
 func (o *ClientOptions) defaults() {
@@ -83,11 +90,16 @@ type Client struct {
 	k      int
 	input  string
 	output string
+	// features is the feature output (empty for none), fdim the length
+	// of one input's features.
+	features string
+	fdim     int
 }
 
 var (
-	_ model.Classifier = (*Client)(nil)
-	_ model.Cloner     = (*Client)(nil)
+	_ model.Classifier     = (*Client)(nil)
+	_ model.Cloner         = (*Client)(nil)
+	_ model.FeaturesHinter = (*Client)(nil)
 )
 
 // Errors of a remote model. Errors that come from the remote server or the
@@ -100,7 +112,9 @@ var (
 
 // Dial connects to a model at a URL of the form
 // http://host:port/v2/models/NAME, reads its metadata and checks that it
-// has one FP32 input [-1 dims...] and an FP32 (or FP64) output [-1 K].
+// has one FP32 input [-1 dims...] and an FP32 (or FP64) output [-1 K], and,
+// with [ClientOptions.FeaturesOutput], that output too. Use [Client.Model]
+// for the classifier with its features.
 func Dial(ctx context.Context, modelURL string, o ClientOptions) (*Client, error) {
 	u, err := url.Parse(modelURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
@@ -158,7 +172,55 @@ func (c *Client) setMetadata(body []byte) error {
 		return fmt.Errorf("%w %s: output %q is %s %v, need FP32 [-1 K]", ErrRemote, c.base, out.Name, out.Datatype, out.Shape)
 	}
 	c.output, c.k = out.Name, int(out.Shape[1])
+	return c.setFeatures()
+}
+
+// maxFeatures bounds the features of one input a client accepts.
+const maxFeatures = 1 << 20
+
+// setFeatures finds and checks the feature output of the metadata.
+func (c *Client) setFeatures() error {
+	c.features, c.fdim = "", 0
+	name := c.o.FeaturesOutput
+	if name == "" {
+		return nil
+	}
+	var ft *TensorMetadata
+	names := make([]string, 0, len(c.meta.Outputs))
+	for i := range c.meta.Outputs {
+		t := &c.meta.Outputs[i]
+		names = append(names, fmt.Sprintf("%q", t.Name))
+		if t.Name == name {
+			ft = t
+		}
+	}
+	if ft == nil {
+		have := strings.Join(names, ", ")
+		if have == "" {
+			have = "none"
+		}
+		return fmt.Errorf("%w %s: no feature output %q (the server's outputs: %s); serve the features under that name (trustml serve --features-output %s) or name one of these", ErrRemote, c.base, name, have, name)
+	}
+	dim, ok := tensorSize(ft.Shape[min(len(ft.Shape), 1):], maxFeatures)
+	if (ft.Datatype != FP32 && ft.Datatype != FP64) || len(ft.Shape) < 2 || !ok || dim == 0 {
+		return fmt.Errorf("%w %s: feature output %q is %s %v, need FP32 [-1 dims...] with fixed dims and at most %d features", ErrRemote, c.base, name, ft.Datatype, ft.Shape, maxFeatures)
+	}
+	c.features, c.fdim = name, int(dim)
 	return nil
+}
+
+// tensorSize is the number of elements of a tensor of the given shape, ok
+// false when a dimension is negative or the count exceeds limit (checked
+// before it could overflow).
+func tensorSize(shape []int64, limit int64) (n int64, ok bool) {
+	n = 1
+	for _, d := range shape {
+		if d < 0 || (d > 0 && n > limit/d) {
+			return 0, false
+		}
+		n *= d
+	}
+	return n, n <= limit
 }
 
 // Metadata returns the model metadata read by Dial.
@@ -180,6 +242,58 @@ func (c *Client) NumClasses() int { return c.k }
 // it returns itself.
 func (c *Client) Clone() model.Classifier { return c }
 
+// FeaturesHint implements [model.FeaturesHinter]: what to do for features.
+func (c *Client) FeaturesHint() string {
+	return "serve them and pass --features-output (oip.ClientOptions.FeaturesOutput) naming the server's feature output"
+}
+
+// Model returns the classifier to use: a [*FeatureClient] when the client
+// was dialled with [ClientOptions.FeaturesOutput], else c itself, which is
+// not a [model.FeatureExtractor].
+func (c *Client) Model() model.Classifier {
+	if c.features != "" {
+		return &FeatureClient{c}
+	}
+	return c
+}
+
+// FeatureClient is a [Client] dialled with [ClientOptions.FeaturesOutput]:
+// a [model.FeatureExtractor] whose features are the server's feature
+// output, for feature-space detectors on a served model. Get it from
+// [Client.Model]. It is safe for concurrent use.
+type FeatureClient struct {
+	*Client
+}
+
+var (
+	_ model.FeatureExtractor = (*FeatureClient)(nil)
+	_ model.Cloner           = (*FeatureClient)(nil)
+)
+
+// FeaturesOutput is the name of the output the features are read from.
+func (f *FeatureClient) FeaturesOutput() string { return f.features }
+
+// FeatureDim implements [model.FeatureExtractor]: the number of values of
+// one input's feature output in the metadata.
+func (f *FeatureClient) FeatureDim() int { return f.fdim }
+
+// Clone implements [model.Cloner]: it returns f, safe for concurrent use.
+func (f *FeatureClient) Clone() model.Classifier { return f }
+
+// Features implements [model.FeatureExtractor]: it requests the feature
+// output for the inputs in x, at most MaxBatch inputs per request, and
+// writes the n×FeatureDim features into dst.
+func (f *FeatureClient) Features(ctx context.Context, dst, x []float32) error {
+	c := f.Client
+	n, err := model.CheckBatch(c, dst, x, c.fdim)
+	if err != nil {
+		return err
+	}
+	return c.run(ctx, x, n, c.features, func(body []byte, lo, hi int) error {
+		return c.decodeFeatures(dst[lo*c.fdim:hi*c.fdim], hi-lo, body)
+	})
+}
+
 // Logits implements [model.Classifier]: it sends the inputs in requests of
 // at most MaxBatch inputs and writes the remote logits (or log-probabilities)
 // into dst.
@@ -188,6 +302,14 @@ func (c *Client) Logits(ctx context.Context, dst, x []float32) error {
 	if err != nil {
 		return err
 	}
+	return c.run(ctx, x, n, c.output, func(body []byte, lo, hi int) error {
+		return c.decodeLogits(dst[lo*c.k:hi*c.k], body)
+	})
+}
+
+// run sends the n inputs in x in requests of at most MaxBatch inputs that
+// ask for output, and passes each reply body to read with its inputs' range.
+func (c *Client) run(ctx context.Context, x []float32, n int, output string, read func(body []byte, lo, hi int) error) error {
 	size := len(x) / max(n, 1)
 	for lo := 0; lo < n; lo += c.o.MaxBatch {
 		hi := min(lo+c.o.MaxBatch, n)
@@ -197,7 +319,7 @@ func (c *Client) Logits(ctx context.Context, dst, x []float32) error {
 		}
 		req := InferenceRequest{
 			Inputs:  []RequestInput{{Name: c.input, Shape: shape, Datatype: FP32, Data: x[lo*size : hi*size]}},
-			Outputs: []RequestOutput{{Name: c.output}},
+			Outputs: []RequestOutput{{Name: output}},
 		}
 		b, err := json.Marshal(&req)
 		if err != nil {
@@ -207,10 +329,42 @@ func (c *Client) Logits(ctx context.Context, dst, x []float32) error {
 		if err != nil {
 			return err
 		}
-		if err := c.decodeLogits(dst[lo*c.k:hi*c.k], body); err != nil {
+		if err := read(body, lo, hi); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// decodeFeatures reads an inference reply's feature output for n inputs
+// into dst (n×FeatureDim): its datatype must be FP32 or FP64 and its shape
+// [n dims...] with the metadata's number of values per input, its values
+// finite.
+func (c *Client) decodeFeatures(dst []float32, n int, body []byte) error {
+	var resp InferenceResponse
+	if err := json.Unmarshal(body, &resp); err != nil {
+		return fmt.Errorf("%w %s: malformed reply: %v", ErrRemote, c.base, err)
+	}
+	out, ok := resp.Output(c.features)
+	if !ok {
+		return fmt.Errorf("%w %s: reply has no feature output %q", ErrRemote, c.base, c.features)
+	}
+	if out.Datatype != FP32 && out.Datatype != FP64 {
+		return fmt.Errorf("%w %s: feature output %q has datatype %q, need FP32", ErrRemote, c.base, c.features, out.Datatype)
+	}
+	per, ok := tensorSize(out.Shape[min(len(out.Shape), 1):], maxFeatures)
+	if len(out.Shape) < 2 || out.Shape[0] != int64(n) || !ok || per != int64(c.fdim) {
+		return fmt.Errorf("%w %s: feature output %q has shape %v, want [%d dims...] with %d features per input", ErrRemote, c.base, c.features, out.Shape, n, c.fdim)
+	}
+	if len(out.Data) != len(dst) {
+		return fmt.Errorf("%w %s: feature output %q has %d values for %d inputs of %d features", ErrRemote, c.base, c.features, len(out.Data), n, c.fdim)
+	}
+	for i, v := range out.Data {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("%w %s: feature output %q: non-finite value for input %d", ErrRemote, c.base, c.features, i/c.fdim)
+		}
+	}
+	copy(dst, out.Data)
 	return nil
 }
 

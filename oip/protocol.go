@@ -7,7 +7,11 @@
 // and evaluations run against a real deployment and package serve can put a
 // defense in front of it. The client bounds each attempt's time, retries
 // transient failures with backoff ([ClientOptions]) and is safe for
-// concurrent use.
+// concurrent use. When the server publishes the model's penultimate-layer
+// features as an output, [ClientOptions.FeaturesOutput] names it and
+// [Client.Model] is a [FeatureClient], a [model.FeatureExtractor], so that
+// feature-space OoD detectors run on the served model; without it the client
+// is not one, and [model.RequireFeatures] says what to do.
 //
 // Endpoints (name is the model name):
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -49,6 +50,7 @@ type job struct {
 	x    []float32
 	n    int
 	out  []float32 // n×k defended scores, written by the worker
+	fs   []float32 // n×fdim features if the request wants them, else nil
 	enq  time.Time
 	done chan error // buffered: the worker never blocks on it
 }
@@ -59,6 +61,7 @@ type job struct {
 type batcher struct {
 	o       BatchOptions
 	size, k int
+	fdim    int // features per input, 0 when none are served
 	queue   chan *job
 	stop    chan struct{}
 	exited  chan struct{}
@@ -73,17 +76,20 @@ type batcher struct {
 type worker struct {
 	b         *batcher
 	m         model.Classifier
+	fe        model.FeatureExtractor // m, when features are served
 	d         defense.Defense
 	pre       defense.Preprocessor
 	x, logits []float32
+	fs        []float32
 	batch     []*job
 	pending   *job
 	timer     *time.Timer
 }
 
 // newBatcher starts o.Workers workers on copies of m, each with a defense
-// built by newDefense(i).
-func newBatcher(m model.Classifier, o BatchOptions, newDefense func(i int) (defense.Defense, error), mt *instruments) (*batcher, error) {
+// built by newDefense(i); with fdim > 0, m is a model.FeatureExtractor with
+// fdim features per input, computed for the jobs that want them.
+func newBatcher(m model.Classifier, o BatchOptions, newDefense func(i int) (defense.Defense, error), mt *instruments, fdim int) (*batcher, error) {
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = DefaultMaxBatch
 	}
@@ -101,7 +107,7 @@ func newBatcher(m model.Classifier, o BatchOptions, newDefense func(i int) (defe
 		return nil, fmt.Errorf("serve: %d workers need a model that can be cloned (model.Cloner); use 1 worker", o.Workers)
 	}
 	b := &batcher{
-		o: o, size: model.InputSize(m), k: m.NumClasses(),
+		o: o, size: model.InputSize(m), k: m.NumClasses(), fdim: fdim,
 		queue: make(chan *job, o.QueueSize), stop: make(chan struct{}), exited: make(chan struct{}),
 		metrics: mt,
 	}
@@ -117,6 +123,12 @@ func newBatcher(m model.Classifier, o BatchOptions, newDefense func(i int) (defe
 			wm = cl.Clone()
 		}
 		w := &worker{b: b, m: wm, d: d, timer: time.NewTimer(time.Hour)}
+		if fdim > 0 {
+			var ok bool
+			if w.fe, ok = wm.(model.FeatureExtractor); !ok {
+				return nil, fmt.Errorf("serve: a copy of the model (%T) returns no features", wm)
+			}
+		}
 		w.timer.Stop()
 		w.pre, _ = d.(defense.Preprocessor)
 		ws[i] = w
@@ -133,34 +145,37 @@ func newBatcher(m model.Classifier, o BatchOptions, newDefense func(i int) (defe
 }
 
 // do runs the n images in x through a worker and returns their n×k defended
-// scores.
-func (b *batcher) do(ctx context.Context, x []float32, n int) ([]float32, error) {
+// scores and, if feats, their n×fdim (undefended) features.
+func (b *batcher) do(ctx context.Context, x []float32, n int, feats bool) ([]float32, []float32, error) {
 	j := &job{ctx: ctx, x: x, n: n, out: make([]float32, n*b.k), enq: time.Now(), done: make(chan error, 1)}
+	if feats && b.fdim > 0 {
+		j.fs = make([]float32, n*b.fdim)
+	}
 	select {
 	case <-b.stop:
-		return nil, errClosed
+		return nil, nil, errClosed
 	default:
 	}
 	select {
 	case b.queue <- j:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, nil, ctx.Err()
 	case <-b.stop:
-		return nil, errClosed
+		return nil, nil, errClosed
 	}
 	select {
 	case err := <-j.done:
-		return j.out, err
+		return j.out, j.fs, err
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, nil, ctx.Err()
 	case <-b.exited:
 		// The workers drained the queue before exiting; the job may have
 		// been among the last ones.
 		select {
 		case err := <-j.done:
-			return j.out, err
+			return j.out, j.fs, err
 		default:
-			return nil, errClosed
+			return nil, nil, errClosed
 		}
 	}
 }
@@ -278,6 +293,9 @@ func (w *worker) runBatch(batch []*job) {
 	if err == nil {
 		t := time.Now()
 		err = w.m.Logits(b.ctx, w.logits, w.x)
+		if err == nil && w.fe != nil {
+			err = w.features(live)
+		}
 		fwdDur = time.Since(t)
 	}
 	if err == nil {
@@ -304,6 +322,40 @@ func (w *worker) runBatch(batch []*job) {
 		live[i] = nil
 	}
 	clear(batch) // drop references to answered jobs
+}
+
+// features computes the features of the live jobs that want them, from the
+// same (preprocessed) inputs as their logits, one model call per run of
+// consecutive such jobs.
+func (w *worker) features(live []*job) error {
+	b := w.b
+	off := 0 // first row of live[i]
+	for i := 0; i < len(live); {
+		if live[i].fs == nil {
+			off += live[i].n
+			i++
+			continue
+		}
+		end, rows := i, 0
+		for ; end < len(live) && live[end].fs != nil; end++ {
+			rows += live[end].n
+		}
+		w.fs = grow(w.fs, rows*b.fdim)
+		if err := w.fe.Features(b.ctx, w.fs, w.x[off*b.size:(off+rows)*b.size]); err != nil {
+			return err
+		}
+		for r, v := range w.fs {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("serve: the model's feature %d of an input is %v, not finite", r%b.fdim, v)
+			}
+		}
+		fo := 0
+		for ; i < end; i++ {
+			fo += copy(live[i].fs, w.fs[fo:])
+		}
+		off += rows
+	}
+	return nil
 }
 
 // batchSizeDependent is implemented by defenses whose output for a row

@@ -25,6 +25,17 @@
 // output — get 400, 404 or 413 with a v2 error body {"error": "..."}; a
 // failed upstream gets 502, one that does not answer in time 504.
 //
+// # Features
+//
+// With [Options.FeaturesOutput] (off by default), the model's
+// penultimate-layer features are published as one more output, [-1 D], and
+// returned to requests that name it in their outputs, so that
+// feature-space OoD detectors can run on the served model ([oip.ClientOptions]
+// FeaturesOutput). The features are returned undefended: they bypass the
+// output defense, and an attacker with them can rebuild the undefended
+// logits from the last layer. In proxy mode the upstream's feature output is
+// forwarded (one more upstream request per request that wants it).
+//
 // # Dynamic batching
 //
 // Requests are queued and the batch workers (one by default; each owns a

@@ -7,10 +7,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/trustml/trustml/metrics"
+	"github.com/trustml/trustml/model"
 	"github.com/trustml/trustml/nn"
 	"github.com/trustml/trustml/oip"
 	"github.com/trustml/trustml/serve"
@@ -47,6 +49,47 @@ func Example() {
 	// output logits [-1 3]
 	// output probabilities [-1 3]
 	// AAA keeps the class: true
+}
+
+// Serve a model's penultimate features next to its defended outputs (they
+// are not defended: opt in only where that is acceptable), and read them
+// with a client dialled for that output, a model.FeatureExtractor as
+// feature-space OoD detectors need.
+func Example_features() {
+	ctx := context.Background()
+	net, _ := nn.New(nn.MLP([]int{4}, []int{8}, 3), 1)
+	srv, err := serve.New(net, serve.Options{Name: "tiny", FeaturesOutput: "features"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer srv.Close(ctx)
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+
+	// Without FeaturesOutput the client returns no features.
+	plain, _ := oip.Dial(ctx, ts.URL+"/v2/models/tiny", oip.ClientOptions{})
+	_, err = model.RequireFeatures(plain.Model(), "tiny")
+	fmt.Println(err != nil)
+
+	c, err := oip.Dial(ctx, ts.URL+"/v2/models/tiny", oip.ClientOptions{FeaturesOutput: "features"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fe, err := model.RequireFeatures(c.Model(), "tiny")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	x := []float32{0.1, 0.9, 0.3, 0.5}
+	served, local := make([]float32, fe.FeatureDim()), make([]float32, net.FeatureDim())
+	fe.Features(ctx, served, x)
+	net.Features(ctx, local, x)
+	fmt.Println(fe.FeatureDim(), slices.Equal(served, local))
+	// Output:
+	// true
+	// 8 true
 }
 
 // Put a defense in front of a model that another v2 server (KServe, Triton,

@@ -25,6 +25,9 @@ type Config struct {
 	Model model.Classifier
 	// Upstream, if set, is the URL http://host:port/v2/models/NAME of the
 	// model to forward requests to (proxy mode), dialled with UpstreamOptions.
+	// With Server.FeaturesOutput set, the upstream's feature output of that
+	// name (or UpstreamOptions.FeaturesOutput) is forwarded; an upstream
+	// without it is an error naming its outputs.
 	Upstream        string
 	UpstreamOptions oip.ClientOptions
 	// Server configures the server; an empty Name is the upstream model's
@@ -52,11 +55,14 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	m := cfg.Model
 	if cfg.Upstream != "" {
+		if cfg.UpstreamOptions.FeaturesOutput == "" {
+			cfg.UpstreamOptions.FeaturesOutput = cfg.Server.FeaturesOutput
+		}
 		up, err := oip.Dial(ctx, cfg.Upstream, cfg.UpstreamOptions)
 		if err != nil {
 			return fmt.Errorf("serve: upstream: %w", err)
 		}
-		m = up
+		m = up.Model()
 		if cfg.Server.Name == "" {
 			cfg.Server.Name = up.Name()
 		}
@@ -111,6 +117,9 @@ func Run(ctx context.Context, cfg Config) (err error) {
 		"max_batch", o.Batch.MaxBatch, "max_delay", o.Batch.MaxDelay, "workers", o.Batch.Workers}
 	if cfg.Upstream != "" {
 		attrs = append(attrs, "upstream", cfg.Upstream)
+	}
+	if o.FeaturesOutput != "" {
+		attrs = append(attrs, "features", o.FeaturesOutput, "features_defended", false)
 	}
 	if cfg.HTTP.MetricsListener != nil {
 		attrs = append(attrs, "metrics", "http://"+cfg.HTTP.MetricsListener.Addr().String()+"/metrics")

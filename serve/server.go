@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -57,6 +58,13 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Logger receives structured logs (default: none).
 	Logger *slog.Logger
+	// FeaturesOutput, if set, publishes the model's penultimate-layer
+	// features (the model must be a [model.FeatureExtractor]: trustml
+	// networks are, an upstream is when dialled with its feature output) as
+	// an extra FP32 output [-1 D] of that name, returned only to requests
+	// that name it in their outputs. The features are not defended: they
+	// bypass the output defense, so this is off by default.
+	FeaturesOutput string
 }
 
 // Server serves one classifier (a local model or an [oip.Client] of an
@@ -70,7 +78,9 @@ type Server struct {
 	shape    []int
 	size, k  int
 	kind     defense.Output
-	outputs  []string
+	outputs  []string // the defended outputs
+	allowed  []string // outputs a request may name: outputs and the features
+	fdim     int      // features per input (0: none served)
 	b        *batcher
 	metrics  *instruments
 	log      *slog.Logger
@@ -124,6 +134,20 @@ func New(m model.Classifier, o Options) (*Server, error) {
 	default:
 		s.outputs = []string{ScoresName}
 	}
+	s.allowed = s.outputs
+	if o.FeaturesOutput != "" {
+		fe, err := model.RequireFeatures(m, o.Name)
+		if err != nil {
+			return nil, fmt.Errorf("serve: features output %q: %w", o.FeaturesOutput, err)
+		}
+		if slices.Contains(s.outputs, o.FeaturesOutput) {
+			return nil, fmt.Errorf("serve: features output %q: the defense's output has that name; choose another (e.g. \"features\")", o.FeaturesOutput)
+		}
+		if s.fdim = fe.FeatureDim(); s.fdim <= 0 {
+			return nil, fmt.Errorf("serve: features output %q: the model has %d features per input", o.FeaturesOutput, s.fdim)
+		}
+		s.allowed = append(slices.Clip(s.outputs), o.FeaturesOutput)
+	}
 	s.metrics, err = newMetrics(o.Registry, o.Name, o.Defense)
 	if err != nil {
 		return nil, fmt.Errorf("serve: metrics: %w", err)
@@ -136,7 +160,7 @@ func New(m model.Classifier, o Options) (*Server, error) {
 		do.Seed += uint64(i)
 		return defense.New(o.Defense, do)
 	}
-	s.b, err = newBatcher(m, o.Batch, newDefense, s.metrics)
+	s.b, err = newBatcher(m, o.Batch, newDefense, s.metrics, s.fdim)
 	if err != nil {
 		return nil, err
 	}
@@ -146,13 +170,17 @@ func New(m model.Classifier, o Options) (*Server, error) {
 		}
 	}
 	s.meta = oip.NewMetadata(o.Name, o.Version, s.shape, k, s.outputs...)
+	if s.fdim > 0 {
+		s.meta.Outputs = append(s.meta.Outputs, oip.TensorMetadata{Name: o.FeaturesOutput, Datatype: oip.FP32, Shape: []int64{-1, int64(s.fdim)}})
+	}
 	return s, nil
 }
 
 // Metadata describes the served model: one FP32 input "input" [-1 dims...]
 // and the outputs of its defense: "logits" and "probabilities" for defenses
 // that return logits (AAA, none, outRND), "probabilities" for those that
-// return probabilities, "scores" for the others.
+// return probabilities, "scores" for the others; and, with
+// [Options.FeaturesOutput], the undefended features [-1 D].
 func (s *Server) Metadata() oip.ModelMetadata { return s.meta }
 
 // Output says what the defended scores are.
@@ -176,7 +204,8 @@ func (s *Server) Close(ctx context.Context) error {
 
 // Infer answers a decoded request: it checks the input against the model's
 // shape and input range, runs it through the batcher (model, then defense)
-// and returns the requested outputs (all of them when none are named).
+// and returns the requested outputs (all the defended ones when none are
+// named; the features only when named).
 // Errors wrap [oip.ErrBadRequest] for the client's mistakes, [oip.ErrRemote]
 // (and [oip.ErrTimeout]) for a failed upstream.
 func (s *Server) Infer(ctx context.Context, req *oip.InferenceRequest) (*oip.InferenceResponse, error) {
@@ -189,24 +218,23 @@ func (s *Server) Infer(ctx context.Context, req *oip.InferenceRequest) (*oip.Inf
 
 // check validates a request and returns its number of images.
 func (s *Server) check(req *oip.InferenceRequest) (int, error) {
-	return oip.Check(req, oip.InputName, s.shape, s.o.InputRange[0], s.o.InputRange[1], s.outputs)
+	return oip.Check(req, oip.InputName, s.shape, s.o.InputRange[0], s.o.InputRange[1], s.allowed)
 }
 
 func (s *Server) infer(ctx context.Context, req *oip.InferenceRequest, n int) (*oip.InferenceResponse, error) {
-	scores, err := s.b.do(ctx, req.Inputs[0].Data, n)
-	if err != nil {
-		return nil, err
-	}
-	want := func(name string) bool {
-		if len(req.Outputs) == 0 {
-			return true
-		}
+	named := func(name string) bool {
 		for _, o := range req.Outputs {
 			if o.Name == name {
 				return true
 			}
 		}
 		return false
+	}
+	want := func(name string) bool { return len(req.Outputs) == 0 || named(name) }
+	feats := s.fdim > 0 && named(s.o.FeaturesOutput)
+	scores, fs, err := s.b.do(ctx, req.Inputs[0].Data, n, feats)
+	if err != nil {
+		return nil, err
 	}
 	resp := &oip.InferenceResponse{ModelName: s.o.Name, ModelVersion: s.o.Version, ID: req.ID}
 	shape := []int64{int64(n), int64(s.k)}
@@ -220,6 +248,9 @@ func (s *Server) infer(ctx context.Context, req *oip.InferenceRequest, n int) (*
 			metrics.Softmax(data, scores, s.k)
 		}
 		resp.Outputs = append(resp.Outputs, oip.ResponseOutput{Name: name, Shape: shape, Datatype: oip.FP32, Data: data})
+	}
+	if feats {
+		resp.Outputs = append(resp.Outputs, oip.ResponseOutput{Name: s.o.FeaturesOutput, Shape: []int64{int64(n), int64(s.fdim)}, Datatype: oip.FP32, Data: fs})
 	}
 	return resp, nil
 }

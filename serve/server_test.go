@@ -315,8 +315,9 @@ func (c noClone) Logits(ctx context.Context, dst, x []float32) error {
 	return c.m.Logits(ctx, dst, x)
 }
 
-// FuzzInfer sends arbitrary bodies to the inference endpoint: the answer is
-// 200 with the model's outputs or a v2 error with 400 or 413, never a
+// FuzzInfer sends arbitrary bodies to the inference endpoint of a server
+// that also serves features: the answer is 200 with the requested outputs
+// of consistent shapes or a v2 error with 400 or 413, never a
 // server error.
 func FuzzInfer(f *testing.F) {
 	for _, s := range []string{
@@ -330,7 +331,9 @@ func FuzzInfer(f *testing.F) {
 	}
 	f.Add(request(images(1, 2, 16), []int{1, 4, 4}))
 	f.Add(request(images(1, 1, 16), []int{16}))
-	s := newTestServer(f, newRowModel(1), Options{Name: "m", MaxBodyBytes: 1 << 16})
+	f.Add(request(images(1, 3, 16), []int{1, 4, 4}, "f", "probabilities"))
+	// The model serves its features as output "f".
+	s := newTestServer(f, featRowModel{newRowModel(1)}, Options{Name: "m", MaxBodyBytes: 1 << 16, FeaturesOutput: "f"})
 	h := s.Handler()
 	f.Fuzz(func(t *testing.T, body []byte) {
 		rec := httptest.NewRecorder()
@@ -340,6 +343,11 @@ func FuzzInfer(f *testing.F) {
 			var r oip.InferenceResponse
 			if err := json.Unmarshal(rec.Body.Bytes(), &r); err != nil || len(r.Outputs) == 0 {
 				t.Fatalf("200 with body %q", rec.Body.Bytes())
+			}
+			for _, o := range r.Outputs {
+				if len(o.Shape) != 2 || int64(len(o.Data)) != o.Shape[0]*o.Shape[1] {
+					t.Fatalf("output %s of shape %v has %d values", o.Name, o.Shape, len(o.Data))
+				}
 			}
 		case 400, 413:
 			if err := isV2Error(rec.Body.Bytes(), ""); err != nil {

@@ -15,6 +15,10 @@ import (
 // accept, for flag help.
 const SpecHelp = `model: "default" (the embedded Fashion-MNIST CNN), another embedded name, a checkpoint file written by "trustml train", or (where a served model will do) http://host:port/v2/models/NAME`
 
+// FeaturesHelp describes the flag that sets [oip.ClientOptions.FeaturesOutput]
+// (--features-output), for flag help.
+const FeaturesHelp = `served model: the server's output holding the penultimate features ("trustml serve --features-output NAME"), which feature-based OoD detectors need`
+
 // IsRemote reports whether spec names a model served over the Open
 // Inference Protocol (an http or https URL).
 func IsRemote(spec string) bool {
@@ -41,10 +45,16 @@ func OpenNetwork(spec string) (*nn.Network, map[string]string, error) {
 
 // Open resolves a model specification to a classifier: what
 // [OpenNetwork] accepts, or the URL of a model served over the Open
-// Inference Protocol (http://host:port/v2/models/NAME), reached with opts.
+// Inference Protocol (http://host:port/v2/models/NAME), reached with opts
+// (a [model.FeatureExtractor] when opts.FeaturesOutput names the server's
+// feature output; local networks always are one).
 func Open(ctx context.Context, spec string, opts oip.ClientOptions) (model.Classifier, error) {
 	if IsRemote(spec) {
-		return oip.Dial(ctx, spec, opts)
+		c, err := oip.Dial(ctx, spec, opts)
+		if err != nil {
+			return nil, err
+		}
+		return c.Model(), nil
 	}
 	net, _, err := OpenNetwork(spec)
 	return net, err

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/trustml/trustml/model"
 	"github.com/trustml/trustml/nn"
 	"github.com/trustml/trustml/oip"
 )
@@ -77,5 +78,24 @@ func TestOpenRemote(t *testing.T) {
 	}
 	if !IsRemote(srv.URL) || IsRemote("m.ckpt") {
 		t.Error("IsRemote misclassifies")
+	}
+	// A served model is a model.FeatureExtractor only when opts names its
+	// feature output, and one the server lacks is an error naming it.
+	net, err := nn.New(nn.MLP([]int{4}, []int{8}, 3), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := httptest.NewServer((&oip.Server{Name: "mlp", Model: net}).Handler())
+	defer up.Close()
+	c, err := Open(context.Background(), up.URL+"/v2/models/mlp", oip.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.(model.FeatureExtractor); ok || c.NumClasses() != 3 {
+		t.Errorf("Open without FeaturesOutput gives a %T", c)
+	}
+	c, err = Open(context.Background(), up.URL+"/v2/models/mlp", oip.ClientOptions{FeaturesOutput: "features"})
+	if c != nil || err == nil || !strings.Contains(err.Error(), `no feature output "features"`) {
+		t.Errorf("Open with a missing feature output: %v, %v", c, err)
 	}
 }

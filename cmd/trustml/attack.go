@@ -29,6 +29,7 @@ func init() {
 type attackFlags struct {
 	data                                        dataFlags
 	model, split, attacks, defenses, norm, loss string
+	featuresOutput                              string
 	checkpoints, shard, outDir                  string
 	defenseParams, attackParams                 []string
 	n, budget, calibrate, retries               int
@@ -92,6 +93,7 @@ Defenses: ` + strings.Join(defense.Names(), ", "),
 	fl.IntVar(&f.retries, "retries", 2, "served model: retries of a request after a timeout, connection error or 5xx (0 to 10)")
 	fl.DurationVar(&f.backoff, "retry-backoff", 100*time.Millisecond, "served model: wait before the first retry, doubled for each further one (at most 1m)")
 	fl.DurationVar(&f.timeout, "timeout", 30*time.Second, "served model: time limit of each attempt of a request")
+	fl.StringVar(&f.featuresOutput, "features-output", "", zoo.FeaturesHelp)
 	completeNames(cmd, "attacks", append(attack.Names(), "all"))
 	completeNames(cmd, "defenses", append(defense.Names(), "all"))
 	return cmd
@@ -163,7 +165,7 @@ func runAttack(cmd *cobra.Command, f *attackFlags) error {
 		return fmt.Errorf("--retries must be in [0, 10], --retry-backoff in [0, 1m] and --timeout positive")
 	}
 	// oip's Retries 0 means its default: none is −1.
-	c, err := zoo.Open(cmd.Context(), f.model, oip.ClientOptions{Retries: f.retries - 1 + min(f.retries, 1), Backoff: f.backoff, Timeout: f.timeout})
+	c, err := zoo.Open(cmd.Context(), f.model, oip.ClientOptions{Retries: f.retries - 1 + min(f.retries, 1), Backoff: f.backoff, Timeout: f.timeout, FeaturesOutput: f.featuresOutput})
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ func newEvalCmd() *cobra.Command {
 		modelS string
 		split  string
 		asJSON bool
+		co     oip.ClientOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "eval",
@@ -36,7 +37,7 @@ served over the Open Inference Protocol (http://host:port/v2/models/NAME).`,
 			if err != nil {
 				return err
 			}
-			net, err := zoo.Open(cmd.Context(), modelS, oip.ClientOptions{})
+			net, err := zoo.Open(cmd.Context(), modelS, co)
 			if err != nil {
 				return err
 			}
@@ -65,5 +66,6 @@ served over the Open Inference Protocol (http://host:port/v2/models/NAME).`,
 	cmd.Flags().StringVar(&modelS, "model", "default", modelHelp)
 	cmd.Flags().StringVar(&split, "split", "test", "split: train or test")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.Flags().StringVar(&co.FeaturesOutput, "features-output", "", zoo.FeaturesHelp)
 	return cmd
 }

@@ -73,6 +73,7 @@ Defenses: ` + strings.Join(defense.Names(), ", "),
 	fl.StringVar(&f.kserve.PredictorModel, "upstream-model", "", "with --predictor_host: the model's name at the predictor (default: --model_name)")
 	fl.DurationVar(&up.Timeout, "upstream-timeout", 10*time.Second, "time limit of each upstream attempt (then 504)")
 	fl.IntVar(&up.Retries, "upstream-retries", 2, "retries of an upstream request after a timeout, connection error or 5xx (0: none)")
+	fl.StringVar(&so.FeaturesOutput, "features-output", "", `also serve the penultimate features as this output (e.g. "features"; UNDEFENDED: off by default); with --upstream, forwards the upstream's`)
 	fl.StringVar(&so.Defense, "defense", serve.DefaultDefense, `output defense applied to every reply ("none" for none)`)
 	fl.StringVar(&f.params, "defense-param", "", `defense parameters as key=value,... (e.g. "tau=3,temperature=2")`)
 	fl.Uint64Var(&f.seed, "seed", 0, "seed of randomized defenses")
