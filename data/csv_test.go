@@ -163,19 +163,39 @@ func FuzzReadCSV(f *testing.F) {
 		"\"a\",\"b\nc\"\n1,2\n",
 		"1,,x\n",
 		"a;b\n1;2\n",
+		"label\tf\n1\t0.1\n2\t0.30000000000000004\n",
+		"0,0,0,0,1\n1,1,1,1,0\n",
+		"y,a\n1,2\n2,3\n3,4\n4,5\n5,6\n6,7\n7,8\n8,9\n9,10\n10,11\n11,12\n12,13\n",
 		"",
 	} {
-		f.Add(s, uint8(0))
-		f.Add(s, uint8(0xff))
+		f.Add(s, uint8(0), uint16(0))
+		f.Add(s, uint8(0xff), uint16(0xffff))
+		f.Add(s, uint8(0x03), uint16(0x0418))
 	}
-	f.Fuzz(func(t *testing.T, in string, flags uint8) {
+	f.Fuzz(func(t *testing.T, in string, flags uint8, more uint16) {
+		var warnings []string
 		opt := CSVOptions{
-			Header:      HeaderMode(flags % 3),
-			LabelColumn: int(int8(flags>>2)) % 4,
-			NoLabel:     flags&0x40 != 0,
-			Regression:  flags&0x80 != 0,
+			Header:         HeaderMode(flags % 3),
+			LabelColumn:    int(int8(flags>>2)) % 4,
+			NoLabel:        flags&0x40 != 0,
+			Regression:     flags&0x80 != 0,
+			Classification: more&1 != 0,
+			Comma:          []rune{0, ';', '\t', '|'}[more>>1&3],
+			Float64:        more&0x400 != 0,
+			Warn:           func(m string) { warnings = append(warnings, m) },
+		}
+		if more&8 != 0 {
+			opt.Shape = []int{1, int(more>>4)%5 + 1}
+		}
+		if more&0x200 != 0 {
+			opt.LabelName = "label"
 		}
 		d, err := ReadCSV(strings.NewReader(in), "fuzz.csv", opt)
+		for _, w := range warnings {
+			if !strings.HasPrefix(w, "fuzz.csv") {
+				t.Fatalf("warning %q does not name the file", w)
+			}
+		}
 		if err != nil {
 			requireParseError(t, err, "fuzz.csv")
 			return
@@ -183,32 +203,48 @@ func FuzzReadCSV(f *testing.F) {
 		if err := d.Validate(); err != nil {
 			t.Fatalf("parsed an invalid dataset: %v", err)
 		}
-		if d.Len() == 0 || len(d.Shape) != 1 {
-			t.Fatalf("len %d shape %v", d.Len(), d.Shape)
+		if d.Len() == 0 || opt.Shape == nil && len(d.Shape) != 1 || opt.Shape != nil && !slices.Equal(d.Shape, opt.Shape) {
+			t.Fatalf("len %d shape %v, options' shape %v", d.Len(), d.Shape, opt.Shape)
 		}
 		for _, v := range d.X {
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 				t.Fatalf("non-finite value %v", v)
 			}
 		}
+		if opt.Float64 != (d.X64 != nil) {
+			t.Fatalf("Float64 %v, X64 kept %v", opt.Float64, d.X64 != nil)
+		}
+		for i, v := range d.X64 {
+			if float32(v) != d.X[i] {
+				t.Fatalf("X64[%d] = %v, X = %v", i, v, d.X[i])
+			}
+		}
 		switch {
 		case opt.NoLabel && (d.Y != nil || d.Target != nil):
 			t.Fatal("labels on unlabeled data")
-		case !opt.NoLabel && opt.Regression && len(d.Target) != d.Len():
+		case !opt.NoLabel && opt.Regression && len(d.Target) != d.Len() && (opt.Shape == nil || d.Y != nil):
 			t.Fatal("missing targets")
-		case !opt.NoLabel && !opt.Regression && len(d.Y) != d.Len():
+		case !opt.NoLabel && opt.Classification && len(d.Y) != d.Len() && (opt.Shape == nil || d.Target != nil):
 			t.Fatal("missing labels")
+		case opt.Shape != nil && len(d.Y)+len(d.Target) == 0 && !opt.NoLabel && opt.LabelColumn == 0 && opt.LabelName == "" && len(warnings) == 0:
+			t.Fatal("read without labels without a note")
+		case !opt.NoLabel && opt.Shape == nil && len(d.Y)+len(d.Target) != d.Len():
+			t.Fatal("neither labels nor targets")
+		case !opt.Regression && !opt.Classification && len(d.Classes) > MaxInferredClasses:
+			t.Fatalf("inferred %d classes", len(d.Classes))
 		}
 		// Round trip: what WriteCSV writes reads back to the same data.
 		var buf bytes.Buffer
 		if err := WriteCSV(&buf, d); err != nil {
 			t.Fatal(err)
 		}
-		e, err := ReadCSV(&buf, "round", CSVOptions{Header: HeaderYes, NoLabel: opt.NoLabel, Regression: opt.Regression && !opt.NoLabel})
+		e, err := ReadCSV(&buf, "round", CSVOptions{Header: HeaderYes, NoLabel: d.Y == nil && d.Target == nil,
+			Regression: d.Target != nil, Classification: d.Y != nil, Float64: opt.Float64})
 		if err != nil {
 			t.Fatalf("reading back %q: %v", buf.String(), err)
 		}
-		if !sameData(d, e) {
+		e.Shape = d.Shape
+		if !sameData(d, e) || !slices.Equal(d.X64, e.X64) {
 			t.Fatalf("round trip differs:\n%+v\n%+v", d, e)
 		}
 	})

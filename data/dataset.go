@@ -22,6 +22,11 @@ type Dataset struct {
 	Shape []int
 	// X holds Len()*SampleSize() values, row-major.
 	X []float32
+	// X64 optionally holds the same values as X in float64, as parsed from
+	// a text file (see [CSVOptions].Float64) or the embedded tabular sets,
+	// for code that computes in float64 ([Dataset.Float64]); nil when not
+	// kept. Code that changes X must change or drop X64.
+	X64 []float64
 	// Y holds the class label of each sample, in [0, len(Classes)); nil for
 	// regression and unlabeled sets.
 	Y []int
@@ -97,6 +102,9 @@ func (d *Dataset) Subset(idx []int) *Dataset {
 	n := d.Len()
 	out := d.header()
 	out.X = make([]float32, len(idx)*s)
+	if d.X64 != nil {
+		out.X64 = make([]float64, len(idx)*s)
+	}
 	if d.Y != nil {
 		out.Y = make([]int, len(idx))
 	}
@@ -108,6 +116,9 @@ func (d *Dataset) Subset(idx []int) *Dataset {
 			panic(fmt.Sprintf("data: Subset index %d out of range [0, %d)", i, n))
 		}
 		copy(out.X[j*s:(j+1)*s], d.X[i*s:(i+1)*s])
+		if out.X64 != nil {
+			copy(out.X64[j*s:(j+1)*s], d.X64[i*s:(i+1)*s])
+		}
 		if d.Y != nil {
 			out.Y[j] = d.Y[i]
 		}
@@ -122,6 +133,7 @@ func (d *Dataset) Subset(idx []int) *Dataset {
 func (d *Dataset) Clone() *Dataset {
 	out := d.header()
 	out.X = clone(d.X)
+	out.X64 = clone(d.X64)
 	out.Y = clone(d.Y)
 	out.Target = clone(d.Target)
 	return out
@@ -167,6 +179,9 @@ func (d *Dataset) Validate() error {
 		return fmt.Errorf("data: %s: %d values are not a whole number of samples of shape %v (size %d)", name, len(d.X), d.Shape, s)
 	}
 	n := len(d.X) / s
+	if d.X64 != nil && len(d.X64) != len(d.X) {
+		return fmt.Errorf("data: %s: %d float64 values for %d values", name, len(d.X64), len(d.X))
+	}
 	if d.Y != nil && d.Target != nil {
 		return fmt.Errorf("data: %s: has both class labels and regression targets", name)
 	}
@@ -220,14 +235,19 @@ func (d *Dataset) ClassCounts() []int {
 }
 
 // Float64 returns the samples as a new n×D gonum matrix of float64 (D =
-// SampleSize()), for the kernel and linear-algebra code. It returns nil for an
-// empty dataset, since gonum has no 0×D matrices.
+// SampleSize()), for the kernel and linear-algebra code: a copy of X64 when
+// it is kept, else of X. It returns nil for an empty dataset, since gonum
+// has no 0×D matrices.
 func (d *Dataset) Float64() *mat.Dense {
 	n, s := d.Len(), d.SampleSize()
 	if n == 0 || s == 0 {
 		return nil
 	}
 	v := make([]float64, n*s)
+	if len(d.X64) == len(d.X) {
+		copy(v, d.X64)
+		return mat.NewDense(n, s, v)
+	}
 	for i, x := range d.X[:n*s] {
 		v[i] = float64(x)
 	}

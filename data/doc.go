@@ -6,7 +6,9 @@
 // A [Dataset] is a flat row-major []float32 of samples with a per-sample
 // shape ([1 28 28] for Fashion-MNIST, [D] for tabular data), plus either
 // class labels (classification) or float64 targets (regression). Images are
-// scaled to [0, 1], the convention of package model.
+// scaled to [0, 1], the convention of package model. Tabular values read
+// from text can also be kept in float64 (X64), for code that computes in
+// float64 such as package kernel.
 //
 // Built-in datasets, by name (see [Names] and [Open]):
 //
@@ -28,7 +30,11 @@
 // # File formats
 //
 // [ReadIDX] reads the IDX files of (Fashion-)MNIST, gzip-compressed or raw;
-// [ReadCSV] reads comma-separated values with an optional header;
+// [ReadCSV] reads comma- or tab-separated values with an optional header,
+// a label column chosen by index or name (or none), an optional sample
+// shape, and a task inferred from the labels unless given (see
+// [CSVOptions]); [OpenWith] passes the same [FileOptions] for any file, and
+// [FileFlags] are their command-line options;
 // [ReadLIBSVM] reads the sparse LIBSVM/SVMlight text format; [ReadNPY] and
 // [ReadNPZ] read NumPy arrays, which [ArraysDataset] (and [Open] for .npy and
 // .npz files) turns into a data set. Every reader

@@ -33,9 +33,19 @@ func FitStandardizer(d *Dataset) (*Standardizer, error) {
 		return nil, fmt.Errorf("data: fit standardizer on %s: %w", d.Name, errEmpty)
 	}
 	st := &Standardizer{Mean: make([]float64, s), Std: make([]float64, s)}
-	for i := range n {
+	buf := make([]float64, s)
+	row := func(i int) []float64 { // sample i in float64: X64 when kept
+		if len(d.X64) == len(d.X) {
+			return d.X64[i*s : (i+1)*s]
+		}
 		for j, v := range d.X[i*s : (i+1)*s] {
-			st.Mean[j] += float64(v)
+			buf[j] = float64(v)
+		}
+		return buf
+	}
+	for i := range n {
+		for j, v := range row(i) {
+			st.Mean[j] += v
 		}
 	}
 	for j := range st.Mean {
@@ -46,8 +56,8 @@ func FitStandardizer(d *Dataset) (*Standardizer, error) {
 	sq := make([]float64, s)
 	corr := make([]float64, s)
 	for i := range n {
-		for j, v := range d.X[i*s : (i+1)*s] {
-			dv := float64(v) - st.Mean[j]
+		for j, v := range row(i) {
+			dv := v - st.Mean[j]
 			sq[j] += dv * dv
 			corr[j] += dv
 		}
@@ -83,6 +93,11 @@ func (st *Standardizer) Apply(d *Dataset) error {
 	for i := range n {
 		row := d.X[i*s : (i+1)*s]
 		for j, v := range row {
+			if d.X64 != nil {
+				d.X64[i*s+j] = (d.X64[i*s+j] - st.Mean[j]) / st.Std[j]
+				row[j] = float32(d.X64[i*s+j])
+				continue
+			}
 			row[j] = float32((float64(v) - st.Mean[j]) / st.Std[j])
 		}
 	}

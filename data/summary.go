@@ -76,39 +76,31 @@ func Summarize(d *Dataset, split string) Summary {
 // regression a file's label column is read as a regression target. Files
 // are validated on the way.
 func Describe(name, dir string, regression bool) ([]Summary, error) {
-	if i := slices.IndexFunc(Names(), func(in Info) bool { return in.Name == name }); i >= 0 {
-		splits := []Split{Train}
-		if Names()[i].Splits {
-			splits = append(splits, Test)
+	return DescribeWith(name, dir, FileOptions{Regression: regression})
+}
+
+// DescribeWith is [Describe] with options for files (see [OpenWith]).
+func DescribeWith(name, dir string, opt FileOptions) ([]Summary, error) {
+	splits := []Split{Train}
+	if i := slices.IndexFunc(Names(), func(in Info) bool { return in.Name == name }); i >= 0 && Names()[i].Splits {
+		splits = append(splits, Test)
+	}
+	var out []Summary
+	for _, sp := range splits {
+		d, err := OpenWith(name, sp, dir, opt)
+		if err != nil {
+			return nil, err
 		}
-		var out []Summary
-		for _, sp := range splits {
-			d, err := Open(name, sp, dir)
-			if err != nil {
-				return nil, err
-			}
-			label := ""
-			if len(splits) > 1 {
-				label = sp.String()
-			}
-			out = append(out, Summarize(d, label))
+		if err := d.Validate(); err != nil {
+			return nil, err
 		}
-		return out, nil
+		label := ""
+		if len(splits) > 1 {
+			label = sp.String()
+		}
+		out = append(out, Summarize(d, label))
 	}
-	var d *Dataset
-	var err error
-	if regression {
-		d, err = OpenFile(name, FileOptions{Regression: true})
-	} else {
-		d, err = Open(name, Train, dir)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if err := d.Validate(); err != nil {
-		return nil, err
-	}
-	return []Summary{Summarize(d, "")}, nil
+	return out, nil
 }
 
 // CheckFits reports whether d can be fed to a classifier that takes inputs

@@ -88,7 +88,8 @@ func TabularNames() []string {
 // Features names the columns, and the classes are in scikit-learn's order
 // (breast-cancer: malignant = 0, benign = 1). Values are as published: not
 // standardized (digits 0..16; diabetes the raw, unscaled features, i.e.
-// scikit-learn's load_diabetes(scaled=False)); use a [Standardizer].
+// scikit-learn's load_diabetes(scaled=False)); use a [Standardizer]. X64
+// holds the values in float64, as scikit-learn reads them.
 //
 // The data are decoded once per process; every call returns a fresh copy. It
 // is safe for concurrent use.
@@ -114,7 +115,7 @@ func loadTabular(s *tabularSet) (*Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	d, err := ReadCSV(r, "embedded:"+file, CSVOptions{Header: HeaderYes, Regression: s.classes == nil})
+	d, err := ReadCSV(r, "embedded:"+file, CSVOptions{Header: HeaderYes, Regression: s.classes == nil, Classification: s.classes != nil, Float64: true})
 	if err != nil {
 		return nil, err
 	}

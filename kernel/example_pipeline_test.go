@@ -94,3 +94,23 @@ func ExampleNewClassifier() {
 	// *kernel.AsKLS <nil>
 	// kernel: unknown method "svm" (known: askls, krr, labrbf, lssvm)
 }
+
+// Kernel PCA of standardized wine; scikit-learn's StandardScaler +
+// KernelPCA(kernel="rbf", gamma=0.1) gives the same eigenvalues.
+func ExamplePCAPipeline() {
+	d, err := data.Tabular("wine")
+	if err != nil {
+		panic(err)
+	}
+	p := &kernel.PCAPipeline{Kernel: "rbf:gamma=0.1", Components: 2}
+	if err := p.Fit(context.Background(), d); err != nil {
+		panic(err)
+	}
+	Z, err := p.Transform(d)
+	if err != nil {
+		panic(err)
+	}
+	r, c := Z.Dims()
+	fmt.Printf("scores %d×%d, eigenvalues %.4f\n", r, c, p.Model.Eigenvalues())
+	// Output: scores 178×2, eigenvalues [20.8354 14.6536]
+}

@@ -37,9 +37,15 @@
 // [NewRegressor] and [NewClassifier] build them, and an unknown name is an
 // error matching [ErrUnknown] that lists the registered ones. A [Pipeline]
 // standardizes a tabular data set and fits a named method with a kernel
-// given as text: [Pipeline.FitHoldout], [Pipeline.Predict] and
-// [Pipeline.GridSearch] are what "trustml kernel fit|predict|cv" run, and a
-// pipeline is saved with [SaveFile] like any other model.
+// given as text: [Pipeline.FitHoldout], [Pipeline.Predict],
+// [Pipeline.GridSearch] and [Pipeline.Refit] are what "trustml kernel
+// fit|predict|cv" run (through [Pipeline.FitSave], [Pipeline.PredictReport]
+// and [Pipeline.SearchReport], which return a printable [Report]), and a
+// pipeline is saved with [SaveFile] like any other model. A [PCAPipeline]
+// does the same for kernel PCA ("trustml kernel pca"). Features come from
+// [data.Dataset.Float64], which uses the float64 values a CSV file was read
+// with when they were kept. [DefaultsHelp] lists the defaults that differ
+// from scikit-learn's.
 //
 // # Linear algebra
 //

@@ -123,7 +123,7 @@ func MethodHelp() string {
 
 func init() {
 	RegisterMethod("krr", Method{
-		Doc: "kernel ridge regression", RegName: "λ", DefaultReg: 1e-3,
+		Doc: "kernel ridge regression, (K + λI)α = y with λ = scikit-learn's KernelRidge alpha", RegName: "λ", DefaultReg: 1e-3,
 		Regressor: func(k Kernel, reg float64, _ *rand.Rand) Regressor { return &KRR{Kernel: k, Lambda: reg} },
 	})
 	RegisterMethod("lssvm", Method{

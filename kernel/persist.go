@@ -15,7 +15,8 @@ import (
 
 // Model is a fitted kernel model that can be saved with [Save] and read
 // back with [Load]: *KRR, *LSSVMRegressor, *LSSVMClassifier, *AsKLS,
-// *LABRBF, *Nystrom, *KPCA and *Pipeline (which holds one of the others).
+// *LABRBF, *Nystrom, *KPCA, *Pipeline (which holds one of the others) and
+// *PCAPipeline (which holds a *KPCA).
 type Model interface {
 	// ModelKind names the model type in files ("krr", "askls", ...).
 	ModelKind() string
@@ -111,6 +112,8 @@ func Load(r io.Reader) (Model, error) {
 		m = &KPCA{}
 	case "pipeline":
 		m = &Pipeline{}
+	case "kpca-pipeline":
+		m = &PCAPipeline{}
 	default:
 		return nil, fmt.Errorf("kernel: unknown model kind %q: %w", env.Kind, ErrFormat)
 	}

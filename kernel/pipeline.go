@@ -13,6 +13,7 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/trustml/trustml/data"
+	"github.com/trustml/trustml/metrics"
 )
 
 // Pipeline is a kernel machine with its preprocessing, fitted on a tabular
@@ -58,6 +59,27 @@ type Pipeline struct {
 	// Model is the fitted kernel machine (a [Regressor] or [Classifier]).
 	Model Model
 }
+
+// DefaultsHelp lists, for help texts and documentation, the defaults of
+// [Pipeline], [PCAPipeline] and "trustml kernel" that differ from
+// scikit-learn's.
+const DefaultsHelp = `Defaults that differ from scikit-learn:
+  - features are standardized with the training rows' mean and population
+    std (StandardScaler); --no-standardize feeds them as they are, as
+    scikit-learn's estimators do;
+  - the kernel is rbf with gamma = 1/features (KernelRidge and KernelPCA:
+    linear; their rbf's gamma default is 1/features too);
+  - krr's λ, scikit-learn's alpha in (K + λI)α = y, is 1e-3 (KernelRidge:
+    alpha = 1);
+  - fit holds out 20% of the rows (--test-frac 0.2; stratified for classes,
+    seeded) to score, and saves the model fitted on the other 80%;
+    --test-frac 0 fits on all rows;
+  - cv runs 5 folds, stratified for classes and shuffled with --seed
+    (GridSearchCV: 5 folds, not shuffled), and does not refit unless --refit;
+  - pca keeps 2 components (KernelPCA: all with a positive eigenvalue);
+  - a file's task is inferred: non-integer numeric labels are a regression
+    target, names or integers are classes, and an integer column with many
+    distinct values is an error asking for --regression or --classification.`
 
 // Metric names the score of a regression ("r2", the coefficient of
 // determination) or classification ("accuracy") pipeline.
@@ -220,6 +242,25 @@ type Prediction struct {
 	// the [Metric] of the predictions.
 	Scored bool
 	Score  float64
+	// Regression holds MSE, MAE and R² when regression targets were
+	// scored.
+	Regression *metrics.Regression
+	// PerClass counts, per class of the model, the true, predicted and
+	// correctly predicted samples when labels were scored (a data set
+	// class the model does not know is added at the end).
+	PerClass []metrics.ClassCount
+}
+
+// Metrics returns the names and values of the scores: mse, mae and r2
+// (regression) or accuracy; none when nothing was scored.
+func (pr *Prediction) Metrics() ([]string, []float64) {
+	switch {
+	case pr.Regression != nil:
+		return []string{"mse", "mae", "r2"}, []float64{pr.Regression.MSE, pr.Regression.MAE, pr.Regression.R2}
+	case pr.Scored:
+		return []string{"accuracy"}, []float64{pr.Score}
+	}
+	return nil, nil
 }
 
 // Lines returns the predictions as text, one per row: class names, or
@@ -258,7 +299,11 @@ func (p *Pipeline) Predict(d *data.Dataset) (*Prediction, error) {
 			return nil, err
 		}
 		if d.Target != nil {
-			out.Scored, out.Score = true, R2(d.Target, out.Values)
+			reg, err := metrics.EvaluateRegression(d.Target, out.Values)
+			if err != nil {
+				return nil, fmt.Errorf("kernel: %w", err)
+			}
+			out.Scored, out.Score, out.Regression = true, reg.R2, &reg
 		}
 		return out, nil
 	}
@@ -286,11 +331,34 @@ func (p *Pipeline) Predict(d *data.Dataset) (*Prediction, error) {
 		}
 	}
 	if d.Y != nil {
+		// Compare by class name: the data set's classes may be numbered
+		// differently from the model's.
+		classes := slices.Clone(names)
+		index := map[string]int{}
+		for i, c := range classes {
+			index[c] = i
+		}
+		idx := func(name string) int {
+			i, ok := index[name]
+			if !ok {
+				i, index[name], classes = len(classes), len(classes), append(classes, name)
+			}
+			return i
+		}
+		truth, got := make([]int, len(d.Y)), make([]int, len(d.Y))
 		correct := 0
 		for i, y := range d.Y {
-			if d.Classes == nil && strconv.Itoa(y) == out.Labels[i] || d.Classes != nil && d.Classes[y] == out.Labels[i] {
+			tn := strconv.Itoa(y)
+			if d.Classes != nil {
+				tn = d.Classes[y]
+			}
+			truth[i], got[i] = idx(tn), idx(out.Labels[i])
+			if truth[i] == got[i] {
 				correct++
 			}
+		}
+		if out.PerClass, err = metrics.CountClasses(truth, got, classes); err != nil {
+			return nil, fmt.Errorf("kernel: %w", err)
 		}
 		out.Scored, out.Score = true, float64(correct)/float64(len(pred))
 	}
@@ -466,6 +534,37 @@ func setKernelParam(text, name string, v float64) string {
 	return base + ":" + strings.Join(kept, ",")
 }
 
+// kernelWith returns the kernel text with the "k:NAME" parameters of a
+// grid point set.
+func kernelWith(text string, params map[string]float64) string {
+	names := make([]string, 0, len(params))
+	for n := range params {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		if kn, ok := strings.CutPrefix(n, "k:"); ok {
+			text = setKernelParam(text, kn, params[n])
+		}
+	}
+	return text
+}
+
+// Refit sets the pipeline's method, kernel and regularization to the best
+// point of a search on d ([Pipeline.GridSearch]) and fits it on all of d,
+// as scikit-learn's GridSearchCV(refit=True) does.
+func (p *Pipeline) Refit(ctx context.Context, d *data.Dataset, s *Search) error {
+	if s == nil || s.GridResult == nil || s.Best < 0 || s.Best >= len(s.Points) {
+		return fmt.Errorf("kernel: refit without a search result: %w", ErrParam)
+	}
+	best := s.BestParams()
+	p.Method, p.Kernel, p.Reg = s.Method, kernelWith(s.Kernel, best), best["reg"]
+	if m, _ := LookupMethod(s.Method); m.NoKernel {
+		p.Kernel = ""
+	}
+	return p.Fit(ctx, d)
+}
+
 // GridSearch standardizes all of d (unless NoStandardize) and
 // cross-validates the pipeline's method over every combination of the
 // grid's kernel parameters and regularization values, with k folds
@@ -508,17 +607,7 @@ func (p *Pipeline) GridSearch(ctx context.Context, d *data.Dataset, g SearchGrid
 		grid["reg"] = []float64{m.DefaultReg}
 	}
 	build := func(params map[string]float64, seed uint64) (Regressor, Classifier, error) {
-		text := q.Kernel
-		names := make([]string, 0, len(params))
-		for n := range params {
-			names = append(names, n)
-		}
-		slices.Sort(names)
-		for _, n := range names {
-			if kn, ok := strings.CutPrefix(n, "k:"); ok {
-				text = setKernelParam(text, kn, params[n])
-			}
-		}
+		text := kernelWith(q.Kernel, params)
 		k, err := ParseKernel(text)
 		if err != nil {
 			return nil, nil, fmt.Errorf("kernel %q: %w", text, err)

@@ -63,3 +63,14 @@ func ExampleEvaluateOoD() {
 	fmt.Printf("FPR95 %.2f  AUROC %.4f\n", m.FPR95, m.AUROC)
 	// Output: FPR95 0.25  AUROC 0.9375
 }
+
+// Scores of a regression, as scikit-learn's mean_squared_error,
+// mean_absolute_error and r2_score give them.
+func ExampleEvaluateRegression() {
+	r, err := metrics.EvaluateRegression([]float64{3, -0.5, 2, 7}, []float64{2.5, 0, 2, 8})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("MSE %.4f MAE %.4f R2 %.4f\n", r.MSE, r.MAE, r.R2)
+	// Output: MSE 0.3750 MAE 0.5000 R2 0.9486
+}

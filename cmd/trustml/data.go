@@ -26,7 +26,7 @@ The full "fashion-mnist" is read from --data-dir, $` + data.EnvDataDir + ` or
   trustml data info                        # the embedded Fashion-MNIST subset
   trustml data info fashion-mnist --data-dir ~/datasets/fashion
   trustml data info wine --json
-  trustml data info measurements.csv --regression`,
+  trustml data info measurements.tsv --label-col 1 --regression`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
@@ -65,9 +65,9 @@ func newDataListCmd() *cobra.Command {
 
 func newDataInfoCmd() *cobra.Command {
 	var (
-		dir        string
-		asJSON     bool
-		regression bool
+		dir    string
+		asJSON bool
+		opt    data.FileOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "info [NAME|FILE]",
@@ -75,22 +75,25 @@ func newDataInfoCmd() *cobra.Command {
 		Long: `Describe a data set: where it comes from, how many samples it has, their
 shape, the classes with their counts (or the range of a regression target),
 and the range of the values. NAME is a built-in name (see "trustml data
-list"; default ` + data.DefaultName + `) or a file ending in .csv, .libsvm,
+list"; default ` + data.DefaultName + `) or a file ending in .csv, .tsv, .libsvm,
 .svm, .txt (optionally .gz), .npy or .npz (arrays x and y). Sets with an official split are described for
 both the train and the test split. The data are checked on the way: a
-malformed file is reported with its line or byte offset.`,
+malformed file is reported with its line or byte offset. A CSV file's
+task is inferred (names or integers: classes; other numbers: a regression
+target; an integer column with many values: an error asking which).`,
 		Example: `  trustml data info
   trustml data info fashion-mnist --data-dir /srv/data/fashion-mnist
   trustml data info breast-cancer --json
   trustml data info train.libsvm
-  trustml data info house-prices.csv --regression`,
+  trustml data info house-prices.csv --label-col price --regression
+  trustml data info images.csv --shape 1,28,28 --header no`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := data.DefaultName
 			if len(args) == 1 {
 				name = args[0]
 			}
-			summaries, err := data.Describe(name, dir, regression)
+			summaries, err := data.DescribeWith(name, dir, opt)
 			if err != nil {
 				return err
 			}
@@ -108,6 +111,6 @@ malformed file is reported with its line or byte offset.`,
 	}
 	cmd.Flags().StringVar(&dir, "data-dir", "", "directory with the Fashion-MNIST IDX files (default: $"+data.EnvDataDir+", then "+data.DebianFashionDir+")")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (a list with one object per split) instead of text")
-	cmd.Flags().BoolVar(&regression, "regression", false, "read a file's label column as a regression target rather than class labels")
+	addFileFlags(cmd, &opt, true)
 	return cmd
 }

@@ -23,19 +23,33 @@ func parseShard(s string) (int, int, error) {
 	return sp.Index, sp.Count, nil
 }
 
-// dataFlags are the flags that choose a data set.
+// dataFlags are the flags that choose a data set and read its file.
 type dataFlags struct {
-	name string
-	dir  string
+	name, dir string
+	file      data.FileOptions
 }
 
 func (f *dataFlags) add(cmd *cobra.Command, def string) {
-	cmd.Flags().StringVar(&f.name, "data", def, `data set: "fashion-mnist-small" (embedded), "fashion-mnist" (full, Debian package), a tabular name, or a .csv/.libsvm file`)
+	cmd.Flags().StringVar(&f.name, "data", def, `data set: "fashion-mnist-small" (embedded), "fashion-mnist" (full, Debian package), a tabular name, or a .csv/.tsv/.libsvm/.npy/.npz file`)
 	cmd.Flags().StringVar(&f.dir, "data-dir", "", "directory with the Fashion-MNIST IDX files (default: $"+data.EnvDataDir+", then "+data.DebianFashionDir+")")
+	f.file.Classification = true
+	addFileFlags(cmd, &f.file, false)
 }
 
 func (f *dataFlags) load(split data.Split) (*data.Dataset, error) {
-	return data.Open(f.name, split, f.dir)
+	return data.OpenWith(f.name, split, f.dir, f.file)
+}
+
+// addFileFlags registers data.FileFlags (the task flags only when tabular)
+// setting o, whose notes go to stderr.
+func addFileFlags(cmd *cobra.Command, o *data.FileOptions, tabular bool) {
+	o.Warn = func(m string) { fmt.Fprintln(cmd.ErrOrStderr(), "note:", m) }
+	for _, ff := range data.FileFlags {
+		if fl := cmd.Flags().VarPF(o.Value(ff.Name), ff.Name, "", ff.Usage); ff.Bool {
+			fl.NoOptDefVal = "true"
+			fl.Hidden = ff.Task && !tabular
+		}
+	}
 }
 
 func parseSplit(s string) (data.Split, error) {

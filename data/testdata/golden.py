@@ -10,8 +10,10 @@ scikit-learn 1.2 removed, numpy's reading of the same file)
 (sizes, class counts, per-column sums, the first rows), to check data.Tabular
 against an independent reader, and the mean_, var_ and scale_ of
 sklearn.preprocessing.StandardScaler with the first transformed rows, to check
-data.Standardizer. The features are rounded to float32 first, as data.Dataset
-stores them; digits has constant pixels, which exercise the zero-variance rule.
+data.Standardizer. The features are rounded to float32 for the loader checks,
+as data.Dataset.X stores them, and kept in float64 for the standardizer, as
+data.Dataset.X64 (which data.FitStandardizer uses) holds them; digits has
+constant pixels, which exercise the zero-variance rule.
 """
 import json
 import os
@@ -66,8 +68,9 @@ def main():
             entry["classes"] = [str(c) for c in b.target_names]
             entry["class_counts"] = np.bincount(b.target).tolist()
             entry["first_labels"] = b.target[:ROWS].tolist()
-        sc = StandardScaler().fit(x)
-        z = sc.transform(x)
+        x64 = np.asarray(b.data, dtype=np.float64)
+        sc = StandardScaler().fit(x64)
+        z = sc.transform(x64)
         entry["standardizer"] = {
             "mean": sc.mean_.tolist(),
             "var": sc.var_.tolist(),
