@@ -128,7 +128,9 @@ type CSVOptions struct {
 	// given (LabelColumn 0, no LabelName, not NoLabel) and the rows have
 	// exactly as many columns as the shape has values, the file is read
 	// without labels (Warn says so), whatever the task; with one column
-	// more, the last column is the label; anything else is an error.
+	// more, the last column is the label; anything else is an error. With
+	// a shape, labels that are non-negative integers are class indices
+	// (a file of images of classes 3 and 7 keeps them as classes 3 and 7).
 	Shape []int
 	// Float64 also keeps the features as parsed in float64, in the
 	// dataset's X64 (for the kernel methods, which compute in float64).
@@ -342,8 +344,37 @@ func ReadCSV(r io.Reader, name string, opt CSVOptions) (*Dataset, error) {
 		} else if err := inferTask(d, labels, rows, &opt, field); err != nil {
 			return nil, err
 		}
+		if opt.Shape != nil {
+			classByValue(d)
+		}
 	}
 	return d, nil
+}
+
+// classByValue makes a class label that is a non-negative integer its own
+// class index (classes "0" to the largest label), so that the rows of a
+// file holding only some of a model's classes keep the model's numbering.
+// Labels that are not all such integers keep their sorted order.
+func classByValue(d *Dataset) {
+	value := make([]int, len(d.Classes))
+	top := -1
+	for i, c := range d.Classes {
+		v, err := strconv.Atoi(c)
+		if err != nil || v < 0 || v >= MaxInferredClasses || strconv.Itoa(v) != c {
+			return
+		}
+		value[i], top = v, max(top, v)
+	}
+	if top == len(d.Classes)-1 {
+		return // already 0..k−1 in order
+	}
+	for i, y := range d.Y {
+		d.Y[i] = value[y]
+	}
+	d.Classes = make([]string, top+1)
+	for i := range d.Classes {
+		d.Classes[i] = strconv.Itoa(i)
+	}
 }
 
 // inferTask reads the labels as classes or targets; see [CSVOptions].
