@@ -150,22 +150,28 @@ type Scores struct {
 // detector in order.
 func BenchmarkScores(ctx context.Context, m model.Classifier, dets []Detector, train, test *Inputs, sets []Set) ([]Scores, error) {
 	oods := make([]*Inputs, len(sets))
+	names := make([]string, len(sets))
 	for i, s := range sets {
-		oods[i] = NewInputs(s.X, nil)
+		oods[i], names[i] = NewInputs(s.X, nil), s.Name
 	}
+	return benchmarkInputs(ctx, m, dets, train, test, oods, names)
+}
+
+// benchmarkInputs is [BenchmarkScores] of the OoD inputs oods named names.
+func benchmarkInputs(ctx context.Context, m model.Classifier, dets []Detector, train, test *Inputs, oods []*Inputs, names []string) ([]Scores, error) {
 	out := make([]Scores, 0, len(dets))
 	for _, d := range dets {
 		if err := d.Fit(ctx, m, train); err != nil {
 			return nil, fmt.Errorf("ood: fit %s: %w", d.Name(), err)
 		}
-		sc := Scores{Detector: d.Name(), ID: make([]float64, test.N(m)), OoD: make([][]float64, len(sets))}
+		sc := Scores{Detector: d.Name(), ID: make([]float64, test.N(m)), OoD: make([][]float64, len(oods))}
 		if err := d.Score(ctx, m, sc.ID, test); err != nil {
 			return nil, fmt.Errorf("ood: score %s on ID: %w", d.Name(), err)
 		}
-		for i, s := range sets {
-			sc.OoD[i] = make([]float64, oods[i].N(m))
-			if err := d.Score(ctx, m, sc.OoD[i], oods[i]); err != nil {
-				return nil, fmt.Errorf("ood: score %s on %s: %w", d.Name(), s.Name, err)
+		for i, in := range oods {
+			sc.OoD[i] = make([]float64, in.N(m))
+			if err := d.Score(ctx, m, sc.OoD[i], in); err != nil {
+				return nil, fmt.Errorf("ood: score %s on %s: %w", d.Name(), names[i], err)
 			}
 		}
 		out = append(out, sc)

@@ -15,6 +15,10 @@ import (
 // ErrNotFitted is returned (wrapped) by Score before Fit.
 var ErrNotFitted = errors.New("ood: detector used before Fit")
 
+// ErrNoFeatures is matched (errors.Is) by the error of a feature-based
+// detector given a model without penultimate features.
+var ErrNoFeatures = errors.New("ood: feature-based detector without features")
+
 // ErrFeatures is returned (wrapped) for feature or logit data a detector
 // cannot use: too few samples, constant or non-finite values.
 var ErrFeatures = errors.New("ood: unusable features")
@@ -42,6 +46,7 @@ type Inputs struct {
 	Y []int
 
 	logits, feats []float32
+	name          string // of precomputed arrays, for messages
 }
 
 // NewInputs wraps a batch of inputs and optional labels.
@@ -56,10 +61,17 @@ func NewFeatureInputs(logits, feats []float32, y []int) *Inputs {
 // batchSize is the number of inputs per forward pass.
 const batchSize = 256
 
-// N is the number of inputs, from m's input size (or the cached logits).
+// N is the number of inputs, from m's input size (or the cached logits or
+// features).
 func (in *Inputs) N(m model.Classifier) int {
-	if in.X == nil && in.logits != nil {
-		return len(in.logits) / m.NumClasses()
+	if in.X == nil {
+		if k := m.NumClasses(); in.logits != nil && k > 0 {
+			return len(in.logits) / k
+		}
+		if fe, ok := m.(model.FeatureExtractor); ok && in.feats != nil && fe.FeatureDim() > 0 {
+			return len(in.feats) / fe.FeatureDim()
+		}
+		return 0
 	}
 	s := model.InputSize(m)
 	if s == 0 {
@@ -72,6 +84,9 @@ func (in *Inputs) N(m model.Classifier) int {
 func (in *Inputs) Logits(ctx context.Context, m model.Classifier) ([]float32, error) {
 	if in.logits != nil {
 		return in.logits, nil
+	}
+	if in.X == nil {
+		return nil, fmt.Errorf("ood: no logits: %s has features only (give its logits too)", in.what())
 	}
 	k, s := m.NumClasses(), model.InputSize(m)
 	n, err := model.CheckBatch(m, nil, in.X, 0)
@@ -96,10 +111,16 @@ func (in *Inputs) Logits(ctx context.Context, m model.Classifier) ([]float32, er
 // use; m must be a [model.FeatureExtractor].
 func (in *Inputs) Features(ctx context.Context, m model.Classifier) ([]float32, int, error) {
 	fe, ok := m.(model.FeatureExtractor)
-	if !ok {
-		return nil, 0, fmt.Errorf("ood: the model (%T) does not expose penultimate features (model.FeatureExtractor)", m)
+	d := 0
+	if ok {
+		d = fe.FeatureDim()
 	}
-	d := fe.FeatureDim()
+	if in.X == nil && in.feats == nil {
+		return nil, 0, fmt.Errorf("ood: no features: %s has logits only (give its features too)", in.what())
+	}
+	if d <= 0 {
+		return nil, 0, fmt.Errorf("%w: the model (%T) does not return penultimate features: for a served model, serve a features output and pass --features-output NAME; or give precomputed --features", ErrNoFeatures, m)
+	}
 	if in.feats != nil {
 		if d <= 0 || len(in.feats)%d != 0 {
 			return nil, 0, fmt.Errorf("%w: %d feature values, not a multiple of the feature dimension %d", ErrFeatures, len(in.feats), d)
@@ -126,6 +147,14 @@ func (in *Inputs) Features(ctx context.Context, m model.Classifier) ([]float32, 
 	}
 	in.feats = out
 	return out, d, nil
+}
+
+// what names the inputs in messages.
+func (in *Inputs) what() string {
+	if in.name != "" {
+		return in.name
+	}
+	return "the input set"
 }
 
 func checkFinite(what string, v []float32, width int) error {

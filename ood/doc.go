@@ -25,6 +25,22 @@
 // which turns every detector into a mode-ensemble detector; [ScoreEnsemble]
 // instead fits one detector per model and averages their scores.
 //
+// # Models and precomputed arrays
+//
+// [OpenModels] opens any model [zoo.Open] resolves (embedded, checkpoint,
+// served over the v2 protocol). Without a model, [Arrays] of precomputed
+// features, logits and labels ([LoadArrays] from .npy/.npz files named by
+// [ArrayFiles], [ExtractArrays] and [Arrays.Save] to make them) stand in
+// for it: [Arrays.Model] and [Arrays.Inputs] give detectors exactly what a
+// model would, so scores on arrays equal scores on the model. [Run], [Fit]
+// and [Score] take such files in their configs. [MetricsFiles] computes the
+// metrics of score files ([ReadScoresFile], [ParseScores]).
+//
+// Detector settings come per detector: [ParseDetectorParams] reads
+// "NAME:key=value,..." and [Config.With] applies them. The cos-rff KPCA
+// map can be given as a draw file ([LoadRFFDraw], [SaveRFFDraw],
+// [KPCA.Draw]), as the official code draws it.
+//
 // # Benchmark
 //
 // [Run] is the benchmark of "trustml ood eval" as one call: far-OoD or

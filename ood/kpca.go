@@ -62,6 +62,10 @@ type KPCA struct {
 	ExpVarRatio float64 // in (0, 1]; 0 means 0.85 (cos), 0.8 (rff), 0.99 (nystrom)
 	Landmarks   string  // "energy" (default) or "uniform"; nystrom only
 	Seed        uint64  // RFF frequencies and uniform landmarks
+	// Draw, if set, is the random-feature map of "cos-rff" (frequencies
+	// W, M×D, and phases u, Φ = √(2/M)·cos(Wẑ + u), as [LoadRFFDraw]
+	// reads it) used instead of one drawn from Seed; it fixes γ and M.
+	Draw *features.Fourier
 
 	rff   *features.Fourier
 	lmk   []float64 // landmarks (normalized), M×d
@@ -85,14 +89,23 @@ func (k *KPCA) settings() (gamma float64, m int, r float64, err error) {
 			r = 0.85
 		}
 	case "cos-rff":
+		if r == 0 {
+			r = 0.8
+		}
+		if k.Draw != nil {
+			if m != 0 && m != k.Draw.NumFreq() {
+				return 0, 0, 0, fmt.Errorf("ood: kpca M = %d with a random-feature draw of %d features", m, k.Draw.NumFreq())
+			}
+			if k.Draw.Form() != features.Phase {
+				return 0, 0, 0, fmt.Errorf("ood: kpca random-feature draw of form %v, want phase (√(2/M)·cos(Wz + u))", k.Draw.Form())
+			}
+			return gamma, k.Draw.NumFreq(), r, nil // γ is the draw's: 0 = not known
+		}
 		if gamma == 0 {
 			gamma = 1
 		}
 		if m == 0 {
 			m = 1024
-		}
-		if r == 0 {
-			r = 0.8
 		}
 	case "cos-nystrom":
 		if gamma == 0 {
@@ -169,6 +182,13 @@ func (k *KPCA) Fit(ctx context.Context, m model.Classifier, in *Inputs) error {
 	rng := seededRand(k.Seed)
 	switch k.Map {
 	case "cos-rff":
+		if k.Draw != nil {
+			if k.Draw.InputDim() != d {
+				return fmt.Errorf("%w: kpca random-feature draw for %d features, the ID features have %d", model.ErrShape, k.Draw.InputDim(), d)
+			}
+			k.rff = k.Draw
+			break
+		}
 		// exp(−γ‖a−b‖²) = exp(−‖a−b‖²/(2σ²)) with σ = 1/√(2γ).
 		k.rff, err = features.NewRFF(features.Gaussian{Sigma: 1 / math.Sqrt(2*gamma)}, d, mm, features.Phase, rng)
 		if err != nil {
@@ -316,6 +336,10 @@ func topVariance(cov []float64, dim int, ratio float64) (s, u []float64, q int, 
 	}
 	return s, u, q, nil
 }
+
+// RFF returns the random-feature map of a fitted "cos-rff" detector (drawn
+// from Seed or supplied as Draw), nil otherwise; [SaveRFFDraw] writes it.
+func (k *KPCA) RFF() *features.Fourier { return k.rff }
 
 // Components is q, the number of principal directions kept (after Fit).
 func (k *KPCA) Components() int { return k.q }

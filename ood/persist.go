@@ -9,6 +9,8 @@ import (
 	"math"
 	"os"
 
+	"gonum.org/v1/gonum/mat"
+
 	"github.com/trustml/trustml/internal/atomicfile"
 	"github.com/trustml/trustml/kernel/features"
 )
@@ -42,10 +44,12 @@ type f64s []float64
 func (v f64s) MarshalJSON() ([]byte, error) {
 	b := make([]byte, 8*len(v))
 	for i, x := range v {
-		binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(x))
+		putF64(b[8*i:], x)
 	}
 	return json.Marshal(base64.StdEncoding.EncodeToString(b))
 }
+
+func putF64(b []byte, x float64) { binary.LittleEndian.PutUint64(b, math.Float64bits(x)) }
 
 func (v *f64s) UnmarshalJSON(data []byte) error {
 	var s string
@@ -100,6 +104,11 @@ type kpcaState struct {
 	D, Dim, Q      int
 	Landmark, Proj f64s
 	Mean, U        f64s
+	// RFFW (M×D) and RFFU (M) are the random-feature draw of cos-rff, saved
+	// since files of version 1 may lack them (the draw is then
+	// regenerated from Seed and Gamma).
+	RFFW f64s `json:",omitempty"`
+	RFFU f64s `json:",omitempty"`
 }
 
 type fusedState struct {
@@ -178,8 +187,12 @@ func kpcaSave(k *KPCA) (kpcaState, error) {
 	if err != nil {
 		return kpcaState{}, err
 	}
-	return kpcaState{Map: k.Map, Landmarks: k.Landmarks, Gamma: gamma, Ratio: r, M: m, Seed: k.Seed,
-		D: k.d, Dim: k.dim, Q: k.q, Landmark: k.lmk, Proj: k.proj, Mean: k.mean, U: k.u}, nil
+	st := kpcaState{Map: k.Map, Landmarks: k.Landmarks, Gamma: gamma, Ratio: r, M: m, Seed: k.Seed,
+		D: k.d, Dim: k.dim, Q: k.q, Landmark: k.lmk, Proj: k.proj, Mean: k.mean, U: k.u}
+	if k.rff != nil {
+		st.RFFW, st.RFFU = k.rff.Frequencies().RawMatrix().Data, k.rff.Phases()
+	}
+	return st, nil
 }
 
 // SaveDetectorFile writes a fitted detector to path atomically: an
@@ -332,6 +345,16 @@ func kpcaLoad(st kpcaState, name string) (*KPCA, error) {
 	if name != "" && k.Name() != name {
 		return nil, fmt.Errorf("map %q under the name %s", st.Map, name)
 	}
+	if st.RFFW != nil || st.RFFU != nil {
+		if st.Map != "cos-rff" || st.M < 1 || st.D < 1 || st.M*st.D > maxRFFValues || len(st.RFFW) != st.M*st.D || len(st.RFFU) != st.M {
+			return nil, fmt.Errorf("random-feature draw of %d frequency and %d phase values for map %s with %d features of %d inputs", len(st.RFFW), len(st.RFFU), st.Map, st.M, st.D)
+		}
+		rff, err := features.NewFourier(mat.NewDense(st.M, st.D, st.RFFW), st.RFFU, features.Phase)
+		if err != nil {
+			return nil, err
+		}
+		k.Draw = rff
+	}
 	if _, _, _, err := k.settings(); err != nil {
 		return nil, err
 	}
@@ -345,6 +368,10 @@ func kpcaLoad(st kpcaState, name string) (*KPCA, error) {
 			return nil, fmt.Errorf("map dimension %d of %d features", st.Dim, st.D)
 		}
 	case "cos-rff":
+		if k.Draw != nil && st.Dim == st.M {
+			k.rff = k.Draw
+			break
+		}
 		if st.Dim != st.M || st.Gamma <= 0 {
 			return nil, fmt.Errorf("map dimension %d of %d random features, γ %v", st.Dim, st.M, st.Gamma)
 		}

@@ -1,6 +1,7 @@
 package ood
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -30,24 +31,43 @@ type RunConfig struct {
 	Models []model.Classifier
 	// ModelName names the model(s) in the report ("default",
 	// "fashion-cnn,fashion-resnet8"); with Near the report names the
-	// trained model instead.
-	ModelName string
+	// trained model instead. Without Models (and without Near or arrays),
+	// they are opened from ModelName ("" is the default model) with
+	// FeaturesOutput, see [OpenModels].
+	ModelName, FeaturesOutput string
 	// Ensemble is the rule of a mode ensemble (several Models): "score"
 	// (the default) fits each detector on each model and averages the
 	// detectors' scores ([ScoreEnsemble]); "logits" averages the models'
 	// logits and features ([ModeEnsemble]) and runs one detector on them.
 	Ensemble string
-	// Detectors are registered detector names; empty means all but gradknn
-	// (one backward pass per image: name it).
+	// Detectors are registered detector names; empty or "all" means all
+	// but gradknn (one backward pass per image: name it), and on arrays
+	// all that can run on them.
 	Detectors []string
 	// Detector configures the detectors; its zero Seed takes Seed.
 	Detector Config
-	// NTrain and NTest are the numbers of ID training images to fit on and
-	// ID test images to score, the first ones (0 = all).
+	// Params are settings of individual detectors applied over Detector,
+	// "NAME:key=value,..." (see [ParseDetectorParams]).
+	Params []string
+	// Data names the ID data set (as [data.Open] takes it, with DataDir;
+	// "" is the embedded Fashion-MNIST subset): the detectors are fitted
+	// on its training split and its test split is scored as ID. Far OoD
+	// needs 1×28×28 images.
+	Data, DataDir string
+	// TrainArrays and TestArrays (precomputed ID training and test
+	// arrays, see [ArrayFiles]) and OoDFeatures and OoDLogits (the OoD
+	// sets' arrays, "NAME=FILE" lists read by [ParseNamedArrays]), if
+	// set, replace the models and the images.
+	TrainArrays, TestArrays ArrayFiles
+	OoDFeatures, OoDLogits  []string
+	// NTrain and NTest are the numbers of ID training samples to fit on
+	// and ID test samples to score, the first ones (0 = all); more than
+	// there are is an error, except with Near, which caps them at the
+	// held-out split's sizes.
 	NTrain, NTest int
-	// NOoD is the number of images per OoD set, at least 1: at most
-	// MaxFarOoD and NTest for the far-OoD sets; with Near it is capped at
-	// the held-out test images.
+	// NOoD is the number of samples per OoD set (0 = 1000, at most NTest,
+	// for images; all for arrays): at most MaxFarOoD and NTest for the
+	// far-OoD sets; with Near it is capped at the held-out test images.
 	NOoD int
 	// Seed seeds the far-OoD sets, the near-OoD model and (see Detector)
 	// the randomized detectors.
@@ -127,8 +147,17 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 	switch {
 	case cfg.Near && len(cfg.Models) > 0:
 		return nil, fmt.Errorf("ood: run: Near trains its own 6-class model, give no Models")
+	case !cfg.TrainArrays.IsZero() || !cfg.TestArrays.IsZero() || len(cfg.OoDFeatures)+len(cfg.OoDLogits) > 0:
+		return runArrays(ctx, cfg, dc)
+	case cfg.Near && cfg.ModelName != "":
+		return nil, fmt.Errorf("ood: run: a model (%s) with Near: Near trains its own 6-class model", cfg.ModelName)
 	case !cfg.Near && len(cfg.Models) == 0:
-		return nil, fmt.Errorf("ood: run: no model")
+		var err error
+		if cfg.Models, err = OpenModels(ctx, cfg.ModelName, cfg.FeaturesOutput); err != nil {
+			return nil, err
+		}
+		cfg.ModelName, cfg.FeaturesOutput = cmp.Or(cfg.ModelName, "default"), ""
+		return Run(ctx, cfg)
 	case ens != "score" && ens != "logits":
 		return nil, fmt.Errorf("ood: run: ensemble rule %q: want score or logits", cfg.Ensemble)
 	case dc.GradSubspace != "" && dc.GradSubspace != "pca" && dc.GradSubspace != "class":
@@ -137,6 +166,8 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 		return nil, fmt.Errorf("ood: run: plots of a shard: plot the merged report")
 	case cfg.NTrain < 0 || cfg.NTest < 0:
 		return nil, fmt.Errorf("ood: run: n-train %d, n-test %d: want ≥ 0", cfg.NTrain, cfg.NTest)
+	case cfg.Near && cfg.Data != "":
+		return nil, fmt.Errorf("ood: run: Near uses the embedded Fashion-MNIST, give no data set (%s)", cfg.Data)
 	case cfg.NearEpochs < 0:
 		return nil, fmt.Errorf("ood: run: near-OoD epochs %d: want ≥ 0", cfg.NearEpochs)
 	}
@@ -150,13 +181,9 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 			return nil, fmt.Errorf("ood: run: %w", err)
 		}
 	}
-	names := cfg.Detectors
-	if len(names) == 0 {
-		for _, n := range Names() {
-			if n != "gradknn" {
-				names = append(names, n)
-			}
-		}
+	names := detectorNames(cfg.Detectors, nil)
+	if len(cfg.Models) > 0 && cfg.FeaturesOutput != "" {
+		return nil, fmt.Errorf("ood: run: a features output (%s) with models given: open them with it", cfg.FeaturesOutput)
 	}
 	var clf model.Classifier
 	if len(cfg.Models) > 0 {
@@ -169,13 +196,16 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 		}
 		clf = e
 	}
+	cs, err := newDetectors(names, dc, cfg.Params)
+	if err != nil {
+		return nil, err
+	}
 	dets := make([]Detector, len(names))
 	for i, n := range names {
-		var err error
 		if len(cfg.Models) > 1 && ens == "score" {
-			dets[i], err = NewScoreEnsemble(n, dc, len(cfg.Models))
+			dets[i], err = NewScoreEnsemble(n, cs[i], len(cfg.Models))
 		} else {
-			dets[i], err = New(n, dc)
+			dets[i], err = New(n, cs[i])
 		}
 		if err != nil {
 			return nil, err // names the detector and lists the registered ones
@@ -187,7 +217,6 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 	}
 	var train, test *data.Dataset
 	var sets []Set
-	var err error
 	if cfg.Near {
 		if clf, train, test, sets, err = nearSets(ctx, cfg, rep); err != nil {
 			return nil, err
@@ -195,7 +224,7 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 	} else if train, test, sets, err = farSets(clf, cfg); err != nil {
 		return nil, err
 	}
-	rep.NTrain, rep.NTest = train.Len(), test.Len()
+	rep.NTrain, rep.NTest, rep.NOoD = train.Len(), test.Len(), len(sets[0].X)/test.SampleSize()
 	setNames := make([]string, len(sets))
 	for i, s := range sets {
 		rep.Sets = append(rep.Sets, SetInfo{s.Name, s.Why})
@@ -205,7 +234,7 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 	if sharded {
 		sh = &ShardReport{
 			Kind: ShardKind, Model: rep.Model, NTrain: rep.NTrain, NTest: rep.NTest, NOoD: rep.NOoD, Seed: cfg.Seed,
-			Settings: fmt.Sprintf("%+v", dc), Sets: rep.Sets, Shard: cfg.Shard.Index, Shards: cfg.Shard.Count, Near: rep.Near,
+			Settings: fmt.Sprintf("%+v %q", dc, cfg.Params), Sets: rep.Sets, Shard: cfg.Shard.Index, Shards: cfg.Shard.Count, Near: rep.Near,
 		}
 		for _, d := range dets {
 			sh.Detectors = append(sh.Detectors, d.Name())
@@ -242,23 +271,38 @@ func Run(ctx context.Context, cfg RunConfig) (*Report, error) {
 	return rep, nil
 }
 
-// farSets returns the embedded Fashion-MNIST training and test images and
-// the far-OoD sets for m.
+// detectorNames returns names, or when it is empty or ["all"] all
+// registered detectors but gradknn and those in skip.
+func detectorNames(names []string, skip map[string]string) []string {
+	if len(names) > 0 && !(len(names) == 1 && names[0] == "all") {
+		return names
+	}
+	names = nil
+	for _, n := range Names() {
+		if _, ok := skip[n]; n != "gradknn" && !ok {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// farSets returns the ID data set's training and test images and the
+// far-OoD sets for m.
 func farSets(m model.Classifier, cfg RunConfig) (train, test *data.Dataset, sets []Set, err error) {
-	if train, err = data.EmbeddedFashion(data.Train); err != nil {
+	if train, err = openData(m, cfg.Data, cfg.DataDir, data.FileOptions{}, data.Train, cfg.NTrain); err != nil {
 		return nil, nil, nil, err
 	}
-	if test, err = data.EmbeddedFashion(data.Test); err != nil {
+	if test, err = openData(m, cfg.Data, cfg.DataDir, data.FileOptions{}, data.Test, cfg.NTest); err != nil {
 		return nil, nil, nil, err
 	}
-	if err := checkModelData(m, test); err != nil {
-		return nil, nil, nil, err
+	n := cfg.NOoD
+	if n == 0 {
+		n = min(1000, test.Len())
 	}
-	train, test = train.Head(cfg.NTrain), test.Head(cfg.NTest)
-	if cfg.NOoD < 1 || cfg.NOoD > test.Len() || cfg.NOoD > MaxFarOoD {
-		return nil, nil, nil, fmt.Errorf("ood: run: %d OoD images per set: want 1 to min(%d, %d ID test images)", cfg.NOoD, MaxFarOoD, test.Len())
+	if n < 1 || n > test.Len() || n > MaxFarOoD {
+		return nil, nil, nil, fmt.Errorf("ood: run: %d OoD images per set: want 1 to min(%d, %d ID test images)", n, MaxFarOoD, test.Len())
 	}
-	sets, err = FarOoDSets(test, cfg.NOoD, rand.New(rand.NewPCG(cfg.Seed, 0x6f6f64)))
+	sets, err = FarOoDSets(test, n, rand.New(rand.NewPCG(cfg.Seed, 0x6f6f64)))
 	return train, test, sets, err
 }
 
@@ -270,8 +314,8 @@ func nearSets(ctx context.Context, cfg RunConfig, rep *Report) (model.Classifier
 	if epochs == 0 {
 		epochs = 3
 	}
-	if cfg.NOoD < 1 {
-		return nil, nil, nil, nil, fmt.Errorf("ood: run: %d OoD images: want ≥ 1", cfg.NOoD)
+	if cfg.NOoD < 0 {
+		return nil, nil, nil, nil, fmt.Errorf("ood: run: %d OoD images: want ≥ 0", cfg.NOoD)
 	}
 	split, err := FashionHeldOut()
 	if err != nil {
@@ -293,7 +337,7 @@ func nearSets(ctx context.Context, cfg RunConfig, rep *Report) (model.Classifier
 	for _, c := range split.OoDClasses {
 		near.OoDClasses = append(near.OoDClasses, data.FashionClasses[c])
 	}
-	od := split.TestOoD.Head(cfg.NOoD)
+	od := split.TestOoD.Head(cmp.Or(cfg.NOoD, 1000))
 	rep.Near, rep.NOoD = near, od.Len()
 	rep.Model = "near-ood cnn (classes " + strings.Join(near.IDClasses, ", ") + ")"
 	sets := []Set{{Name: split.Name, Why: split.Why, X: od.X}}
@@ -386,7 +430,11 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(w, "near-OoD split: ID = classes 0-5 (%s), OoD = held-out classes 6-9 (%s)\n", strings.Join(near.IDClasses, ", "), strings.Join(near.OoDClasses, ", "))
 		fmt.Fprintf(w, "trained %s, %d epochs, seed %d, in %.1fs: ID test accuracy %s\n", near.Architecture, near.Epochs, near.Seed, near.TrainSeconds, pct(near.TestAccuracy))
 	}
-	fmt.Fprintf(w, "model %s: fit on %d ID training images, %d ID test images, %d images per OoD set\n", r.Model, r.NTrain, r.NTest, r.NOoD)
+	unit := "images"
+	if strings.HasPrefix(r.Model, "precomputed arrays") {
+		unit = "samples"
+	}
+	fmt.Fprintf(w, "model %s: fit on %d ID training %s, %d ID test %s, %d %s per OoD set\n", r.Model, r.NTrain, unit, r.NTest, unit, r.NOoD, unit)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "DETECTOR\tOOD\tFPR95\tAUROC\tAUPR-IN\tAUPR-OUT")
 	for _, res := range r.Results {

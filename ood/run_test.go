@@ -25,7 +25,9 @@ func TestRunErrors(t *testing.T) {
 		cfg  RunConfig
 		want string
 	}{
-		{"no model", with(func(c *RunConfig) { c.Models = nil }), "no model"},
+		{"model name with near", with(func(c *RunConfig) { c.Models, c.Near, c.ModelName = nil, true, "default" }), "Near trains its own"},
+		{"unknown model name", with(func(c *RunConfig) { c.Models, c.ModelName = nil, "no-such.ckpt" }), "no-such.ckpt"},
+		{"arrays and a model", with(func(c *RunConfig) { c.TrainArrays = ArrayFiles{Features: "x.npy"} }), "replace the model"},
 		{"nil model", with(func(c *RunConfig) { c.Models = []model.Classifier{nil} }), "model 0 is nil"},
 		{"near with a model", with(func(c *RunConfig) { c.Near = true }), "give no Models"},
 		{"ensemble rule", with(func(c *RunConfig) { c.Models, c.Ensemble = []model.Classifier{f.net, f.net}, "mean" }), "ensemble rule"},
@@ -33,7 +35,8 @@ func TestRunErrors(t *testing.T) {
 		{"plots of a shard", with(func(c *RunConfig) { c.Shard, c.OutDir = shard.Spec{Index: 0, Count: 2}, t.TempDir() }), "plot the merged"},
 		{"bad shard", with(func(c *RunConfig) { c.Shard = shard.Spec{Index: 2, Count: 2} }), "2/2"},
 		{"too many OoD", with(func(c *RunConfig) { c.NOoD = 51 }), "51 OoD images"},
-		{"no OoD", with(func(c *RunConfig) { c.NOoD = 0 }), "0 OoD images"},
+		{"negative OoD", with(func(c *RunConfig) { c.NOoD = -1 }), "-1 OoD images"},
+		{"more than the data", with(func(c *RunConfig) { c.NTrain = 10001 }), "10001 train samples requested"},
 		{"negative sizes", with(func(c *RunConfig) { c.NTrain = -1 }), "want ≥ 0"},
 		{"unknown detector", with(func(c *RunConfig) { c.Detectors = []string{"nope"} }), "unknown OoD detector \"nope\""},
 	} {

@@ -3,20 +3,24 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/trustml/trustml/data"
 	"github.com/trustml/trustml/ood"
 	"github.com/trustml/trustml/repro"
 	"github.com/trustml/trustml/shard"
+	"github.com/trustml/trustml/zoo"
 )
 
 func TestOODEvalJSON(t *testing.T) {
 	dir := t.TempDir()
 	out, err := run(t, "ood", "eval", "--detectors", "energy,knn,kpca-cos-rff", "--n-train", "800", "--n-test", "200",
-		"--n-ood", "150", "--kpca-m", "128", "--out-dir", dir, "--json")
+		"--n-ood", "150", "--detector-param", "kpca-cos-rff:m=128", "--out-dir", dir, "--json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +64,10 @@ func TestOODEvalTableAndErrors(t *testing.T) {
 		{"ood", "eval", "--detectors", "nope"},
 		{"ood", "eval", "--detectors", "msp", "--n-test", "100", "--n-ood", "500"},
 		{"ood", "eval", "--detectors", "mahalanobis", "--n-train", "50", "--n-test", "100", "--n-ood", "50"},
-		{"ood", "eval", "--detectors", "gradknn", "--grad-subspace", "nope"},
+		{"ood", "eval", "--detectors", "gradknn", "--detector-param", "gradknn:subspace=nope"},
+		{"ood", "eval", "--detectors", "msp", "--detector-param", "knn:k=3"},
+		{"ood", "eval", "--detectors", "msp", "--n-train", "10001"},
+		{"ood", "eval", "--detectors", "kpca-cos-rff", "--detector-param", "kpca-cos-rff:gamma=-1"},
 	} {
 		if _, err := run(t, args...); err == nil {
 			t.Errorf("%v: no error", args)
@@ -131,7 +138,7 @@ func TestOODEvalModeEnsemble(t *testing.T) {
 	// models it differs from logit averaging.
 	evalJSON := func(args ...string) ood.Report {
 		t.Helper()
-		out, err := run(t, append([]string{"ood", "eval", "--detectors", "energy,knn", "--knn-k", "5", "--n-train", "200", "--n-test", "60", "--n-ood", "60", "--json"}, args...)...)
+		out, err := run(t, append([]string{"ood", "eval", "--n-train", "200", "--n-test", "60", "--n-ood", "60", "--json"}, args...)...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,7 +148,7 @@ func TestOODEvalModeEnsemble(t *testing.T) {
 		}
 		return r
 	}
-	one, twice := evalJSON("--model", "fashion-cnn"), evalJSON("--model", "fashion-cnn,fashion-cnn")
+	one, twice := evalJSON("--model", "fashion-cnn", "--detectors", "energy,knn", "--detector-param", "knn:k=5"), evalJSON("--model", "fashion-cnn,fashion-cnn", "--detectors", "energy,knn", "--detector-param", "knn:k=5")
 	for i := range one.Results {
 		if one.Results[i].Metrics != twice.Results[i].Metrics {
 			t.Errorf("%s/%s: ensemble of two copies %+v, single model %+v", one.Results[i].Detector, one.Results[i].OoD, twice.Results[i].Metrics, one.Results[i].Metrics)
@@ -244,7 +251,7 @@ func TestOODFitAndScoreFromFile(t *testing.T) {
 func TestOODEvalShardMerge(t *testing.T) {
 	dir := t.TempDir()
 	base := []string{"ood", "eval", "--detectors", "energy,knn,kpca-cos-rff", "--n-train", "300", "--n-test", "101",
-		"--n-ood", "61", "--kpca-m", "64", "--seed", "3", "--json"}
+		"--n-ood", "61", "--detector-param", "kpca-cos-rff:m=64", "--seed", "3", "--json"}
 	out, err := run(t, base...)
 	if err != nil {
 		t.Fatal(err)
@@ -293,7 +300,7 @@ func TestOODEvalShardMerge(t *testing.T) {
 		t.Errorf("partial merge: %v\n%s", err, out)
 	}
 	other := filepath.Join(dir, "other.json")
-	o, err := run(t, "ood", "eval", "--detectors", "energy", "--n-train", "300", "--n-test", "101", "--n-ood", "61", "--kpca-m", "64", "--seed", "3", "--shard", "1/3", "--json")
+	o, err := run(t, "ood", "eval", "--detectors", "energy", "--n-train", "300", "--n-test", "101", "--n-ood", "61", "--seed", "3", "--shard", "1/3", "--json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,7 +327,7 @@ func TestOODEvalShardMerge(t *testing.T) {
 // unsharded ones.
 func TestOODEvalShardMergeGradKNN(t *testing.T) {
 	dir := t.TempDir()
-	base := []string{"ood", "eval", "--detectors", "gradknn", "--grad-dim", "4", "--knn-k", "3", "--grad-fuse", "0.5",
+	base := []string{"ood", "eval", "--detectors", "gradknn", "--detector-param", "gradknn:dim=4,k=3,fuse=0.5",
 		"--n-train", "30", "--n-test", "10", "--n-ood", "10", "--seed", "2", "--json"}
 	out, err := run(t, base...)
 	if err != nil {
@@ -357,5 +364,155 @@ func TestOODEvalShardMergeGradKNN(t *testing.T) {
 		if got.Results[i].Metrics != w.Metrics {
 			t.Errorf("%s: merged %+v, unsharded %+v", w.OoD, got.Results[i].Metrics, w.Metrics)
 		}
+	}
+}
+
+// TestOODArraysCLI runs ood eval, fit and score on precomputed arrays made
+// from the same images as a model run and checks the metrics and scores are
+// exactly those of the model run.
+func TestOODArraysCLI(t *testing.T) {
+	dir := t.TempDir()
+	ctx := t.Context()
+	net, _, err := zoo.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := data.EmbeddedFashion(data.Train)
+	if err != nil {
+		t.Fatal(err)
+	}
+	te, err := data.EmbeddedFashion(data.Test)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, te = tr.Head(200), te.Head(60)
+	sets, err := ood.FarOoDSets(te, 40, rand.New(rand.NewPCG(0, 0x6f6f64)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	save := func(name string, x []float32, y []int) string {
+		a, err := ood.ExtractArrays(ctx, net, x, y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name+".npz")
+		if err := a.Save(p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	trP, teP := save("train", tr.X, tr.Y), save("test", te.X, nil)
+	args := []string{"ood", "eval", "--train-features", trP, "--train-logits", trP, "--train-labels", trP, "--features", teP, "--logits", teP}
+	for _, s := range sets {
+		p := save(s.Name, s.X, nil)
+		args = append(args, "--ood-features", s.Name+"="+p, "--ood-logits", s.Name+"="+p)
+	}
+	common := []string{"--detectors", "energy,msp,mahalanobis,kpca-cos-rff", "--detector-param", "kpca-cos-rff:m=64,gamma=2", "--json"}
+	evalJSON := func(args ...string) ood.Report {
+		t.Helper()
+		out, err := run(t, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r ood.Report
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	got := evalJSON(append(args, common...)...)
+	want := evalJSON(append([]string{"ood", "eval", "--n-train", "200", "--n-test", "60", "--n-ood", "40"}, common...)...)
+	if len(got.Results) != 16 || len(want.Results) != 16 || got.NTrain != 200 || got.NTest != 60 || got.NOoD != 40 {
+		t.Fatalf("arrays: %d results, %d/%d/%d samples; model: %d results", len(got.Results), got.NTrain, got.NTest, got.NOoD, len(want.Results))
+	}
+	for i, w := range want.Results {
+		if g := got.Results[i]; g.Detector != w.Detector || g.OoD != w.OoD || g.Metrics != w.Metrics {
+			t.Errorf("%s/%s: arrays %+v, model %+v", w.Detector, w.OoD, g.Metrics, w.Metrics)
+		}
+	}
+	// fit + score on arrays = score fitted afresh; ood metrics reads the scores back.
+	det := filepath.Join(dir, "maha.json")
+	if out, err := run(t, "ood", "fit", "--detector", "mahalanobis", "--features", trP, "--labels", trP, "--out", det); err != nil || !strings.Contains(out, "saved detector mahalanobis") {
+		t.Fatalf("fit: %v\n%s", err, out)
+	}
+	a, err := run(t, "ood", "score", "--detector-file", det, "--features", teP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := run(t, "ood", "score", "--detector", "mahalanobis", "--train-features", trP, "--train-labels", trP, "--features", teP)
+	if err != nil || a != b || len(strings.Fields(a)) != 60 {
+		t.Fatalf("scores from the detector file and fitted afresh differ (%v):\n%s\n%s", err, a, b)
+	}
+	idP, oodP := filepath.Join(dir, "id.txt"), filepath.Join(dir, "ood.txt")
+	oo, err := run(t, "ood", "score", "--detector-file", det, "--features", filepath.Join(dir, "digits.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if os.WriteFile(idP, []byte(a), 0o644) != nil || os.WriteFile(oodP, []byte(oo), 0o644) != nil {
+		t.Fatal("write score files")
+	}
+	out, err := run(t, "ood", "metrics", "--id", idP, "--ood", oodP, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fm ood.FileMetrics
+	if err := json.Unmarshal([]byte(out), &fm); err != nil || len(fm.Results) != 1 {
+		t.Fatalf("metrics --json: %v\n%s", err, out)
+	}
+	for _, r := range got.Results {
+		if r.Detector == "mahalanobis" && r.OoD == "digits" && r.Metrics != fm.Results[0].Metrics {
+			t.Errorf("ood metrics on score files %+v, eval %+v", fm.Results[0].Metrics, r.Metrics)
+		}
+	}
+	for _, bad := range [][]string{
+		{"ood", "eval", "--train-features", trP, "--features", teP},                                                     // no OoD set
+		{"ood", "eval", "--train-features", trP, "--features", teP, "--ood-features", "x=" + trP, "--model", "default"}, // model and arrays
+		{"ood", "eval", "--train-features", trP, "--features", teP, "--ood-features", "x"},                              // not NAME=FILE
+		{"ood", "eval", "--train-features", trP, "--features", teP, "--ood-features", "x=" + trP, "--detectors", "odin"},
+		{"ood", "fit", "--detector", "knn", "--logits", trP, "--out", det},
+		{"ood", "score", "--detector", "energy", "--features", teP, "--logits", teP}, // nothing to fit on
+		{"ood", "metrics", "--id", idP, "--ood", filepath.Join(dir, "none.txt")},
+		{"ood", "fit", "--detector", "knn", "--model", "http://127.0.0.1:1/v2/models/m", "--features-output", "feat", "--out", det},
+		{"ood", "fit", "--detector", "knn", "--features-output", "feat", "--out", det},
+	} {
+		if _, err := run(t, bad...); err == nil {
+			t.Errorf("%v: no error", bad)
+		} else {
+			t.Logf("%v: %v", bad[1:3], err)
+		}
+	}
+}
+
+// TestOODMetricsGolden checks "ood metrics" against scikit-learn on the
+// score files of package ood's testdata.
+func TestOODMetricsGolden(t *testing.T) {
+	b, err := os.ReadFile("../../ood/testdata/score_files.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want ood.Metrics
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"--id", "../../ood/testdata/id.npy", "--ood", "../../ood/testdata/ood.txt"},
+		{"--id", "../../ood/testdata/err_id.npy", "--ood", "../../ood/testdata/err_ood.txt", "--higher-is-id=false"},
+	} {
+		out, err := run(t, append([]string{"ood", "metrics", "--json"}, args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fm ood.FileMetrics
+		if err := json.Unmarshal([]byte(out), &fm); err != nil || len(fm.Results) != 1 {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		g := fm.Results[0].Metrics
+		if math.Abs(g.AUROC-want.AUROC) > 1e-12 || math.Abs(g.AUPRIn-want.AUPRIn) > 1e-12 || math.Abs(g.AUPROut-want.AUPROut) > 1e-12 || g.FPR95 != want.FPR95 {
+			t.Errorf("%v: %+v, scikit-learn %+v", args, g, want)
+		}
+	}
+	out, err := run(t, "ood", "metrics", "--id", "../../ood/testdata/id.txt", "--ood", "../../ood/testdata/ood.npy")
+	if err != nil || !strings.Contains(out, "73.07%") || !strings.Contains(out, "higher score = more in-distribution") {
+		t.Errorf("text: %v\n%s", err, out)
 	}
 }
