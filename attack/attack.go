@@ -163,6 +163,10 @@ type Result struct {
 	// A failed sample is neither robust nor fooled: it is left out of
 	// [Result.RobustAccuracy].
 	Failed []error
+	// By names, for ensembles ([AutoAttack]), the component that fooled
+	// each sample ("" if none did or the clean query already
+	// misclassified it); nil for single attacks.
+	By []string
 }
 
 // N is the number of samples.

@@ -703,7 +703,7 @@ func TestRandomTargets(t *testing.T) {
 }
 
 func TestRegistry(t *testing.T) {
-	want := []string{"bandits", "bi-square", "fgsm", "nes", "pgd", "pgd-l2", "signhunter", "simba", "simba-dct", "square", "square-l2", "up-square"}
+	want := []string{"apgd-ce", "apgd-dlr", "apgd-t", "autoattack", "bandits", "bi-square", "fgsm", "nes", "pgd", "pgd-l2", "signhunter", "simba", "simba-dct", "square", "square-l2", "up-square"}
 	if got := Names(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Names() = %v, want %v", got, want)
 	}
@@ -729,7 +729,7 @@ func TestRegistry(t *testing.T) {
 	}
 	for _, bad := range []string{"carlini", "", "Square"} {
 		_, err := New(bad)
-		if !errors.Is(err, ErrUnknown) || !strings.Contains(err.Error(), "known: bandits, bi-square, fgsm") {
+		if !errors.Is(err, ErrUnknown) || !strings.Contains(err.Error(), "known: apgd-ce, apgd-dlr, apgd-t, autoattack, bandits") {
 			t.Errorf("New(%q): err %v, want ErrUnknown listing the attacks", bad, err)
 		}
 	}

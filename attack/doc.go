@@ -1,8 +1,11 @@
 // Package attack implements adversarial attacks on classifiers: the
 // score-based black-box query attacks that the AAA/UniG/QueryNet papers
 // evaluate defenses against (Square L∞ and L2, NES, SignHunter, SimBA pixel
-// and DCT, Bandits-TD) and the white-box FGSM and PGD (L∞ and L2) used as a
-// sanity reference and for adversarial training.
+// and DCT, Bandits-TD), the white-box FGSM and PGD (L∞ and L2, with
+// restarts and step-size schedules) used as a sanity reference and for
+// adversarial training, and the white-box evaluation people trust: APGD-CE,
+// APGD-DLR and APGD-T ([APGD]) and the AutoAttack-lite ensemble
+// ([AutoAttack]: APGD-CE, APGD-T, then Square on what is left).
 //
 // # Oracle
 //
@@ -59,7 +62,14 @@
 //   - Bandits: 1 clean + 3 per step (two finite-difference probes and the
 //     new iterate). The reference counts only the 2 probes as loss queries.
 //   - FGSM / PGD: 1 clean + 1 per gradient evaluation (the logits seen by
-//     the gradient call also decide success at that point) + 1 final check.
+//     the gradient call also decide success at that point) + 1 final check
+//     per restart.
+//   - APGD: 1 clean + per run (restart, and target for APGD-T) 1 gradient
+//     evaluation at the starting point + 1 per iteration; every evaluated
+//     point is a candidate, so there is no final check. For white-box
+//     attacks the queries are thus gradient evaluations.
+//   - AutoAttack: the sum over its components, each with its own clean
+//     query.
 //
 // # Budgets
 //
@@ -124,7 +134,8 @@
 //
 // Attacks register under their command-line names ("square", "square-l2",
 // "nes", "signhunter", "simba", "simba-dct", "bandits", "fgsm", "pgd",
-// "pgd-l2", and the AAA paper's adaptive "up-square" and "bi-square", see
+// "pgd-l2", "apgd-ce", "apgd-dlr", "apgd-t", "autoattack" ([WhiteBox] tells
+// the white-box ones apart), and the AAA paper's adaptive "up-square" and "bi-square", see
 // [LossUp] and [LossBi]); [New] returns a pointer to the attack's settings struct filled
 // with the spec's defaults. The settings are plain exported fields with JSON
 // tags, so a command line can override them by unmarshalling JSON into the

@@ -40,7 +40,16 @@ type PGD struct {
 	// RandomStart starts from a uniform point of the L∞ box (L2: a random
 	// direction at a uniform radius) instead of the clean input.
 	RandomStart bool `json:"random_start"`
-	scratch     []float32
+	// Restarts is the number of runs of Steps steps, each from a fresh
+	// random start, on the samples no earlier run fooled (Run only; 0
+	// means 1). More than 1 needs RandomStart.
+	Restarts int `json:"restarts"`
+	// Schedule is the step-size schedule over the Steps steps of a run:
+	// "" or "constant" (StepSize throughout), "halve" (halved after 50 %
+	// and again after 75 % of the steps) or "cosine"
+	// (StepSize·(1 + cos(π·t/Steps))/2 at step t = 0 … Steps−1).
+	Schedule string `json:"schedule"`
+	scratch  []float32
 }
 
 // NewPGD returns L∞ PGD: ε = 8/255, 10 steps of 2/255, random start,
@@ -79,7 +88,35 @@ func (a *PGD) alpha() float64 {
 	return 2.5 * a.Eps / float64(a.Steps)
 }
 
+// stepAt is the step size of step t (0-based) of a run.
+func (a *PGD) stepAt(t int) float64 {
+	al := a.alpha()
+	switch a.Schedule {
+	case "halve":
+		if 4*t >= 3*a.Steps {
+			return al / 4
+		}
+		if 2*t >= a.Steps {
+			return al / 2
+		}
+	case "cosine":
+		return al * (1 + math.Cos(math.Pi*float64(t)/float64(a.Steps))) / 2
+	}
+	return al
+}
+
 func (a *PGD) validate() error {
+	switch a.Schedule {
+	case "", "constant", "halve", "cosine":
+	default:
+		return fmt.Errorf("attack: %s: schedule %q must be constant, halve or cosine", a.Name(), a.Schedule)
+	}
+	if a.Restarts < 0 {
+		return fmt.Errorf("attack: %s: restarts %d must be ≥ 0", a.Name(), a.Restarts)
+	}
+	if a.Restarts > 1 && !a.RandomStart {
+		return fmt.Errorf("attack: %s: %d restarts without random_start would repeat the same run", a.Name(), a.Restarts)
+	}
 	if a.Steps < 1 {
 		return fmt.Errorf("attack: %s: steps %d must be at least 1", a.Name(), a.Steps)
 	}
@@ -91,7 +128,7 @@ func (a *PGD) validate() error {
 
 // Run attacks x through o; see [Attack.Run]. opts.Rand is not used.
 func (a *FGSM) Run(ctx context.Context, o *Oracle, x []float32, y []int, opts RunOptions) (*Result, error) {
-	return runWhitebox(ctx, a.Name(), &a.Threat, 1, a.Eps, false, o, x, y, opts)
+	return runWhitebox(ctx, a.Name(), &a.Threat, 1, func(int) float64 { return a.Eps }, false, 1, o, x, y, opts)
 }
 
 // Run attacks x through o; see [Attack.Run]. opts.Rand is required with
@@ -100,16 +137,19 @@ func (a *PGD) Run(ctx context.Context, o *Oracle, x []float32, y []int, opts Run
 	if err := a.validate(); err != nil {
 		return nil, err
 	}
-	return runWhitebox(ctx, a.Name(), &a.Threat, a.Steps, a.alpha(), a.RandomStart, o, x, y, opts)
+	return runWhitebox(ctx, a.Name(), &a.Threat, a.Steps, a.stepAt, a.RandomStart, max(a.Restarts, 1), o, x, y, opts)
 }
 
-func runWhitebox(ctx context.Context, name string, t *Threat, steps int, alpha float64, randStart bool, o *Oracle, x []float32, y []int, opts RunOptions) (*Result, error) {
+// runWhitebox runs restarts runs of steps gradient steps (step t of size
+// alpha(t)) on the samples not yet fooled; each run ends with a check of
+// its last iterate.
+func runWhitebox(ctx context.Context, name string, t *Threat, steps int, alpha func(int) float64, randStart bool, restarts int, o *Oracle, x []float32, y []int, opts RunOptions) (*Result, error) {
 	r, err := newRunner(ctx, name, o, x, y, opts, t, LossCE, randStart)
 	if err != nil {
 		return nil, err
 	}
 	if _, ok := o.c.(model.InputGrader); !ok {
-		return nil, fmt.Errorf("attack: %s: %w", name, ErrNotDifferentiable)
+		return nil, noGradients(name)
 	}
 	n, d := r.n, r.d
 	xcur := append([]float32(nil), x...)
@@ -117,13 +157,30 @@ func runWhitebox(ctx context.Context, name string, t *Threat, steps int, alpha f
 	if err := r.clean(); err != nil {
 		return r.finish(nil, err)
 	}
-	if randStart {
-		for _, i := range r.active {
-			randomStart(r.rng, t, xcur[i*d:(i+1)*d], r.xi(i))
+	r.reserve(n, true)
+	for range restarts {
+		if len(r.active) == 0 {
+			break
+		}
+		if err := pgdRun(r, t, steps, alpha, randStart, xcur); err != nil {
+			return r.finish(adv, err)
 		}
 	}
-	r.reserve(n, true)
-	for range steps {
+	return r.finish(adv, nil)
+}
+
+// pgdRun is one PGD run of runWhitebox on the active samples, from a
+// random start (randStart) or the clean input.
+func pgdRun(r *runner, t *Threat, steps int, alpha func(int) float64, randStart bool, xcur []float32) error {
+	d := r.d
+	for _, i := range r.active {
+		if randStart {
+			randomStart(r.rng, t, xcur[i*d:(i+1)*d], r.xi(i))
+		} else {
+			copy(xcur[i*d:(i+1)*d], r.xi(i))
+		}
+	}
+	for step := range steps {
 		if len(r.active) == 0 {
 			break
 		}
@@ -139,8 +196,9 @@ func runWhitebox(ctx context.Context, name string, t *Threat, steps int, alpha f
 			break
 		}
 		if err := r.flushGrad(); err != nil {
-			return r.finish(adv, err)
+			return err
 		}
+		al := alpha(step)
 		for j := range r.m {
 			i := r.qi[j]
 			if !r.attacking(i) {
@@ -148,11 +206,11 @@ func runWhitebox(ctx context.Context, name string, t *Threat, steps int, alpha f
 			}
 			r.res.Loss[i] = r.ql[j]
 			xc := xcur[i*d : (i+1)*d]
-			descend(t.Norm, alpha, xc, r.qg[j*d:(j+1)*d])
+			descend(t.Norm, al, xc, r.qg[j*d:(j+1)*d])
 			project(t.Norm, t.Eps, xc, r.xi(i))
 		}
 		if err := r.endRound(); err != nil {
-			return r.finish(adv, err)
+			return err
 		}
 	}
 	r.begin()
@@ -162,15 +220,14 @@ func runWhitebox(ctx context.Context, name string, t *Threat, steps int, alpha f
 		}
 	}
 	if err := r.flush(); err != nil {
-		return r.finish(adv, err)
+		return err
 	}
 	for j := range r.m {
 		if i := r.qi[j]; r.attacking(i) {
 			r.res.Loss[i] = r.ql[j]
 		}
 	}
-	err = r.endRound()
-	return r.finish(adv, err)
+	return r.endRound()
 }
 
 // randomStart sets v to a random point of the threat set around x0.
@@ -205,22 +262,26 @@ func randomStart(rng *rand.Rand, t *Threat, v, x0 []float32) {
 // oracle, no early stop). It reuses an internal buffer across calls, so a
 // FGSM value must not be used by two goroutines at once.
 func (a *FGSM) Perturb(ctx context.Context, g model.InputGrader, dst, x []float32, y []int) error {
-	return perturb(ctx, a.Name(), &a.Threat, 1, a.Eps, false, nil, &a.scratch, g, dst, x, y)
+	return perturb(ctx, a.Name(), &a.Threat, 1, func(int) float64 { return a.Eps }, false, nil, &a.scratch, g, dst, x, y)
 }
 
 // Perturb writes into dst (len(x), not overlapping x) the PGD adversarial
 // examples of the batch x with labels y, running all Steps on g (no
-// oracle, no early stop), as adversarial training needs. rng is required
+// oracle, no early stop; Schedule applies, Restarts must be ≤ 1), as
+// adversarial training needs. rng is required
 // with RandomStart. It reuses an internal buffer across calls, so a PGD
 // value must not be used by two goroutines at once.
 func (a *PGD) Perturb(ctx context.Context, g model.InputGrader, dst, x []float32, y []int, rng *rand.Rand) error {
 	if err := a.validate(); err != nil {
 		return err
 	}
-	return perturb(ctx, a.Name(), &a.Threat, a.Steps, a.alpha(), a.RandomStart, rng, &a.scratch, g, dst, x, y)
+	if a.Restarts > 1 {
+		return fmt.Errorf("attack: %s: Perturb runs once; restarts %d apply to Run only", a.Name(), a.Restarts)
+	}
+	return perturb(ctx, a.Name(), &a.Threat, a.Steps, a.stepAt, a.RandomStart, rng, &a.scratch, g, dst, x, y)
 }
 
-func perturb(ctx context.Context, name string, t *Threat, steps int, alpha float64, randStart bool, rng *rand.Rand, scratch *[]float32, g model.InputGrader, dst, x []float32, y []int) error {
+func perturb(ctx context.Context, name string, t *Threat, steps int, alpha func(int) float64, randStart bool, rng *rand.Rand, scratch *[]float32, g model.InputGrader, dst, x []float32, y []int) error {
 	if err := t.validate(name); err != nil {
 		return err
 	}
@@ -269,16 +330,17 @@ func perturb(ctx context.Context, name string, t *Threat, steps int, alpha float
 			randomStart(rng, t, dst[i*d:(i+1)*d], x[i*d:(i+1)*d])
 		}
 	}
-	for range steps {
+	for step := range steps {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		if _, err := g.InputGrad(ctx, gx, dst, loss); err != nil {
 			return fmt.Errorf("attack: %s: %w", name, err)
 		}
+		al := alpha(step)
 		for i := range n {
 			v := dst[i*d : (i+1)*d]
-			descend(t.Norm, alpha, v, gx[i*d:(i+1)*d])
+			descend(t.Norm, al, v, gx[i*d:(i+1)*d])
 			project(t.Norm, t.Eps, v, x[i*d:(i+1)*d])
 		}
 	}

@@ -3,6 +3,7 @@ package attack
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/trustml/trustml/model"
@@ -107,5 +108,85 @@ func TestPerturbRandomStartAndErrors(t *testing.T) {
 	cancel()
 	if err := p.Perturb(ctx, g, a, x, y, seeded(1)); err == nil {
 		t.Error("cancelled context: no error")
+	}
+}
+
+func TestPGDSchedule(t *testing.T) {
+	a := NewPGD()
+	a.Steps, a.StepSize = 8, 1
+	for _, c := range []struct {
+		schedule string
+		want     []float64
+	}{
+		{"", []float64{1, 1, 1, 1, 1, 1, 1, 1}},
+		{"constant", []float64{1, 1, 1, 1, 1, 1, 1, 1}},
+		{"halve", []float64{1, 1, 1, 1, 0.5, 0.5, 0.25, 0.25}},
+		{"cosine", []float64{1, 0.9619397662556434, 0.8535533905932737, 0.6913417161825449, 0.5, 0.3086582838174551, 0.1464466094067262, 0.03806023374435663}},
+	} {
+		a.Schedule = c.schedule
+		for s, w := range c.want {
+			if got := a.stepAt(s); math.Abs(got-w) > 1e-12 {
+				t.Errorf("%q step %d: %v, want %v", c.schedule, s, got, w)
+			}
+		}
+	}
+}
+
+// TestPGDRestarts: restarts run on the samples earlier runs left unbroken
+// (the first run is the single-run attack, so restarts only add fooled
+// samples), each costing Steps gradient queries and a final check.
+func TestPGDRestarts(t *testing.T) {
+	m := newMLP(3, []int{16}, 12, 6)
+	x, y := dataset(m, 60, 5, 0.3)
+	run := func(restarts int, schedule string) *Result {
+		a := NewPGD()
+		a.Eps, a.Steps, a.Restarts, a.Schedule = 0.08, 3, restarts, schedule
+		o, err := NewOracle(m, OracleOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := a.Run(context.Background(), o, x, y, RunOptions{Rand: seeded(8)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	one, five := run(1, "halve"), run(5, "halve")
+	for i := range y {
+		if one.Success[i] && (!five.Success[i] || five.FooledAt[i] != one.FooledAt[i]) {
+			t.Errorf("sample %d fooled at %d by one run, with restarts: %v at %d", i, one.FooledAt[i], five.Success[i], five.FooledAt[i])
+		}
+		if !five.Success[i] && five.Queries[i] != 1+5*4 {
+			t.Errorf("unbroken sample %d used %d queries, want %d", i, five.Queries[i], 1+5*4)
+		}
+	}
+	if !(five.RobustAccuracy(0) < one.RobustAccuracy(0)) {
+		t.Errorf("restarts did not help: robust accuracy %.3f with 5, %.3f with 1", five.RobustAccuracy(0), one.RobustAccuracy(0))
+	}
+	t.Logf("robust accuracy: 1 run %.3f, 5 runs %.3f, cosine %.3f", one.RobustAccuracy(0), five.RobustAccuracy(0), run(1, "cosine").RobustAccuracy(0))
+
+	for _, c := range []struct {
+		edit func(a *PGD)
+		want string
+	}{
+		{func(a *PGD) { a.Schedule = "linear" }, `schedule "linear"`},
+		{func(a *PGD) { a.Restarts = -1 }, "restarts -1"},
+		{func(a *PGD) { a.Restarts, a.RandomStart = 2, false }, "without random_start"},
+	} {
+		a := NewPGD()
+		c.edit(a)
+		o, err := NewOracle(m, OracleOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Run(context.Background(), o, x, y, RunOptions{Rand: seeded(1)}); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("error %v, want one mentioning %q", err, c.want)
+		}
+	}
+	a := NewPGD()
+	a.Restarts = 3
+	dst := make([]float32, len(x))
+	if err := a.Perturb(context.Background(), m, dst, x, y, seeded(1)); err == nil || !strings.Contains(err.Error(), "Run only") {
+		t.Errorf("Perturb with restarts: error %v", err)
 	}
 }

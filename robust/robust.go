@@ -137,6 +137,8 @@ type Sample struct {
 	// official code's last column; nil when the sample failed or that
 	// evaluation did.
 	AdvCorrect *bool `json:"adv_ok,omitempty"`
+	// By is the ensemble component that fooled the sample (attack.Result.By).
+	By string `json:"by,omitempty"`
 }
 
 // Clean holds one sample's clean-data statistics under a defense.
@@ -384,7 +386,13 @@ func Run(ctx context.Context, c model.Classifier, x []float32, y []int, cfg Conf
 				}
 			}
 			aname := atk.Name() // "up-square" with loss up
-			o, err := attack.NewOracle(defense.Wrap(c, d), attack.OracleOptions{Budget: cfg.Budget, Quantize: cfg.Quantize})
+			// The undefended model goes in as is, so that white-box
+			// attacks reach its input gradients.
+			var victim model.Classifier = defense.Wrap(c, d)
+			if _, ok := d.(defense.Identity); ok {
+				victim = c
+			}
+			o, err := attack.NewOracle(victim, attack.OracleOptions{Budget: cfg.Budget, Quantize: cfg.Quantize})
 			if err != nil {
 				return nil, err
 			}
@@ -413,6 +421,9 @@ func Run(ctx context.Context, c model.Classifier, x []float32, y []int, cfg Conf
 			}
 			for j, i := range idx {
 				s := Sample{Index: i, CleanCorrect: res.CleanCorrect[j], FooledAt: res.FooledAt[j], Queries: res.Queries[j]}
+				if res.By != nil {
+					s.By = res.By[j]
+				}
 				if res.Failed[j] != nil {
 					s.Failed = res.Failed[j].Error()
 				} else {

@@ -204,7 +204,7 @@ func TestNamedConfig(t *testing.T) {
 		unknown           error
 		msg               string
 	}{
-		{"unknown attack", []string{"magic"}, []string{"none"}, nil, attack.ErrUnknown, "known: bandits"},
+		{"unknown attack", []string{"magic"}, []string{"none"}, nil, attack.ErrUnknown, "known: apgd-ce"},
 		{"unknown defense", []string{"square"}, []string{"shield"}, nil, defense.ErrUnknown, "known: aaa-linear"},
 		{"bad knob", []string{"square"}, []string{"none"}, map[string]map[string]float64{"none": {"x": 1}}, nil, "unknown parameter"},
 		{"params of another", []string{"square"}, []string{"none"}, map[string]map[string]float64{"rnd": {"sigma": 1}}, ErrConfig, "not evaluated"},

@@ -95,6 +95,26 @@ func (r *Report) WriteText(w io.Writer) error {
 			return err
 		}
 	}
+	for _, p := range r.Pairs {
+		by := map[string]int{}
+		for _, smp := range p.Samples {
+			if smp.By != "" {
+				by[smp.By]++
+			}
+		}
+		names := slices.SortedFunc(maps.Keys(by), func(a, b string) int {
+			if by[a] != by[b] {
+				return by[b] - by[a]
+			}
+			return strings.Compare(a, b)
+		})
+		for k, name := range names {
+			names[k] = fmt.Sprintf("%s %d", name, by[name])
+		}
+		if len(names) > 0 {
+			fmt.Fprintf(w, "%s vs %s: samples fooled by each component: %s\n", p.Attack, p.Defense, strings.Join(names, ", "))
+		}
+	}
 	for _, name := range slices.Sorted(maps.Keys(r.Calibration)) {
 		c := r.Calibration[name]
 		fmt.Fprintf(w, "%s: temperature %g tuned on held-out images: defended ECE %s, undefended %s", name, c.Temperature, pct(c.ECE), pct(c.Undefended))

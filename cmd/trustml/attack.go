@@ -112,7 +112,7 @@ func splitList(s string) []string {
 func (f *attackFlags) config() (robust.Config, error) {
 	attacks, defenses := splitList(f.attacks), splitList(f.defenses)
 	if f.attacks == "all" { // the score-based ones
-		attacks = slices.DeleteFunc(attack.Names(), func(a string) bool { return a == "fgsm" || strings.HasPrefix(a, "pgd") })
+		attacks = slices.DeleteFunc(attack.Names(), func(a string) bool { return attack.WhiteBox(a) })
 	}
 	if f.defenses == "all" {
 		defenses = append([]string{"none"}, slices.DeleteFunc(defense.Names(), func(d string) bool { return d == "none" })...)
