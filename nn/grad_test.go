@@ -24,7 +24,7 @@ func gradCases(t *testing.T) []gradCase {
 		return append(ls, LayerSpec{Kind: KindFlatten}, LayerSpec{Kind: KindDense, Out: 3})
 	}
 	img := []int{2, 6, 6}
-	return []gradCase{
+	return append([]gradCase{
 		{"dense", MLP([]int{7}, []int{5}, 3), false},
 		{"conv pad1", Spec{InputShape: img, NumClasses: 3, Layers: l(LayerSpec{Kind: KindConv, Out: 3, Kernel: 3, Stride: 1, Pad: 1})}, false},
 		{"conv stride2", Spec{InputShape: img, NumClasses: 3, Layers: l(LayerSpec{Kind: KindConv, Out: 4, Kernel: 3, Stride: 2})}, false},
@@ -41,7 +41,7 @@ func gradCases(t *testing.T) []gradCase {
 		{"residual identity", Spec{InputShape: img, NumClasses: 3, Layers: l(LayerSpec{Kind: KindConv, Out: 2, Kernel: 3, Pad: 1}, LayerSpec{Kind: KindResidual, Body: []LayerSpec{{Kind: KindConv, Out: 2, Kernel: 3, Pad: 1}}})}, false},
 		{"resnet8", res, true},
 		{"resnet8 eval", res, false},
-	}
+	}, importedGradCases(img)...)
 }
 
 // separated returns n values in [0, 1] that are pairwise at least 1/(2n)

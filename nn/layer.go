@@ -125,6 +125,16 @@ func newLayer(s LayerSpec) (layer, error) {
 		return &dropout{rate: s.Rate}, nil
 	case KindFlatten:
 		return &flatten{}, nil
+	case KindSigmoid, KindTanh, KindLeakyReLU:
+		return &actFn{kind: s.Kind, slope: float32(s.Rate)}, nil
+	case KindAffine:
+		return &affine{scale: s.Scale, shift: s.Shift}, nil
+	case KindPad:
+		return newPad(s.Pads, s.Fill)
+	case KindConcat:
+		return newConcat(s.Branches)
+	case KindSlice:
+		return newSlice(s.Channels)
 	case KindResidual:
 		body, err := newSeq(s.Body)
 		if err != nil {

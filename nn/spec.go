@@ -19,6 +19,13 @@ const (
 	KindDropout   = "dropout"   // inverted dropout with drop probability Rate
 	KindFlatten   = "flatten"   // reshape to a vector
 	KindResidual  = "residual"  // Body(x) + Shortcut(x); empty Shortcut = identity
+	KindSigmoid   = "sigmoid"   // logistic function 1/(1+e⁻ˣ)
+	KindTanh      = "tanh"      // hyperbolic tangent
+	KindLeakyReLU = "leakyrelu" // x for x ≥ 0, Rate·x below
+	KindAffine    = "affine"    // fixed per-channel x·Scale + Shift (input normalization)
+	KindPad       = "pad"       // zero padding by Pads (top, left, bottom, right)
+	KindConcat    = "concat"    // Branches run on the input, outputs concatenated along channels
+	KindSlice     = "slice"     // the channels [Channels[0], Channels[1]) of the last axis
 )
 
 // LayerSpec describes one layer. Only the fields its Kind uses are set.
@@ -31,6 +38,14 @@ type LayerSpec struct {
 	Rate     float64     `json:"rate,omitempty"`
 	Body     []LayerSpec `json:"body,omitempty"`
 	Shortcut []LayerSpec `json:"shortcut,omitempty"`
+
+	// Fields of the layers imported models use (package onnx).
+	Scale    []float32     `json:"scale,omitempty"`    // affine: per-channel factors
+	Shift    []float32     `json:"shift,omitempty"`    // affine: per-channel offsets
+	Pads     []int         `json:"pads,omitempty"`     // pad: top, left, bottom, right
+	Fill     string        `json:"fill,omitempty"`     // pad: "" (zeros) or "lowest" (-MaxFloat32, before max pooling)
+	Branches [][]LayerSpec `json:"branches,omitempty"` // concat: the branches (empty = identity)
+	Channels []int         `json:"channels,omitempty"` // slice: lo, hi
 }
 
 // Spec is a serializable network architecture: the input shape (C×H×W, or a

@@ -3,6 +3,7 @@ package zoo
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -13,7 +14,7 @@ import (
 
 // SpecHelp describes the model specifications [Open] and [OpenNetwork]
 // accept, for flag help.
-const SpecHelp = `model: "default" (the embedded Fashion-MNIST CNN), another embedded name, a checkpoint file written by "trustml train", or (where a served model will do) http://host:port/v2/models/NAME`
+const SpecHelp = `model: "default" (the embedded Fashion-MNIST CNN), another embedded name, a checkpoint file written by "trustml train", an ONNX model (model.onnx), or (where a served model will do) http://host:port/v2/models/NAME`
 
 // FeaturesHelp describes the flag that sets [oip.ClientOptions.FeaturesOutput]
 // (--features-output), for flag help.
@@ -27,8 +28,10 @@ func IsRemote(spec string) bool {
 
 // OpenNetwork resolves a model specification to a network trustml can run,
 // differentiate and train: "" or "default" is the default model, an
-// embedded name is that model, anything else is a checkpoint file. The
-// metadata is the checkpoint's (training command, data, metrics). A URL is
+// embedded name is that model, a file of a registered format
+// ([RegisterFormat]: .onnx with package onnx) is imported, anything else is
+// a checkpoint file. The metadata is the
+// checkpoint's (training command, data, metrics) or the import's. A URL is
 // an error: a served model is not a network; use [Open].
 func OpenNetwork(spec string) (*nn.Network, map[string]string, error) {
 	if spec == "" || spec == "default" {
@@ -39,6 +42,14 @@ func OpenNetwork(spec string) (*nn.Network, map[string]string, error) {
 	}
 	if IsRemote(spec) {
 		return nil, nil, fmt.Errorf("zoo: model %q: a served model has no weights here; this needs a checkpoint or an embedded model", spec)
+	}
+	if ext := strings.ToLower(filepath.Ext(spec)); ext != "" {
+		if open, err := formats.Lookup(ext); err == nil {
+			return open(spec)
+		}
+		if ext == ".onnx" {
+			return nil, nil, fmt.Errorf(`zoo: model %q: opening ONNX files needs package onnx in the program (import _ "github.com/trustml/trustml/onnx")`, spec)
+		}
 	}
 	return nn.LoadFile(spec)
 }
