@@ -124,7 +124,7 @@ type AAAConfig struct {
 	// Attacks are score-based attack names (default square, nes,
 	// signhunter, simba-dct, bandits).
 	Attacks []string
-	// Defenses are defense names (default every registered one).
+	// Defenses are defense names (default, or "all": every registered one).
 	Defenses []string
 	// Eps is the L∞ radius (default 0.1, see [AAAEpsReason]).
 	Eps float64
@@ -201,7 +201,7 @@ func (cfg *AAAConfig) defaults() {
 	if cfg.Attacks == nil {
 		cfg.Attacks = []string{"square", "nes", "signhunter", "simba-dct", "bandits"}
 	}
-	if cfg.Defenses == nil {
+	if cfg.Defenses == nil || slices.Equal(cfg.Defenses, []string{"all"}) {
 		cfg.Defenses = []string{"none"}
 		for _, d := range defense.Names() {
 			if d != "none" {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -60,8 +61,42 @@ type FlatConfig struct {
 	// From, when set, lists run files written by [FlatResult.WriteRuns] to
 	// merge into one table instead of training; shards of one setup must
 	// cover it exactly once.
-	From     []string
+	From []string
+	// Out, when set, is the file the trained runs are saved to
+	// ([FlatResult.WriteRuns]) for a later merge; not with From.
+	Out      string
 	Progress progress.Reporter
+}
+
+// ParseFlags sets Archs, Arms, Noise and Shard from the values of
+// "trustml repro flat --archs, --arms, --noise, --shard": comma-separated
+// lists (spaces around the items and empty items are dropped) and "i/N"
+// ("": all; see [shard.Parse]).
+func (cfg *FlatConfig) ParseFlags(archs, arms, noise, shardSpec string) (err error) {
+	cfg.Archs, cfg.Arms, cfg.Noise = splitList(archs), splitList(arms), nil
+	for _, s := range splitList(noise) {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return fmt.Errorf("--noise: %q is not a rate in [0, 1)", s)
+		}
+		cfg.Noise = append(cfg.Noise, v)
+	}
+	if cfg.Shard, err = shard.Parse(shardSpec); err != nil {
+		return fmt.Errorf("--shard: %w", err)
+	}
+	return nil
+}
+
+// splitList splits a comma-separated list, dropping spaces around the
+// items and empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // DefaultFlatConfig returns the README's protocol (45 minutes on 2 cores).
@@ -196,7 +231,8 @@ func (cfg *FlatConfig) setup(dataName string) string {
 }
 
 // Flat reproduces, at small scale, the flat-minima optimizer comparison
-// (SGD, SAM, F-SAM, RWP, m-ARWP, ARWP), or merges saved runs (cfg.From).
+// (SGD, SAM, F-SAM, RWP, m-ARWP, ARWP), saving the runs to cfg.Out when
+// set, or merges saved runs (cfg.From).
 func Flat(ctx context.Context, cfg FlatConfig) (*FlatResult, error) {
 	if len(cfg.From) > 0 {
 		return ReadFlatRuns(cfg.From...)
@@ -215,6 +251,11 @@ func Flat(ctx context.Context, cfg FlatConfig) (*FlatResult, error) {
 	}
 	res := NewFlatResult(runs)
 	res.Shard, res.Setup = cfg.Shard, cfg.setup(tr.Name)
+	if cfg.Out != "" {
+		if err := res.WriteRuns(cfg.Out); err != nil {
+			return nil, err
+		}
+	}
 	return res, nil
 }
 

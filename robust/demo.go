@@ -2,8 +2,11 @@ package robust
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"strings"
 
 	"github.com/trustml/trustml/attack"
@@ -97,6 +100,38 @@ func Demo(ctx context.Context, cfg DemoConfig) (*DemoResult, error) {
 	}
 	res.Robustness.Model, res.Robustness.Data = zoo.DefaultName, fmt.Sprintf("%s (test, first %d)", test.Name, cfg.N)
 	return res, nil
+}
+
+// MarshalJSON writes the result without the per-image samples of the
+// robustness report, which keep "trustml demo --json" short.
+func (r *DemoResult) MarshalJSON() ([]byte, error) {
+	type plain DemoResult
+	c := *r
+	if r.Robustness != nil {
+		rob := *r.Robustness
+		rob.Pairs = slices.Clone(rob.Pairs)
+		for i := range rob.Pairs {
+			rob.Pairs[i].Samples = nil
+		}
+		c.Robustness = &rob
+	}
+	return json.Marshal((*plain)(&c))
+}
+
+// WritePlots creates dir and writes the robustness plots into it
+// ([Report.WritePlots]), returning their files; dir "" writes none.
+func (r *DemoResult) WritePlots(dir string) ([]string, error) {
+	if dir == "" {
+		return nil, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	files, err := r.Robustness.WritePlots(dir)
+	if err != nil {
+		return nil, fmt.Errorf("plots: %w", err)
+	}
+	return files, nil
 }
 
 // WriteText prints the model's metrics and predictions, then plots (the

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -88,31 +86,10 @@ result is evaluated on the test split and saved atomically.`,
   trustml average twa /tmp/run-ep00[3-6].ckpt --out /tmp/twa.ckpt               # ICLR
   trustml average twa --variant v /tmp/run-ep00[3-6].ckpt --out /tmp/twa-v.ckpt  # journal, TWA-v`,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			fl, method := cmd.Flags(), "twa"
-			if variant != "iclr" {
-				method = "twa-" + variant
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if f.cfg, err = train.TWAConfig(f.cfg, variant, cmd.Flags().Changed); err != nil {
+				return err
 			}
-			if _, err := train.LookupAveragingMethod(method); err != nil || strings.HasPrefix(variant, "twa") {
-				return fmt.Errorf("--variant %q: want iclr, t or v (%w)", variant, train.ErrUnknown)
-			}
-			bad := map[bool][]string{true: {"val-ratio"}, false: {"wd", "momentum", "start"}}[variant == "iclr"]
-			if variant == "t" {
-				bad = append(bad, "val-ratio")
-			}
-			for _, name := range bad {
-				if fl.Changed(name) {
-					return fmt.Errorf("--%s applies to --variant %s only", name, map[bool]string{true: "v", false: "iclr"}[name == "val-ratio"])
-				}
-			}
-			d := train.DefaultAverageConfig(method)
-			if !fl.Changed("lr") {
-				f.cfg.LR = d.LR
-			}
-			if !fl.Changed("epochs") {
-				f.cfg.Epochs = d.Epochs
-			}
-			f.cfg.Method = method
 			return runAverage(cmd, &f, args)
 		},
 	}
@@ -127,29 +104,25 @@ result is evaluated on the test split and saved atomically.`,
 	fl.StringVar(&c.Start, "start", c.Start, "iclr: start point, mean (the SWA average) or last (the last checkpoint)")
 	fl.Float64Var(&c.ValRatio, "val-ratio", c.ValRatio, "v: fraction of the training split held out to learn the coefficients on")
 	fl.Uint64Var(&c.Seed, "seed", c.Seed, "seed of the mini-batches (and, for v, of the held-out split)")
-	completeNames(cmd, "variant", []string{"iclr", "t", "v"})
+	completeNames(cmd, "variant", train.TWAVariants)
 	return cmd
 }
 
 // runAverage makes the average of f.cfg.Method and prints it.
 func runAverage(cmd *cobra.Command, f *averageFlags, paths []string) error {
 	c := f.cfg
-	var err error
-	if c.Train, err = f.data.load(data.Train); err != nil {
+	if err := f.data.loadTrainTest(&c.Train, &c.Test); err != nil {
 		return err
 	}
-	if c.Test, err = f.data.load(data.Test); err != nil {
-		return err
-	}
-	c.Checkpoints, c.Progress = paths, newBar(cmd.ErrOrStderr())
-	c.Meta = map[string]string{"command": "trustml " + strings.Join(os.Args[1:], " ")}
+	c.Checkpoints, c.Progress, c.Meta = paths, newBar(cmd.ErrOrStderr()), commandMeta()
 	res, err := train.Average(cmd.Context(), c)
-	if err != nil {
-		return err
+	return printResult(cmd, res, err, f.asJSON)
+}
+
+// loadTrainTest loads the training and the test split of the data set.
+func (f *dataFlags) loadTrainTest(tr, te **data.Dataset) (err error) {
+	if *tr, err = f.load(data.Train); err == nil {
+		*te, err = f.load(data.Test)
 	}
-	out := cmd.OutOrStdout()
-	if f.asJSON {
-		return writeJSON(out, res)
-	}
-	return res.WriteText(out)
+	return err
 }

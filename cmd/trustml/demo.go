@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -40,22 +39,12 @@ no flags. "trustml attack" runs any attack against any defense.`,
 				return err
 			}
 			bar.Log("")
-			if outDir != "" {
-				if err := os.MkdirAll(outDir, 0o755); err != nil {
-					return err
-				}
-			}
 			if asJSON {
-				for i := range res.Robustness.Pairs {
-					res.Robustness.Pairs[i].Samples = nil // keep the demo's JSON short
-				}
-				return writeJSON(cmd.OutOrStdout(), res)
+				return writeJSON(cmd.OutOrStdout(), res) // without the per-image samples
 			}
-			var plots []string
-			if outDir != "" {
-				if plots, err = res.Robustness.WritePlots(outDir); err != nil {
-					return fmt.Errorf("plots: %w", err)
-				}
+			plots, err := res.WritePlots(outDir)
+			if err != nil {
+				return err
 			}
 			return res.WriteText(cmd.OutOrStdout(), plots)
 		},

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -13,9 +11,6 @@ import (
 )
 
 func init() { register(newDLDRCmd) }
-
-// dldrSamplingFlags only apply when dldr runs the sampling phase itself.
-var dldrSamplingFlags = []string{"arch", "sample-epochs", "samples-per-epoch", "sgd-epochs", "lr", "momentum", "wd", "schedule", "sgd-batch"}
 
 func newDLDRCmd() *cobra.Command {
 	cfg := train.DefaultDLDRConfig()
@@ -57,29 +52,17 @@ subspace model, with gradient evaluations and seconds. The paper's repo log
   trustml train --arch cnn-small --epochs 10 --save-every 1 --out /tmp/run.ckpt
   trustml dldr /tmp/run-ep0*.ckpt --dim 10 --out /tmp/dldr.ckpt --json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			for _, name := range dldrSamplingFlags {
-				if len(args) > 0 && cmd.Flags().Changed(name) {
-					return fmt.Errorf("--%s only applies to the sampling run, which dldr makes when no checkpoints are given (%d given)", name, len(args))
-				}
-			}
 			c := cfg
-			var err error
-			if c.Train, err = df.load(data.Train); err != nil {
-				return err
+			c.Checkpoints, c.Progress, c.Meta = args, newBar(cmd.ErrOrStderr()), commandMeta()
+			err := c.CheckSet(cmd.Flags().Changed)
+			if err == nil {
+				err = df.loadTrainTest(&c.Train, &c.Test)
 			}
-			if c.Test, err = df.load(data.Test); err != nil {
-				return err
-			}
-			c.Checkpoints, c.Progress = args, newBar(cmd.ErrOrStderr())
-			c.Meta = map[string]string{"command": "trustml " + strings.Join(os.Args[1:], " ")}
-			res, err := train.DLDR(cmd.Context(), c)
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), res)
-			}
-			return res.WriteText(cmd.OutOrStdout())
+			res, err := train.DLDR(cmd.Context(), c)
+			return printResult(cmd, res, err, asJSON)
 		},
 	}
 	fl, s := cmd.Flags(), &cfg.Sampling

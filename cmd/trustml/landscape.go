@@ -2,12 +2,10 @@ package main
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/spf13/cobra"
 
 	"github.com/trustml/trustml/data"
-	"github.com/trustml/trustml/plot"
 	"github.com/trustml/trustml/train"
 	"github.com/trustml/trustml/zoo"
 )
@@ -55,54 +53,21 @@ and a wider curve. The directions are seeded by --seed.`,
 				return fmt.Errorf("--line-png needs --to, the second solution")
 			}
 			var err error
-			if c.Model, _, err = zoo.OpenNetwork(model); err != nil {
-				return err
+			if c.Model, _, err = zoo.OpenNetwork(model); err == nil && to != "" {
+				c.To, _, err = zoo.OpenNetwork(to)
 			}
-			if to != "" {
-				if c.To, _, err = zoo.OpenNetwork(to); err != nil {
-					return err
-				}
+			if err == nil {
+				c.Data, err = df.load(data.Train)
 			}
-			if c.Data, err = df.load(data.Train); err != nil {
+			if err != nil {
 				return err
 			}
 			c.ModelName, c.ToName = model, to
 			res, err := train.Landscape(cmd.Context(), c)
-			if err != nil {
-				return err
+			if err == nil {
+				err = res.WritePlots(train.LandscapePlots{Curve: png, Surface: surfacePNG, SurfaceLog: surfaceLog, Line: linePNG})
 			}
-			if png != "" {
-				if err := plot.Lines(png, "loss along a filter-normalized direction", "α", "training loss", false,
-					[]plot.Series{{Name: model, X: res.Alpha, Y: res.Loss}}); err != nil {
-					return err
-				}
-				res.PNG = png
-			}
-			if s := res.Surface; s != nil && surfacePNG != "" {
-				if err := plot.Heatmap(surfacePNG, "loss surface around "+model+" (α = β = 0)", "α (direction 1)", "β (direction 2)", surfaceLog,
-					plot.Surface{Name: "training loss", X: s.Alpha, Y: s.Beta, Z: s.Loss}); err != nil {
-					return err
-				}
-				s.PNG = surfacePNG
-			}
-			if l := res.Line; l != nil && linePNG != "" {
-				i0, i1 := slices.Index(l.T, 0), slices.Index(l.T, 1)
-				title := "loss on the line between two solutions"
-				if l.BN != "" {
-					title += " (batch-norm statistics: " + l.BN + ")"
-				}
-				if err := plot.Lines(linePNG, title, "t (0: "+model+", 1: "+to+")", "training loss", false, []plot.Series{
-					{Name: "L((1−t)·A + t·B)", X: l.T, Y: l.Loss},
-					{Name: "chord (barrier reference)", X: []float64{0, 1}, Y: []float64{l.Loss[i0], l.Loss[i1]}},
-				}); err != nil {
-					return err
-				}
-				l.PNG = linePNG
-			}
-			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), res)
-			}
-			return res.WriteText(cmd.OutOrStdout())
+			return printResult(cmd, res, err, asJSON)
 		},
 	}
 	fl := cmd.Flags()

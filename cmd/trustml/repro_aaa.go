@@ -1,8 +1,8 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -32,22 +32,19 @@ The defaults (100 images, 500 queries, 2 models) take about half an hour on 2 co
 			if c.Shard, err = shard.Parse(shrd); err != nil {
 				return fmt.Errorf("--shard: %w", err)
 			}
-			if len(c.Defenses) == 1 && c.Defenses[0] == "all" {
-				c.Defenses = nil // every registered defense
-			}
 			bar := newBar(cmd.ErrOrStderr())
 			c.Progress = bar
 			res, err := repro.AAA(cmd.Context(), c)
 			if res == nil {
 				return err
 			}
-			if perr := printAAA(cmd, res, outDir, asJSON); err == nil {
-				err = perr
+			var perr error
+			if asJSON {
+				perr = writeJSON(cmd.OutOrStdout(), res)
+			} else {
+				perr = res.WriteText(cmd.OutOrStdout(), outDir)
 			}
-			if err == nil && !res.Complete() {
-				err = fmt.Errorf("reproduction incomplete: %s", strings.Join(res.Failed, "; "))
-			}
-			return failures(bar, res.Failures(), allowFailures, err)
+			return failures(bar, res.Failures(), allowFailures, cmp.Or(err, perr, res.Incomplete()))
 		},
 	}
 	fl := cmd.Flags()
@@ -65,34 +62,4 @@ The defaults (100 images, 500 queries, 2 models) take about half an hour on 2 co
 	fl.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	fl.BoolVar(&allowFailures, "allow-failures", false, "exit 0 even if samples failed (the model errored); they are reported either way")
 	return cmd
-}
-
-func printAAA(cmd *cobra.Command, res *repro.AAAResult, outDir string, asJSON bool) error {
-	out := cmd.OutOrStdout()
-	if asJSON {
-		return writeJSON(out, res)
-	}
-	for i, rep := range append(res.Reports[:len(res.Reports):len(res.Reports)], res.Adaptive...) { // Table 6's runs last, no plots
-		dir := ""
-		if outDir != "" && i < len(res.Reports) {
-			dir = outDir + "/" + strings.NewReplacer("/", "_", ".", "_", ":", "_").Replace(rep.Model)
-		}
-		if err := printReport(out, rep, false, dir); err != nil {
-			return err
-		}
-		fmt.Fprintln(out)
-	}
-	for _, t := range res.Tables {
-		if err := t.WriteText(out); err != nil {
-			return err
-		}
-		fmt.Fprintln(out)
-	}
-	for _, s := range res.Checks {
-		fmt.Fprintln(out, s)
-	}
-	for _, f := range res.Failed {
-		fmt.Fprintln(out, "FAILED:", f)
-	}
-	return nil
 }

@@ -28,7 +28,7 @@ func TestReproAAA(t *testing.T) {
 		t.Fatal(err)
 	}
 	var res repro.AAAResult
-	if err := json.Unmarshal([]byte(out), &res); err != nil || len(res.Reports) != 1 || len(res.Tables) != 5 {
+	if err := json.Unmarshal([]byte(out), &res); err != nil || len(res.Reports) != 1 || len(res.Tables) != 6 { // Tables 2 (×2), 4, 5, 6, calibration
 		t.Errorf("--json: %v, %d reports, %d tables", err, len(res.Reports), len(res.Tables))
 	}
 	if _, err := run(t, "repro", "aaa", "--n", "5000"); err == nil {

@@ -1,22 +1,19 @@
 package main
 
 import (
-	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/trustml/trustml/nn"
 	"github.com/trustml/trustml/repro"
-	"github.com/trustml/trustml/shard"
 )
 
 func init() { registerRepro(newReproFlatCmd) }
 
 func newReproFlatCmd() *cobra.Command {
 	cfg := repro.DefaultFlatConfig()
-	var archs, arms, noise, shardSpec, out string
+	var archs, arms, noise, shardSpec string
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "flat",
@@ -45,33 +42,12 @@ runs as JSON and --from merges saved shards into one table without training.`,
   trustml repro flat --from flat-0.json,flat-1.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var err error
-			cfg.Archs, cfg.Arms = splitFlatList(archs), splitFlatList(arms)
-			cfg.Noise = nil
-			for _, s := range splitFlatList(noise) {
-				v, err := strconv.ParseFloat(s, 64)
-				if err != nil {
-					return fmt.Errorf("--noise: %q is not a rate in [0, 1)", s)
-				}
-				cfg.Noise = append(cfg.Noise, v)
-			}
-			if cfg.Shard, err = shard.Parse(shardSpec); err != nil {
-				return fmt.Errorf("--shard: %w", err)
+			if err := cfg.ParseFlags(archs, arms, noise, shardSpec); err != nil {
+				return err
 			}
 			cfg.Progress = newBar(cmd.ErrOrStderr())
 			res, err := repro.Flat(cmd.Context(), cfg)
-			if err != nil {
-				return err
-			}
-			if out != "" && len(cfg.From) == 0 {
-				if err := res.WriteRuns(out); err != nil {
-					return err
-				}
-			}
-			if asJSON {
-				return writeJSON(cmd.OutOrStdout(), res)
-			}
-			return res.WriteText(cmd.OutOrStdout())
+			return printResult(cmd, res, err, asJSON)
 		},
 	}
 	fl := cmd.Flags()
@@ -89,20 +65,9 @@ runs as JSON and --from merges saved shards into one table without training.`,
 	fl.IntVar(&cfg.HessIters, "hess-iters", cfg.HessIters, "Lanczos steps for the top Hessian eigenvalue")
 	fl.IntVar(&cfg.Jobs, "jobs", cfg.Jobs, "runs trained concurrently")
 	fl.StringVar(&shardSpec, "shard", "", "run only shard i/N of the runs")
-	fl.StringVar(&out, "out", "", "save the runs as JSON to this file (atomic)")
+	fl.StringVar(&cfg.Out, "out", "", "save the runs as JSON to this file (atomic)")
 	fl.StringSliceVar(&cfg.From, "from", nil, "tabulate runs saved by --out instead of training (comma-separated files)")
 	fl.BoolVar(&asJSON, "json", false, "print the runs and the table as JSON")
 	fl.BoolVar(&cfg.EqualEvals, "equal-evals", false, "give RWP and m-ARWP as many batches as SGD (half the updates) instead of as many updates")
 	return cmd
-}
-
-// splitFlatList splits a comma-separated flag value, dropping empty items.
-func splitFlatList(s string) []string {
-	var out []string
-	for _, v := range strings.Split(s, ",") {
-		if v = strings.TrimSpace(v); v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -12,10 +11,7 @@ import (
 func newAverageSoupCmd() *cobra.Command {
 	f := averageFlags{cfg: train.DefaultAverageConfig("soup-mehl+")}
 	var method string
-	var names []string
-	for _, n := range train.AveragingMethodNames("soup-") {
-		names = append(names, strings.TrimPrefix(n, "soup-"))
-	}
+	names := train.SoupNames()
 	cmd := &cobra.Command{
 		Use:   "soup CHECKPOINT...",
 		Short: "Model soups of fine-tuned checkpoints: " + strings.Join(names, ", "),
@@ -43,10 +39,9 @@ soup, saving the one of --method.`,
   trustml train --arch cnn-small --holdout 0.1 --init /tmp/base.ckpt --epochs 2 --lr 0.02 --seed 3 --out /tmp/ft2.ckpt
   trustml average soup /tmp/ft[1-2].ckpt --compare --out /tmp/soup.ckpt`,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			f.cfg.Method = "soup-" + method
-			if _, err := train.LookupAveragingMethod(f.cfg.Method); err != nil {
-				return fmt.Errorf("--method %q: want one of %s (%w)", method, strings.Join(names, ", "), train.ErrUnknown)
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if f.cfg, err = train.SoupConfig(f.cfg, method); err != nil {
+				return err
 			}
 			return runAverage(cmd, &f, args)
 		},
