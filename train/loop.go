@@ -37,6 +37,10 @@ type Config struct {
 	// OnEpoch, if set, is called after every epoch (for evaluation or
 	// checkpoints); an error stops training and is returned.
 	OnEpoch func(EpochStats) error
+	// Objective, if set, replaces the softmax cross-entropy of a batch
+	// (adversarial training: [NewAdversarialObjective]); LabelSmoothing is
+	// then ignored. It cannot be combined with a parallel two-batch update.
+	Objective Objective
 }
 
 // EpochStats summarises one epoch.
@@ -99,6 +103,9 @@ func Fit(ctx context.Context, net Network, x []float32, y []int, cfg Config) ([]
 			return nil, fmt.Errorf("train: %d samples make %d batch of %d per epoch; the parallel two-batch update needs 2", n, perEpoch, bs)
 		}
 		perEpoch -= perEpoch % 2
+		if cfg.Objective != nil {
+			return nil, fmt.Errorf("train: the parallel two-batch update (rwp/marwp with a replica) cannot be combined with an objective such as adversarial training; turn the replica off (--rwp-parallel=false)")
+		}
 	}
 	total := cfg.Steps
 	epochs := cfg.Epochs
@@ -130,6 +137,7 @@ func Fit(ctx context.Context, net Network, x []float32, y []int, cfg Config) ([]
 			closures := make([]Closure, per)
 			for i, be := range batches {
 				be.load(x, y, perm[(b+i)*bs:(b+i+1)*bs], shape, cfg.Augment, r)
+				be.ctx, be.obj = ctx, cfg.Objective
 				closures[i] = be.closure(cfg.LabelSmoothing, ep, step+i)
 			}
 			if cfg.Schedule != nil {
@@ -188,6 +196,8 @@ type batchEval struct {
 	dl      []float32
 	size, k int
 	correct int // correct predictions of the closure's first call
+	ctx     context.Context
+	obj     Objective // nil: cross-entropy
 }
 
 func newBatchEval(net Network, bs, size, k int) *batchEval {
@@ -218,6 +228,17 @@ func (b *batchEval) closure(smoothing float64, ep, step int) Closure {
 	return func() (float64, error) {
 		net := b.net
 		net.ZeroGrad()
+		if b.obj != nil {
+			l, c, err := b.obj.BatchLoss(b.ctx, net, b.in, b.by, calls == 0)
+			if err == nil && (math.IsNaN(l) || math.IsInf(l, 0)) {
+				err = fmt.Errorf("%w at epoch %d step %d (loss %v)", ErrNonFiniteLoss, ep, step, l)
+			}
+			if calls == 0 {
+				b.correct = c
+			}
+			calls++
+			return l, err
+		}
 		bs := len(b.by)
 		out := net.Forward(b.in, bs, true)
 		l, c := nn.SoftmaxCrossEntropy(out, b.dl, b.by, b.k, smoothing)

@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -51,6 +52,22 @@ type RunConfig struct {
 	// Meta is copied into every checkpoint's metadata (e.g. the command).
 	Meta     map[string]string
 	Progress progress.Reporter
+
+	// Adversarial, if its Method is set, trains adversarially
+	// ([Adversarial]; a zero Seed takes Seed) and evaluates clean, FGSM and
+	// PGD accuracy on held-out images before training and after every
+	// epoch, as RobustEval says, detecting catastrophic overfitting
+	// ([DetectCO]).
+	Adversarial Adversarial
+	RobustEval  RobustEval
+	// AdversarialSubspace, if positive, makes the run Sub-AT ([SubAT]
+	// documents the phases): the adversarial run above samples the
+	// trajectory, then training restarts from w₀ inside its top
+	// AdversarialSubspace principal directions for SubspaceEpochs epochs
+	// (0: Epochs) of projected SGD with SubspaceLR (0: 1).
+	AdversarialSubspace int
+	SubspaceEpochs      int
+	SubspaceLR          float64
 }
 
 // RunResult is what [Run] returns.
@@ -61,6 +78,35 @@ type RunResult struct {
 	TestData   string                 `json:"-"`
 	Checkpoint string                 `json:"checkpoint"`
 	Seconds    float64                `json:"seconds"`
+	// Robust is the per-epoch robust evaluation of adversarial training
+	// (epoch 0: before training).
+	Robust []RobustEpoch `json:"robust,omitempty"`
+	// COEpoch is the first epoch of catastrophic overfitting, 0 if none.
+	COEpoch int `json:"co_epoch,omitempty"`
+	// Restored is the epoch whose weights were restored when training
+	// stopped at catastrophic overfitting (RobustEval.StopOnCO); 0 if it
+	// did not stop.
+	Restored int `json:"restored_epoch,omitempty"`
+	// BestRobust is a copy of the network at the evaluation with the best
+	// PGD accuracy (Wong et al.'s early stopping), for adversarial
+	// training; nil otherwise.
+	BestRobust *nn.Network `json:"-"`
+	// BestEpoch is the epoch of BestRobust.
+	BestEpoch int `json:"best_epoch,omitempty"`
+	// SubAT is the sampling run of Sub-AT (AdversarialSubspace); the
+	// fields above then describe the subspace training.
+	SubAT *SubATSampling `json:"sub_at_sampling,omitempty"`
+}
+
+// RobustSummary is a line with the last robust evaluation and the epoch of
+// catastrophic overfitting, or "" without adversarial training.
+func (r *RunResult) RobustSummary() string {
+	if len(r.Robust) == 0 {
+		return ""
+	}
+	h := r.Robust[len(r.Robust)-1]
+	return fmt.Sprintf("held-out (%d images) after epoch %d: clean %.2f%%, FGSM %.2f%%, PGD-10 %.2f%%; catastrophic overfitting at epoch %d (0: none); best PGD epoch %d\n",
+		h.N, h.Epoch, 100*h.Clean, 100*h.FGSM, 100*h.PGD, r.COEpoch, r.BestEpoch)
 }
 
 // EpochPath names the checkpoint kept after epoch ep by
@@ -88,15 +134,27 @@ func Run(ctx context.Context, cfg RunConfig) (*RunResult, error) {
 		return nil, fmt.Errorf("train: data set %s is a regression set; train needs class labels", cfg.Train.Name)
 	}
 	trainSet := cfg.Train
+	var held []int
+	if cfg.Adversarial.Method != "" {
+		if err := cfg.Adversarial.Validate(); err != nil {
+			return nil, err
+		}
+		if err := cfg.RobustEval.validate(); err != nil {
+			return nil, err
+		}
+		if cfg.LabelSmoothing != 0 {
+			return nil, fmt.Errorf("train: --label-smoothing is not supported with --adversarial (the adversarial loss is the plain cross-entropy or TRADES)")
+		}
+	}
 	if cfg.Holdout != 0 {
 		if !(cfg.Holdout > 0 && cfg.Holdout < 1) {
 			return nil, fmt.Errorf("train: --holdout %g outside [0, 1)", cfg.Holdout)
 		}
-		keep, _, err := data.StratifiedSplitIndices(trainSet, cfg.Holdout, cfg.HoldoutSeed)
+		keep, out, err := data.StratifiedSplitIndices(trainSet, cfg.Holdout, cfg.HoldoutSeed)
 		if err != nil {
 			return nil, fmt.Errorf("train: --holdout: %w", err)
 		}
-		trainSet = trainSet.Subset(keep)
+		trainSet, held = trainSet.Subset(keep), out
 	}
 	if cfg.LabelNoise != 0 {
 		var err error
@@ -153,6 +211,26 @@ func Run(ctx context.Context, cfg RunConfig) (*RunResult, error) {
 	if cfg.LabelNoise != 0 {
 		meta["label_noise"] = fmt.Sprint(cfg.LabelNoise)
 	}
+	var adv *advRun
+	var obj Objective
+	if cfg.Adversarial.Method != "" {
+		if cfg.Adversarial.Seed == 0 {
+			cfg.Adversarial.Seed = cfg.Seed
+		}
+		o, err := NewAdversarialObjective(cfg.Adversarial)
+		if err != nil {
+			return nil, err
+		}
+		if adv, err = newAdvRun(&cfg, cfg.Train, held); err != nil {
+			return nil, err
+		}
+		obj = o
+		meta["adversarial"] = o.Config().String()
+		rep.Log("adversarial training: %s; robust evaluation on %s", o.Config(), adv.split)
+		if err := adv.eval(ctx, net, 0); err != nil {
+			return nil, err
+		}
+	}
 	save := func(path string) error {
 		if cfg.Out == "" {
 			return nil
@@ -164,21 +242,49 @@ func Run(ctx context.Context, cfg RunConfig) (*RunResult, error) {
 			return nil, fmt.Errorf("train: %w", err)
 		}
 	}
+	var sub *subATRun
+	if cfg.AdversarialSubspace != 0 {
+		if sub, err = newSubATRun(&cfg, net, adv, trainSet.Len()); err != nil {
+			return nil, err
+		}
+		opt = sub.wrap(opt)
+	}
 	start := time.Now()
+	onEpoch := func(st EpochStats) error {
+		meta["epochs_done"] = fmt.Sprint(st.Epoch)
+		if adv != nil {
+			if err := adv.eval(ctx, net, st.Epoch); err != nil {
+				if errors.Is(err, errStopCO) {
+					meta["epochs_done"] = fmt.Sprint(adv.restored)
+					if serr := save(cfg.Out); serr != nil {
+						return serr
+					}
+				}
+				return err
+			}
+		}
+		if cfg.SaveEvery > 0 && st.Epoch%cfg.SaveEvery == 0 && (sub == nil || !sub.phase2) {
+			if err := save(EpochPath(cfg.Out, st.Epoch)); err != nil {
+				return err
+			}
+		}
+		return save(cfg.Out)
+	}
 	hist, err := Fit(ctx, net, trainSet.X, trainSet.Y, Config{
 		Epochs: cfg.Epochs, Steps: cfg.Steps, BatchSize: cfg.BatchSize, Seed: cfg.Seed,
 		LabelSmoothing: cfg.LabelSmoothing, Augment: aug, Optimizer: opt, Schedule: sched,
-		Progress: cfg.Progress,
-		OnEpoch: func(st EpochStats) error {
-			meta["epochs_done"] = fmt.Sprint(st.Epoch)
-			if cfg.SaveEvery > 0 && st.Epoch%cfg.SaveEvery == 0 {
-				if err := save(EpochPath(cfg.Out, st.Epoch)); err != nil {
-					return err
-				}
-			}
-			return save(cfg.Out)
-		},
+		Progress: cfg.Progress, Objective: obj, OnEpoch: onEpoch,
 	})
+	if adv != nil && errors.Is(err, errStopCO) {
+		err = nil
+	}
+	if err == nil && sub != nil {
+		hist, err = sub.train(ctx, &cfg, net, trainSet, aug, obj, hist, onEpoch)
+		if errors.Is(err, errStopCO) {
+			err = nil
+		}
+		meta["sub_at_dim"] = fmt.Sprint(cfg.AdversarialSubspace)
+	}
 	if err != nil {
 		if done := meta["epochs_done"]; done != "" {
 			return nil, fmt.Errorf("training stopped; %s holds the last good epoch (%s): %w", cfg.Out, done, err)
@@ -189,6 +295,9 @@ func Run(ctx context.Context, cfg RunConfig) (*RunResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("train: evaluating on %s: %w", cfg.Test.Name, err)
 	}
+	if adv != nil && adv.co != 0 {
+		meta["co_epoch"] = fmt.Sprint(adv.co)
+	}
 	meta["test_data"] = cfg.Test.Name
 	meta["test_accuracy"] = fmt.Sprintf("%.4f", m.Accuracy)
 	meta["test_ece"] = fmt.Sprintf("%.4f", m.ECE)
@@ -196,8 +305,18 @@ func Run(ctx context.Context, cfg RunConfig) (*RunResult, error) {
 	if err := save(cfg.Out); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	return &RunResult{Net: net, History: hist, Test: m, TestData: cfg.Test.Name, Checkpoint: cfg.Out,
-		Seconds: time.Since(start).Seconds()}, nil
+	res := &RunResult{Net: net, History: hist, Test: m, TestData: cfg.Test.Name, Checkpoint: cfg.Out,
+		Seconds: time.Since(start).Seconds()}
+	if sub != nil {
+		res.SubAT = &sub.res
+	}
+	if adv != nil {
+		res.Robust, res.COEpoch, res.Restored = adv.robustHistory(), adv.co, adv.restored
+		res.BestRobust, res.BestEpoch = net.Copy(), adv.best.Epoch
+		copy(res.BestRobust.Weights(), adv.bestW)
+		copy(res.BestRobust.BufferData(), adv.bestB)
+	}
+	return res, nil
 }
 
 // copyInit copies the weights and buffers of src into net, whose

@@ -9,7 +9,28 @@ import (
 	"github.com/trustml/trustml/repro"
 )
 
-func init() { register(newReproCmd) }
+func init() {
+	register(newReproCmd)
+	registerRepro(atRepro("co", "Catastrophic overfitting of FGSM-AT at a large ε, and two remedies", repro.CO))
+	registerRepro(atRepro("subat", "Sub-AT: FGSM-AT in the DLDR subspace of its own trajectory, beside FGSM-AT", repro.SubAT))
+}
+
+// atRepro makes the command of a reproduction of adversarial training.
+func atRepro(use, short string, run repro.ATRepro) func() *cobra.Command {
+	return func() *cobra.Command {
+		c, asJSON := repro.DefaultCOConfig(), false
+		cmd := &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs, Example: "  trustml repro " + use + " --epochs 3 --train-n 2000 --plot-dir /tmp", RunE: func(cmd *cobra.Command, _ []string) error {
+			t, err := run(cmd.Context(), c.WithProgress(newBar(cmd.ErrOrStderr())))
+			return printReproTable(cmd, t, err, asJSON)
+		}}
+		cmd.Flags().IntVar(&c.Epochs, "epochs", c.Epochs, "epochs of every run")
+		cmd.Flags().IntVar(&c.TrainN, "train-n", c.TrainN, "training images (the first of the split), 200 of them held out")
+		cmd.Flags().Float64Var(&c.Eps, "eps", c.Eps, "L∞ radius of training and evaluation")
+		cmd.Flags().StringVar(&c.PlotDir, "plot-dir", "", "write each run's per-epoch curves as a PNG here")
+		cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
+		return cmd
+	}
+}
 
 // reproSubcommands holds the "trustml repro <paper>" commands; files of this
 // package add theirs with registerRepro from an init function, as command

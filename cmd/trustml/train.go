@@ -97,6 +97,14 @@ the small-scale plan's; the F-SAM CIFAR-100 runs used 0.2).`,
 	fl.Float64Var(&o.NoiseEta, "noise-eta", o.NoiseEta, "ARWP/m-ARWP: adaptive noise strength η")
 	fl.Float64Var(&o.NoiseBeta, "noise-beta", o.NoiseBeta, "ARWP/m-ARWP: EMA factor β of the squared perturbed gradients")
 	fl.BoolVar(&o.Parallel, "rwp-parallel", o.Parallel, "RWP/m-ARWP: evaluate the clean and the noisy batch of an update concurrently on a replica")
+	fl.StringVar(&c.Adversarial.Method, "adversarial", "", "adversarial training: "+strings.Join(train.AdversarialMethods, ", ")+" (default off)")
+	fl.Float64Var(&c.Adversarial.Eps, "eps", 0.1, "adversarial training: L∞ radius on the [0, 1] input scale")
+	fl.IntVar(&c.Adversarial.Steps, "adv-steps", 10, "adversarial training: inner steps of pgd and trades")
+	fl.Float64Var(&c.Adversarial.Alpha, "alpha", 0, "adversarial training: step size (0: pgd/trades 2.5ε/steps, fgsm ε, fgsm-rs 1.25ε)")
+	fl.Float64Var(&c.Adversarial.Beta, "beta", 6, "adversarial training: TRADES β")
+	fl.BoolVar(&c.RobustEval.StopOnCO, "stop-on-co", false, "adversarial training: stop at catastrophic overfitting and keep the weights of the best PGD epoch")
+	fl.IntVar(&c.AdversarialSubspace, "adversarial-subspace", 0, "Sub-AT: after the adversarial run, train adversarially again from its initialization inside the top DIM principal directions of its trajectory (0: off)")
+	fl.StringVar(&c.RobustEval.Plot, "plot", "", "adversarial training: PNG of the per-epoch clean, FGSM and PGD accuracy")
 	completeNames(cmd, "optimizer", train.OptimizerNames())
 	return cmd
 }
@@ -141,5 +149,6 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	table(out, []string{"split", "n", "accuracy", "nll", "ece"}, [][]string{
 		{res.TestData + " (test)", fmt.Sprint(m.N), pct(m.Accuracy), fmt.Sprintf("%.4f", m.NLL), pct(m.ECE)},
 	})
+	fmt.Fprint(out, res.RobustSummary())
 	return nil
 }
