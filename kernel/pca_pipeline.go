@@ -294,18 +294,8 @@ func (p *PCAPipeline) unmarshalModel(raw json.RawMessage) error {
 	if s.Features <= 0 {
 		return fmt.Errorf("feature count %d: %w", s.Features, ErrFormat)
 	}
-	if s.Mean != nil || s.Std != nil {
-		if err := finiteAll("mean", s.Mean, s.Features); err != nil {
-			return err
-		}
-		if err := finiteAll("std", s.Std, s.Features); err != nil {
-			return err
-		}
-		for i, v := range s.Std {
-			if !(v > 0) {
-				return fmt.Errorf("std[%d] is %v: %w", i, v, ErrFormat)
-			}
-		}
+	if err := checkStandardization(s.Mean, s.Std, s.Features); err != nil {
+		return err
 	}
 	m, err := Load(bytes.NewReader(s.Model))
 	if err != nil {

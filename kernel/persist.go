@@ -671,18 +671,8 @@ func (p *Pipeline) unmarshalModel(raw json.RawMessage) error {
 	if s.Features <= 0 {
 		return fmt.Errorf("feature count %d: %w", s.Features, ErrFormat)
 	}
-	if s.Mean != nil || s.Std != nil {
-		if err := finiteAll("mean", s.Mean, s.Features); err != nil {
-			return err
-		}
-		if err := finiteAll("std", s.Std, s.Features); err != nil {
-			return err
-		}
-		for i, v := range s.Std {
-			if !(v > 0) {
-				return fmt.Errorf("std[%d] is %v: %w", i, v, ErrFormat)
-			}
-		}
+	if err := checkStandardization(s.Mean, s.Std, s.Features); err != nil {
+		return err
 	}
 	if len(s.Model) == 0 {
 		return fmt.Errorf("pipeline without a model: %w", ErrFormat)
@@ -708,5 +698,26 @@ func (p *Pipeline) unmarshalModel(raw json.RawMessage) error {
 	*p = Pipeline{Method: s.Method, Kernel: s.Kernel, Reg: s.Reg, Seed: s.Seed, NoStandardize: s.NoStandardize,
 		Regression: s.Regression, Classes: s.Classes, Features: s.Features, Mean: s.Mean, Std: s.Std,
 		TrainedOn: s.TrainedOn, Model: m}
+	return nil
+}
+
+// checkStandardization checks a saved pipeline's standardization: none
+// (both nil), or finite means and positive finite deviations, one per
+// feature.
+func checkStandardization(mean, std []float64, features int) error {
+	if mean == nil && std == nil {
+		return nil
+	}
+	if err := finiteAll("mean", mean, features); err != nil {
+		return err
+	}
+	if err := finiteAll("std", std, features); err != nil {
+		return err
+	}
+	for i, v := range std {
+		if !(v > 0) {
+			return fmt.Errorf("std[%d] is %v: %w", i, v, ErrFormat)
+		}
+	}
 	return nil
 }
