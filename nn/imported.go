@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Layers that imported models (package onnx) need beyond trustml's own
@@ -241,7 +242,7 @@ func (l *concat) setup(in []int, b *builder) ([]int, error) {
 		}
 		if i == 0 {
 			first = out
-		} else if len(out) != len(first) || !equalInts(out[:len(out)-1], first[:len(first)-1]) {
+		} else if len(out) != len(first) || !slices.Equal(out[:len(out)-1], first[:len(first)-1]) {
 			return nil, fmt.Errorf("concat branch %d output %v does not match branch 0 output %v but for channels", i, out, first)
 		}
 		l.outC = append(l.outC, out[len(out)-1])
@@ -251,18 +252,6 @@ func (l *concat) setup(in []int, b *builder) ([]int, error) {
 	out := append([]int(nil), first...)
 	out[len(out)-1] = l.c
 	return out, nil
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func (l *concat) forward(x []float32, n int, train bool) []float32 {
