@@ -24,6 +24,7 @@ import (
 	"sort"
 
 	"github.com/trustml/trustml/attack"
+	"github.com/trustml/trustml/data"
 	"github.com/trustml/trustml/defense"
 	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/model"
@@ -97,11 +98,19 @@ func NamedDefense(name string, params map[string]float64) (Defense, error) {
 }
 
 // NamedConfig returns a Config with the registered attacks and defenses of
-// the given names (params holds per-defense parameters by name); the
+// the given names (params holds per-defense parameters by name; attacks
+// ["all"] are the score-based attacks, defenses ["all"] every defense,
+// "none" first); the
 // caller sets the rest. Unknown names are errors matching attack.ErrUnknown
 // or defense.ErrUnknown.
 func NamedConfig(attacks, defenses []string, params map[string]map[string]float64) (Config, error) {
 	var cfg Config
+	if slices.Equal(attacks, []string{"all"}) { // the score-based ones
+		attacks = slices.DeleteFunc(attack.Names(), attack.WhiteBox)
+	}
+	if slices.Equal(defenses, []string{"all"}) {
+		defenses = append([]string{"none"}, slices.DeleteFunc(defense.Names(), func(d string) bool { return d == "none" })...)
+	}
 	for name := range params {
 		if !slices.Contains(defenses, name) {
 			return cfg, fmt.Errorf("%w: parameters for defense %q, which is not evaluated", ErrConfig, name)
@@ -877,4 +886,28 @@ func checkSamples(r *Report, ri int) error {
 		}
 	}
 	return nil
+}
+
+// RunDataset evaluates cfg on the first n labelled samples of d (0: all)
+// with [Run], tuning AAA's temperature on up to calibrate samples from the
+// end of d, disjoint from the evaluated ones (0: no tuning; at least 100
+// must be left). The data set must fit the model.
+func RunDataset(ctx context.Context, c model.Classifier, d *data.Dataset, n, calibrate int, cfg Config) (*Report, error) {
+	if fmt.Sprint(c.InputShape()) != fmt.Sprint(d.Shape) || d.Y == nil || len(d.Classes) > c.NumClasses() {
+		return nil, fmt.Errorf("%w: data set %s (samples %v, %d classes, labels %v) does not fit the model (input %v, %d classes)", ErrConfig, d.Name, d.Shape, len(d.Classes), d.Y != nil, c.InputShape(), c.NumClasses())
+	}
+	if n < 0 || calibrate < 0 {
+		return nil, fmt.Errorf("%w: n %d and calibrate %d must be ≥ 0", ErrConfig, n, calibrate)
+	}
+	if n == 0 || n > d.Len() {
+		n = d.Len()
+	}
+	if calibrate > 0 && cfg.TunesTemperature() {
+		m := min(calibrate, d.Len()-n)
+		if m < 100 {
+			return nil, fmt.Errorf("%w: only %d samples of %s are left to calibrate AAA on after the %d evaluated ones; evaluate fewer or do not calibrate", ErrConfig, max(m, 0), d.Name, n)
+		}
+		cfg.CalibrationX, cfg.CalibrationY = d.X[(d.Len()-m)*d.SampleSize():], d.Y[d.Len()-m:]
+	}
+	return Run(ctx, c, d.X[:n*d.SampleSize()], d.Y[:n], cfg)
 }

@@ -8,10 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/trustml/trustml/attack"
+	"github.com/trustml/trustml/data"
 	"github.com/trustml/trustml/defense"
 	"github.com/trustml/trustml/nn"
 	"github.com/trustml/trustml/shard"
@@ -295,5 +297,46 @@ func TestFailingModelRecordsFailedSamples(t *testing.T) {
 	}
 	if r.Pairs[0].Summary.N+r.Pairs[0].Summary.Failed != 8 {
 		t.Errorf("summary counts %d + %d failed, want 8", r.Pairs[0].Summary.N, r.Pairs[0].Summary.Failed)
+	}
+}
+
+// TestRunDataset checks the evaluated and calibration samples RunDataset
+// takes from a data set, and its errors.
+func TestRunDataset(t *testing.T) {
+	net, x, y := tiny(t, 110)
+	d := &data.Dataset{Name: "tiny", Shape: []int{1, 8, 8}, X: x, Y: y, Classes: []string{"a", "b", "c"}}
+	cfg := named(t, []string{"square"}, []string{"none", "aaa-linear"}, nil)
+	cfg.Norm, cfg.Eps, cfg.Budget = attack.LInf, 0.1, 4
+	ctx := context.Background()
+	rep, err := RunDataset(ctx, net, d, 5, 200, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.N != 5 || rep.Calibration["aaa-linear"].ECEs == nil {
+		t.Errorf("evaluated %d samples, calibration %+v: want 5 and a temperature search on the other 105", rep.N, rep.Calibration)
+	}
+	if rep, err = RunDataset(ctx, net, d, 0, 0, cfg); err != nil || rep.N != 110 || rep.Calibration != nil {
+		t.Errorf("n 0, no calibration: %v, %d samples, calibration %v", err, rep.N, rep.Calibration)
+	}
+	for _, c := range []struct {
+		name         string
+		d            *data.Dataset
+		n, calibrate int
+		msg          string
+	}{
+		{"too few left to calibrate", d, 20, 200, "only 90 samples of tiny are left"},
+		{"negative n", d, -1, 0, "must be ≥ 0"},
+		{"shape", &data.Dataset{Name: "flat", Shape: []int{64}, X: x, Y: y, Classes: d.Classes}, 5, 0, "does not fit the model"},
+		{"no labels", &data.Dataset{Name: "unlabelled", Shape: d.Shape, X: x}, 5, 0, "does not fit the model"},
+	} {
+		if _, err := RunDataset(ctx, net, c.d, c.n, c.calibrate, cfg); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%s: %v, want ErrConfig with %q", c.name, err, c.msg)
+		}
+	}
+	// "all" expands to the score-based attacks and every defense, none first.
+	all := named(t, []string{"all"}, []string{"all"}, nil)
+	score := slices.DeleteFunc(attack.Names(), attack.WhiteBox)
+	if len(all.Attacks) != len(score) || len(score) == len(attack.Names()) || all.Defenses[0].Name != "none" || len(all.Defenses) != len(defense.Names()) {
+		t.Errorf("all: %d attacks, %d defenses", len(all.Attacks), len(all.Defenses))
 	}
 }

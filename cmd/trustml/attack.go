@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -111,12 +110,6 @@ func splitList(s string) []string {
 
 func (f *attackFlags) config() (robust.Config, error) {
 	attacks, defenses := splitList(f.attacks), splitList(f.defenses)
-	if f.attacks == "all" { // the score-based ones
-		attacks = slices.DeleteFunc(attack.Names(), func(a string) bool { return attack.WhiteBox(a) })
-	}
-	if f.defenses == "all" {
-		defenses = append([]string{"none"}, slices.DeleteFunc(defense.Names(), func(d string) bool { return d == "none" })...)
-	}
 	params, err := robust.ParseNamedParams(f.defenseParams)
 	if err != nil {
 		return robust.Config{}, fmt.Errorf("--defense-param: %w", err)
@@ -173,36 +166,16 @@ func runAttack(cmd *cobra.Command, f *attackFlags) error {
 	if err != nil {
 		return err
 	}
-	if fmt.Sprint(c.InputShape()) != fmt.Sprint(d.Shape) || d.Y == nil || len(d.Classes) > c.NumClasses() {
-		return fmt.Errorf("data set %s (samples %v, %d classes, labels %v) does not fit the model (input %v, %d classes)", d.Name, d.Shape, len(d.Classes), d.Y != nil, c.InputShape(), c.NumClasses())
-	}
-	n := d.Len()
-	if f.n < 0 {
-		return fmt.Errorf("--n must be ≥ 0")
-	} else if f.n > 0 && f.n < n {
-		n = f.n
-	}
-	// AAA's temperature is tuned on up to --calibrate images from the end of
-	// the split, disjoint from the first n that are attacked (the train
-	// split is no use: the model has fit it).
-	if f.calibrate > 0 && cfg.TunesTemperature() {
-		m := min(f.calibrate, d.Len()-n)
-		if m < 100 {
-			return fmt.Errorf("--calibrate: only %d images of the %s split are left after the %d evaluated ones; lower --n or set --calibrate 0", max(m, 0), f.split, n)
-		}
-		cfg.CalibrationX, cfg.CalibrationY = d.X[(d.Len()-m)*d.SampleSize():], d.Y[d.Len()-m:]
-	}
 	bar := newBar(cmd.ErrOrStderr())
 	cfg.Progress = bar
-	rep, err := robust.Run(cmd.Context(), c, d.X[:n*d.SampleSize()], d.Y[:n], cfg)
+	// AAA's temperature is tuned on images from the end of the split (the
+	// train split is no use: the model has fit it).
+	rep, err := robust.RunDataset(cmd.Context(), c, d, f.n, f.calibrate, cfg)
 	if err != nil {
 		return err
 	}
-	rep.Model, rep.Data = f.model, fmt.Sprintf("%s (%s, first %d)", d.Name, f.split, n)
-	for name, t := range rep.Temperatures {
-		bar.Log("%s: temperature %.2f tuned on %d held-out images", name, t, len(cfg.CalibrationY))
-	}
-	bar.Log("evaluated %d attack × defense pairs on %d samples", len(rep.Pairs), n)
+	rep.Model, rep.Data = f.model, fmt.Sprintf("%s (%s, first %d)", d.Name, f.split, rep.N)
+	bar.Log("evaluated %d attack × defense pairs on %d samples", len(rep.Pairs), rep.N)
 	return failures(bar, rep.Failures(), f.allowFailures, printReport(cmd.OutOrStdout(), rep, f.asJSON, f.outDir))
 }
 
