@@ -119,8 +119,8 @@ func TestProxyFaults(t *testing.T) {
 			c.Close()
 		}
 	}))
-	// A second: long enough for a loaded CI machine, short for the slow case.
 	defer up.Close()
+	// A second: long enough for a loaded CI machine, short for the slow case.
 	u, err := oip.Dial(context.Background(), up.URL+"/v2/models/m", oip.ClientOptions{Timeout: time.Second, Retries: -1})
 	if err != nil {
 		t.Fatal(err)
