@@ -140,6 +140,9 @@ func Fit(ctx context.Context, net Network, x []float32, y []int, cfg Config) ([]
 				be.ctx, be.obj = ctx, cfg.Objective
 				closures[i] = be.closure(cfg.LabelSmoothing, ep, step+i)
 			}
+			if bo, ok := cfg.Optimizer.(BatchObserver); ok && pair == nil && cfg.Objective == nil {
+				bo.ObserveBatch(Batch{X: batches[0].in, Y: batches[0].by, Index: perm[b*bs : (b+1)*bs], Epoch: ep, Smoothing: cfg.LabelSmoothing})
+			}
 			if cfg.Schedule != nil {
 				// a pair update happens where the sequential form's second step would
 				cfg.Optimizer.SetLR(cfg.Schedule.LR(step+per-1, total))

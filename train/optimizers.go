@@ -47,6 +47,10 @@ type OptimizerConfig struct {
 	Parallel bool
 	// Seed seeds the weight noise of rwp, arwp and marwp.
 	Seed uint64
+	// FNGDDamping is fngd's and ngd's damping λ; FNGDReuseAfterEpoch is
+	// the last epoch in which fngd solves for its coefficients ([FNGD]).
+	FNGDDamping         float64
+	FNGDReuseAfterEpoch int
 }
 
 // DefaultOptimizerConfig returns the defaults of every optimizer: SGD lr
@@ -59,7 +63,7 @@ func DefaultOptimizerConfig() OptimizerConfig {
 		Base: "sgd", Rho: 0.05, FSAMSigma: 1, FSAMLambda: 0.6,
 		RWPGamma: 0.01, RWPAlpha: 0.5, ARWPStd: 0.001, ARWPInc: 10,
 		MARWPSigma: 0.015, MARWPLambda: 0.5, NoiseEta: 0.1, NoiseBeta: 0.99,
-		Parallel: true, Seed: 1,
+		Parallel: true, Seed: 1, FNGDDamping: 0.1, FNGDReuseAfterEpoch: 1,
 	}
 }
 
@@ -157,6 +161,14 @@ func init() {
 				return NewSAM(base, cfg.Rho, cfg.Adaptive || name == "asam")
 			})})
 	}
+	RegisterOptimizer("fngd", OptimizerInfo{BatchesPerUpdate: 1, Summary: "fast natural gradient: layer-wise SMW solve in epoch 1, coefficients reused after; λ",
+		New: wrapped(func(net *nn.Network, base Updater, cfg OptimizerConfig, _ *rand.Rand) (Optimizer, error) {
+			return NewFNGD(net, base, cfg.FNGDDamping, max(cfg.FNGDReuseAfterEpoch, 1))
+		})})
+	RegisterOptimizer("ngd", OptimizerInfo{BatchesPerUpdate: 1, Summary: "exact damped natural gradient (empirical Fisher, layer-wise SMW solve every step); λ",
+		New: wrapped(func(net *nn.Network, base Updater, cfg OptimizerConfig, _ *rand.Rand) (Optimizer, error) {
+			return NewFNGD(net, base, cfg.FNGDDamping, 0)
+		})})
 	RegisterOptimizer("fsam", OptimizerInfo{BatchesPerUpdate: 1, Summary: "Friendly SAM (Li et al., CVPR 2024): ρ, σ, λ",
 		New: wrapped(func(_ *nn.Network, base Updater, cfg OptimizerConfig, _ *rand.Rand) (Optimizer, error) {
 			return NewFSAM(base, cfg.Rho, cfg.FSAMSigma, cfg.FSAMLambda)
