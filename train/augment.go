@@ -6,10 +6,15 @@ import "math/rand/v2"
 type Augment struct {
 	CropPad int  // random crop of the original size after zero-padding by CropPad pixels (0 = none)
 	FlipH   bool // random horizontal flip with probability ½
+	// NoiseSigma adds Gaussian noise N(0, σ²) to every pixel after the
+	// crop and flip, without clipping: the training of randomized
+	// smoothing's base classifier (package certify) with the σ it is
+	// certified at. 0 = none.
+	NoiseSigma float64
 }
 
 // Enabled reports whether any augmentation is configured.
-func (a Augment) Enabled() bool { return a.CropPad > 0 || a.FlipH }
+func (a Augment) Enabled() bool { return a.CropPad > 0 || a.FlipH || a.NoiseSigma != 0 }
 
 // Apply augments n images of shape (c, h, w) from src into dst (distinct
 // slices of equal length), drawing from r.
@@ -44,6 +49,11 @@ func (a Augment) Apply(dst, src []float32, n, c, h, w int, r *rand.Rand) {
 						row[x] = srow[sx]
 					}
 				}
+			}
+		}
+		if a.NoiseSigma != 0 {
+			for j := range d {
+				d[j] += float32(r.NormFloat64() * a.NoiseSigma)
 			}
 		}
 	}

@@ -75,6 +75,8 @@ func Fit(ctx context.Context, net Network, x []float32, y []int, cfg Config) ([]
 		return nil, fmt.Errorf("train: no optimizer")
 	case n == 0 || len(x) != n*size:
 		return nil, fmt.Errorf("train: %d input values for %d labels of size %d", len(x), n, size)
+	case !(cfg.Augment.NoiseSigma >= 0): // also NaN
+		return nil, fmt.Errorf("train: --noise-sigma %g, want σ ≥ 0", cfg.Augment.NoiseSigma)
 	case cfg.Augment.Enabled() && len(shape) != 3:
 		return nil, fmt.Errorf("train: augmentation needs image inputs, shape is %v", shape)
 	}

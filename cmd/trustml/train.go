@@ -71,6 +71,7 @@ the small-scale plan's; the F-SAM CIFAR-100 runs used 0.2).`,
 	fl.Float64Var(&c.LabelSmoothing, "label-smoothing", 0, "label smoothing in [0, 1)")
 	fl.IntVar(&f.cropPad, "crop-pad", 2, "random-crop augmentation padding in pixels (0 = off)")
 	fl.BoolVar(&f.flip, "flip", true, "random horizontal flips")
+	fl.Float64Var(&c.Augment.NoiseSigma, "noise-sigma", 0, "Gaussian noise augmentation N(0, σ²) per pixel, unclipped, for randomized smoothing (trustml certify --sigma)")
 	fl.Uint64Var(&c.Seed, "seed", 1, "seed for initialization, shuffling, augmentation and dropout")
 	fl.StringVar(&f.out, "out", "model.ckpt", "checkpoint file to write")
 	fl.BoolVar(&f.asJSON, "json", false, "print the training history and final metrics as JSON")
@@ -134,7 +135,7 @@ func runTrain(cmd *cobra.Command, f *trainFlags) error {
 		}
 		c.InitName = f.init
 	}
-	c.Augment, c.Out = train.Augment{CropPad: f.cropPad, FlipH: f.flip}, f.out
+	c.Augment.CropPad, c.Augment.FlipH, c.Out = f.cropPad, f.flip, f.out
 	c.Meta = map[string]string{"command": "trustml " + strings.Join(os.Args[1:], " ")}
 	c.Progress = newBar(cmd.ErrOrStderr())
 	res, err := train.Run(cmd.Context(), c)
