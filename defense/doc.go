@@ -3,7 +3,8 @@
 // Attackers, linear and sine variants), random noise on the outputs (outRND)
 // or on the inputs (RND), the post-processors of the Adversarial Robustness
 // Toolbox (ReverseSigmoid, HighConfidence, Rounded, GaussianNoise,
-// ClassLabels) and top-k scores.
+// ClassLabels), top-k scores, and UniG (Unifying Gradients), which works
+// inside the model.
 //
 // # Output defenses
 //
@@ -23,6 +24,14 @@
 // It is a [Defense] whose Apply is the identity on logits and which also
 // implements [Preprocessor]; [Wrap] applies the preprocessing to every query.
 // Using one interface for both keeps one registry and one Wrap.
+//
+// # Defenses inside the model
+//
+// UniG fits a module between the model's penultimate features and its
+// linear head on every query batch, so it needs a [HeadClassifier]. It is a
+// [Defense] whose Apply is the identity and which also implements
+// [ModelWrapper]; [Wrap] builds it into the model, and reports through
+// [Defended.Err] (and every Logits call) a model that lacks the internals.
 //
 // # Registry
 //

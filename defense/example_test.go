@@ -74,6 +74,7 @@ func ExampleList() {
 	// rnd              sigma=0.02
 	// rounded          decimals=3
 	// top-k            k=1
+	// unig             lr=10 epochs=1 delta=0.5 init_std=0.5 momentum=0.9 weight_decay=0.0005 batch=256
 }
 
 // constant is a stand-in for a trained model: it returns the same logits for

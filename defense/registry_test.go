@@ -11,7 +11,7 @@ import (
 )
 
 func TestRegistry(t *testing.T) {
-	want := []string{"aaa-linear", "aaa-sine", "class-labels", "gaussian-noise", "high-confidence", "none", "outrnd", "reverse-sigmoid", "rnd", "rounded", "top-k"}
+	want := []string{"aaa-linear", "aaa-sine", "class-labels", "gaussian-noise", "high-confidence", "none", "outrnd", "reverse-sigmoid", "rnd", "rounded", "top-k", "unig"}
 	if got := defense.Names(); !slices.Equal(got, want) {
 		t.Errorf("Names() = %v, want %v", got, want)
 	}
@@ -45,7 +45,7 @@ func TestRegistry(t *testing.T) {
 		if _, err := defense.New(info.Name, defense.Options{Params: params}); err != nil {
 			t.Errorf("%s with explicit defaults: %v", info.Name, err)
 		}
-		if info.Randomized != slices.Contains([]string{"outrnd", "gaussian-noise", "rnd"}, info.Name) {
+		if info.Randomized != slices.Contains([]string{"outrnd", "gaussian-noise", "rnd", "unig"}, info.Name) {
 			t.Errorf("%s: Randomized = %v", info.Name, info.Randomized)
 		}
 	}

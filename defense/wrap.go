@@ -18,6 +18,8 @@ import (
 // concurrent use.
 type Defended struct {
 	c    model.Classifier
+	m    model.Classifier // c, or c with a [ModelWrapper] defense built in
+	err  error            // WrapModel's error
 	d    Defense
 	pre  Preprocessor
 	xbuf []float32
@@ -25,12 +27,21 @@ type Defended struct {
 
 var _ model.Classifier = (*Defended)(nil)
 
-// Wrap returns c behind defense d.
+// Wrap returns c behind defense d. A defense that is a [ModelWrapper]
+// (UniG) is built into the model first; if c lacks what it needs, every
+// Logits call returns that error, which [Defended.Err] reports up front.
 func Wrap(c model.Classifier, d Defense) *Defended {
-	w := &Defended{c: c, d: d}
+	w := &Defended{c: c, m: c, d: d}
 	w.pre, _ = d.(Preprocessor)
+	if mw, ok := d.(ModelWrapper); ok {
+		w.m, w.err = mw.WrapModel(c)
+	}
 	return w
 }
+
+// Err returns the error of building a [ModelWrapper] defense into the
+// model (nil for other defenses).
+func (w *Defended) Err() error { return w.err }
 
 // InputShape returns the wrapped classifier's input shape.
 func (w *Defended) InputShape() []int { return w.c.InputShape() }
@@ -50,6 +61,9 @@ func (w *Defended) Classifier() model.Classifier { return w.c }
 // Logits writes the defended n×K scores of the n inputs in x into dst.
 // It allocates only to grow the input buffer of a preprocessing defense.
 func (w *Defended) Logits(ctx context.Context, dst, x []float32) error {
+	if w.err != nil {
+		return w.err
+	}
 	k := w.c.NumClasses()
 	if _, err := model.CheckBatch(w.c, dst, x, k); err != nil {
 		return fmt.Errorf("defense %s: %w", w.d.Name(), err)
@@ -62,7 +76,7 @@ func (w *Defended) Logits(ctx context.Context, dst, x []float32) error {
 		}
 		in = w.xbuf
 	}
-	if err := w.c.Logits(ctx, dst, in); err != nil {
+	if err := w.m.Logits(ctx, dst, in); err != nil {
 		return err
 	}
 	return w.d.Apply(dst, dst, k)

@@ -70,6 +70,9 @@ func TestWrapOutputDefense(t *testing.T) {
 			t.Fatal(err)
 		}
 		d2, _ := defense.New(name, defense.Options{Seed: 3})
+		if _, ok := d1.(defense.ModelWrapper); ok {
+			continue // needs a model with features: unig_test.go
+		}
 		w := defense.Wrap(c, d1)
 		if w.NumClasses() != 3 || !slices.Equal(w.InputShape(), []int{1, 2, 2}) || w.Output() != d1.Output() || w.Defense() != d1 || w.Classifier() != c {
 			t.Errorf("%s: accessors do not reflect the wrapped parts", name)

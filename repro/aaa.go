@@ -460,10 +460,15 @@ func aaaTable2Of(reps []*robust.Report, setting string, cfg AAAConfig) *Table {
 			t.Rows = append(t.Rows, Row{Setting: aaaSetting(r), Method: "adversarial training vs Square", Metric: "robust accuracy %",
 				Paper: Published(at, "AAA abstract", setting+", 2500 queries"), Ours: NewStat(nil), Differs: "no adversarially trained model here"})
 			// UniG (same group, ACM TIST 2023) reports the same attack
-			// budget in its abstract; it is not implemented here yet.
+			// budget in its abstract.
+			ug, uq, uok := aaaAt(r, "square", "unig", 2500)
+			udiff := aaaDiffers("CIFAR-10", cfg.Eps, 2500, uq)
+			if !aaaRan(r, "square", "unig") {
+				udiff = "unig not evaluated in this run"
+			}
 			t.Rows = append(t.Rows, Row{Setting: aaaSetting(r), Method: "UniG vs Square", Metric: "robust accuracy %",
-				Paper: Published(77.80, "UniG abstract", "CIFAR-10, 2500-query Square (adversarial training there: 67.34%)"), Ours: NewStat(nil),
-				Differs: "UniG is not implemented in trustml yet"})
+				Paper: Published(77.80, "UniG abstract", "CIFAR-10, 2500-query Square (adversarial training there: 67.34%)"), Ours: aaaStat(ug, uok),
+				Differs: udiff})
 		}
 	}
 	// Rows for the adversarially trained model show the paper's number

@@ -15,10 +15,15 @@ import (
 func TestAAA(t *testing.T) {
 	res, err := AAA(context.Background(), AAAConfig{
 		Models: []string{"default", "no-such-model.ckpt"}, N: 3, Budget: 20, Checkpoints: []int{10, 20, 2500},
-		Attacks: []string{"square"}, Defenses: []string{"none", "aaa-linear", "aaa-sine"},
+		Attacks: []string{"square"}, Defenses: []string{"none", "aaa-linear", "aaa-sine", "unig"},
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, r := range res.Tables[0].Rows {
+		if r.Method == "UniG vs Square" && (!r.Ours.Measured() || r.Paper.Source != "UniG abstract") {
+			t.Errorf("UniG row not measured: %+v", r)
+		}
 	}
 	if len(res.Reports) != 1 || res.Reports[0].Model != "default" || len(res.Failed) != 1 || !strings.HasPrefix(res.Failed[0], "no-such-model.ckpt: ") {
 		t.Fatalf("%d reports, failed %q", len(res.Reports), res.Failed)

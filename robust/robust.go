@@ -262,7 +262,9 @@ type DefenseSummary struct {
 // ErrConfig is wrapped by configuration errors.
 var ErrConfig = errors.New("robust: bad configuration")
 
-func (cfg *Config) check() error {
+// check validates cfg; defenses built into the model (defense.ModelWrapper,
+// UniG) must be buildable into c.
+func (cfg *Config) check(c model.Classifier) error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, args...))
 	}
@@ -297,8 +299,14 @@ func (cfg *Config) check() error {
 		if d.New == nil {
 			return bad("defense %q has no factory", d.Name)
 		}
-		if _, err := d.New(0); err != nil {
+		dd, err := d.New(0)
+		if err != nil {
 			return fmt.Errorf("%w: defense %q: %w", ErrConfig, d.Name, err)
+		}
+		if mw, ok := dd.(defense.ModelWrapper); ok {
+			if _, err := mw.WrapModel(c); err != nil {
+				return fmt.Errorf("robust: defense %q: %w", d.Name, err)
+			}
 		}
 	}
 	return nil
@@ -324,7 +332,7 @@ func copyAttack(a attack.Attack) attack.Attack {
 // attack–defense pair gets a fresh oracle and fresh, seeded defense and
 // attack randomness, so a pair's result does not depend on the others.
 func Run(ctx context.Context, c model.Classifier, x []float32, y []int, cfg Config) (*Report, error) {
-	if err := cfg.check(); err != nil {
+	if err := cfg.check(c); err != nil {
 		return nil, err
 	}
 	n, err := model.CheckBatch(c, nil, x, 0)

@@ -129,6 +129,11 @@ func newBatcher(m model.Classifier, o BatchOptions, newDefense func(i int) (defe
 				return nil, fmt.Errorf("serve: a copy of the model (%T) returns no features", wm)
 			}
 		}
+		if mw, ok := d.(defense.ModelWrapper); ok { // UniG: built into the model
+			if w.m, err = mw.WrapModel(wm); err != nil {
+				return nil, fmt.Errorf("serve: defense %s: %w", d.Name(), err)
+			}
+		}
 		w.timer.Stop()
 		w.pre, _ = d.(defense.Preprocessor)
 		ws[i] = w

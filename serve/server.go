@@ -125,6 +125,11 @@ func New(m model.Classifier, o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
+	if mw, ok := first.(defense.ModelWrapper); ok {
+		if _, err := mw.WrapModel(m); err != nil {
+			return nil, fmt.Errorf("serve: model %s: defense %s: %w", o.Name, o.Defense, err)
+		}
+	}
 	s.kind = first.Output()
 	switch s.kind {
 	case defense.Logits:
