@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/trustml/trustml/data"
@@ -107,6 +109,21 @@ func (r *RunResult) RobustSummary() string {
 	h := r.Robust[len(r.Robust)-1]
 	return fmt.Sprintf("held-out (%d images) after epoch %d: clean %.2f%%, FGSM %.2f%%, PGD-10 %.2f%%; catastrophic overfitting at epoch %d (0: none); best PGD epoch %d\n",
 		h.N, h.Epoch, 100*h.Clean, 100*h.FGSM, 100*h.PGD, r.COEpoch, r.BestEpoch)
+}
+
+// WriteText prints where the checkpoint went, the test metrics and, for
+// adversarial training, [RunResult.RobustSummary].
+func (r *RunResult) WriteText(w io.Writer) error {
+	m := r.Test
+	fmt.Fprintf(w, "saved %s after %s\n", r.Checkpoint, time.Duration(r.Seconds*float64(time.Second)).Round(time.Second))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "split\tn\taccuracy\tnll\tece")
+	fmt.Fprintf(tw, "%s (test)\t%d\t%.2f%%\t%.4f\t%.2f%%\n", r.TestData, m.N, 100*m.Accuracy, m.NLL, 100*m.ECE)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprint(w, r.RobustSummary())
+	return err
 }
 
 // EpochPath names the checkpoint kept after epoch ep by

@@ -2,9 +2,7 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -122,34 +120,18 @@ func optimizerHelp() string {
 
 func runTrain(cmd *cobra.Command, f *trainFlags) error {
 	c := f.cfg
-	var err error
-	if c.Train, err = f.data.load(data.Train); err != nil {
-		return err
-	}
-	if c.Test, err = f.data.load(data.Test); err != nil {
+	if err := f.data.loadTrainTest(&c.Train, &c.Test); err != nil {
 		return err
 	}
 	if f.init != "" {
+		var err error
 		if c.Init, _, err = nn.LoadFile(f.init); err != nil {
 			return fmt.Errorf("--init: %w", err)
 		}
 		c.InitName = f.init
 	}
 	c.Augment.CropPad, c.Augment.FlipH, c.Out = f.cropPad, f.flip, f.out
-	c.Meta = map[string]string{"command": "trustml " + strings.Join(os.Args[1:], " ")}
-	c.Progress = newBar(cmd.ErrOrStderr())
+	c.Meta, c.Progress = commandMeta(), newBar(cmd.ErrOrStderr())
 	res, err := train.Run(cmd.Context(), c)
-	if err != nil {
-		return err
-	}
-	out, m := cmd.OutOrStdout(), res.Test
-	if f.asJSON {
-		return writeJSON(out, res)
-	}
-	fmt.Fprintf(out, "saved %s after %s\n", f.out, (time.Duration(res.Seconds * float64(time.Second))).Round(time.Second))
-	table(out, []string{"split", "n", "accuracy", "nll", "ece"}, [][]string{
-		{res.TestData + " (test)", fmt.Sprint(m.N), pct(m.Accuracy), fmt.Sprintf("%.4f", m.NLL), pct(m.ECE)},
-	})
-	fmt.Fprint(out, res.RobustSummary())
-	return nil
+	return printResult(cmd, res, err, f.asJSON)
 }
