@@ -21,6 +21,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/model"
 )
 
@@ -85,20 +86,10 @@ func (s Smooth) Counts(ctx context.Context, x []float32, num int, rng *rand.Rand
 			return nil, fmt.Errorf("certify: base classifier: %w", err)
 		}
 		for i := 0; i < m; i++ {
-			counts[argmax(lb[i*k:(i+1)*k])]++
+			counts[metrics.Argmax(lb[i*k:(i+1)*k])]++
 		}
 	}
 	return counts, nil
-}
-
-func argmax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
 }
 
 // Predict is the smoothed classifier's prediction from n noise samples: the

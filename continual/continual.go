@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/trustml/trustml/data"
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/model"
 	"github.com/trustml/trustml/nn"
 	"github.com/trustml/trustml/progress"
@@ -327,7 +328,7 @@ func evaluate(ctx context.Context, net *nn.Network, te *data.Dataset, tasks [][]
 				return nil, 0, 0, fmt.Errorf("continual: evaluating task %d: %w", j+1, err)
 			}
 			for p, i := range part {
-				pred := argmax(lg[p*k : (p+1)*k])
+				pred := metrics.Argmax(lg[p*k : (p+1)*k])
 				if pred == te.Y[i] {
 					ok++
 				}
@@ -341,16 +342,6 @@ func evaluate(ctx context.Context, net *nn.Network, te *data.Dataset, tasks [][]
 		nAll += len(idx)
 	}
 	return row, float64(okAll) / float64(nAll), float64(last) / float64(nAll), nil
-}
-
-func argmax(v []float32) int {
-	b := 0
-	for i, x := range v {
-		if x > v[b] {
-			b = i
-		}
-	}
-	return b
 }
 
 // WriteText writes the accuracy matrix and the summary.

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/trustml/trustml/attack"
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/model"
 	"github.com/trustml/trustml/nn"
 )
@@ -276,7 +277,7 @@ func tradesLoss(z, a []float32, y []int, k int, beta float64, dz, da []float32) 
 	for i := range n {
 		logSoftmax(z[i*k:(i+1)*k], lp)
 		logSoftmax(a[i*k:(i+1)*k], lq)
-		if argmax32(a[i*k:(i+1)*k]) == y[i] {
+		if metrics.Argmax(a[i*k:(i+1)*k]) == y[i] {
 			correct++
 		}
 		var kl float64
@@ -311,14 +312,4 @@ func logSoftmax(z []float32, dst []float64) {
 	for j, v := range z {
 		dst[j] = float64(v) - lse
 	}
-}
-
-func argmax32(z []float32) int {
-	best := 0
-	for j, v := range z {
-		if v > z[best] {
-			best = j
-		}
-	}
-	return best
 }

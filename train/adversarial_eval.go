@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/trustml/trustml/attack"
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/model"
 	"github.com/trustml/trustml/plot"
 )
@@ -96,7 +97,7 @@ func EvalRobust(ctx context.Context, g model.InputGrader, x []float32, y []int, 
 		}
 		c := 0
 		for i, l := range ys {
-			if argmax32(logits[i*k:(i+1)*k]) == l {
+			if metrics.Argmax(logits[i*k:(i+1)*k]) == l {
 				c++
 			}
 		}
