@@ -129,6 +129,7 @@ type NoFeaturesError struct {
 	Hint  string // what to do
 }
 
+// Error says which model returns no features and what to do.
 func (e *NoFeaturesError) Error() string {
 	return "model " + e.Model + " returns no features; " + e.Hint
 }
