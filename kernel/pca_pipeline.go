@@ -2,7 +2,6 @@ package kernel
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -261,14 +260,10 @@ func writeNPY(w io.Writer, Z *mat.Dense) error {
 // ---- persistence ----
 
 type pcaPipelineState struct {
-	Kernel        string          `json:"kernel"`
-	Components    int             `json:"components"`
-	NoStandardize bool            `json:"no_standardize,omitempty"`
-	Features      int             `json:"features"`
-	Mean          []float64       `json:"mean,omitempty"`
-	Std           []float64       `json:"std,omitempty"`
-	TrainedOn     string          `json:"trained_on"`
-	Model         json.RawMessage `json:"model"`
+	Kernel        string `json:"kernel"`
+	Components    int    `json:"components"`
+	NoStandardize bool   `json:"no_standardize,omitempty"`
+	innerState
 }
 
 // ModelKind returns "kpca-pipeline".
@@ -278,12 +273,8 @@ func (p *PCAPipeline) marshalModel() (any, error) {
 	if p.Model == nil {
 		return nil, ErrNotFitted
 	}
-	var buf bytes.Buffer
-	if err := Save(&buf, p.Model); err != nil {
-		return nil, err
-	}
-	return pcaPipelineState{Kernel: p.Kernel, Components: p.Components, NoStandardize: p.NoStandardize, Features: p.Features,
-		Mean: p.Mean, Std: p.Std, TrainedOn: p.TrainedOn, Model: bytes.TrimSpace(buf.Bytes())}, nil
+	in, err := newInnerState(p.Model, p.Features, p.Mean, p.Std, p.TrainedOn)
+	return pcaPipelineState{Kernel: p.Kernel, Components: p.Components, NoStandardize: p.NoStandardize, innerState: in}, err
 }
 
 func (p *PCAPipeline) unmarshalModel(raw json.RawMessage) error {
@@ -291,13 +282,7 @@ func (p *PCAPipeline) unmarshalModel(raw json.RawMessage) error {
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return err
 	}
-	if s.Features <= 0 {
-		return fmt.Errorf("feature count %d: %w", s.Features, ErrFormat)
-	}
-	if err := checkStandardization(s.Mean, s.Std, s.Features); err != nil {
-		return err
-	}
-	m, err := Load(bytes.NewReader(s.Model))
+	m, err := s.load()
 	if err != nil {
 		return err
 	}

@@ -630,18 +630,60 @@ func (m *KPCA) unmarshalModel(raw json.RawMessage) error {
 // pipelineState is the saved form of a [Pipeline]; its field names are
 // those of the legacy "trustml-kernel-cli-model" files.
 type pipelineState struct {
-	Method        string          `json:"method"`
-	Kernel        string          `json:"kernel,omitempty"`
-	Reg           float64         `json:"reg,omitempty"`
-	Seed          uint64          `json:"seed,omitempty"`
-	NoStandardize bool            `json:"no_standardize,omitempty"`
-	Regression    bool            `json:"regression"`
-	Classes       []string        `json:"classes,omitempty"`
-	Features      int             `json:"features"`
-	Mean          []float64       `json:"mean,omitempty"`
-	Std           []float64       `json:"std,omitempty"`
-	TrainedOn     string          `json:"trained_on"`
-	Model         json.RawMessage `json:"model"`
+	Method        string   `json:"method"`
+	Kernel        string   `json:"kernel,omitempty"`
+	Reg           float64  `json:"reg,omitempty"`
+	Seed          uint64   `json:"seed,omitempty"`
+	NoStandardize bool     `json:"no_standardize,omitempty"`
+	Regression    bool     `json:"regression"`
+	Classes       []string `json:"classes,omitempty"`
+	innerState
+}
+
+// innerState is what a saved pipeline (Pipeline, PCAPipeline) holds besides
+// its settings: the standardization of its features and the model inside.
+type innerState struct {
+	Features  int             `json:"features"`
+	Mean      []float64       `json:"mean,omitempty"`
+	Std       []float64       `json:"std,omitempty"`
+	TrainedOn string          `json:"trained_on"`
+	Model     json.RawMessage `json:"model"`
+}
+
+// newInnerState saves m, the model inside a pipeline, with the pipeline's
+// standardization.
+func newInnerState(m Model, features int, mean, std []float64, trainedOn string) (innerState, error) {
+	var buf bytes.Buffer
+	if err := Save(&buf, m); err != nil {
+		return innerState{}, err
+	}
+	return innerState{Features: features, Mean: mean, Std: std, TrainedOn: trainedOn, Model: bytes.TrimSpace(buf.Bytes())}, nil
+}
+
+// load checks the feature count and standardization (none, or finite
+// means and positive finite deviations, one per feature) and loads the
+// model inside.
+func (s innerState) load() (Model, error) {
+	if s.Features <= 0 {
+		return nil, fmt.Errorf("feature count %d: %w", s.Features, ErrFormat)
+	}
+	if s.Mean != nil || s.Std != nil {
+		if err := finiteAll("mean", s.Mean, s.Features); err != nil {
+			return nil, err
+		}
+		if err := finiteAll("std", s.Std, s.Features); err != nil {
+			return nil, err
+		}
+		for i, v := range s.Std {
+			if !(v > 0) {
+				return nil, fmt.Errorf("std[%d] is %v: %w", i, v, ErrFormat)
+			}
+		}
+	}
+	if len(s.Model) == 0 {
+		return nil, fmt.Errorf("pipeline without a model: %w", ErrFormat)
+	}
+	return Load(bytes.NewReader(s.Model))
 }
 
 // ModelKind returns "pipeline".
@@ -654,13 +696,9 @@ func (p *Pipeline) marshalModel() (any, error) {
 	if _, nested := p.Model.(*Pipeline); nested {
 		return nil, fmt.Errorf("kernel: a pipeline cannot hold a pipeline: %w", ErrParam)
 	}
-	var buf bytes.Buffer
-	if err := Save(&buf, p.Model); err != nil {
-		return nil, err
-	}
+	in, err := newInnerState(p.Model, p.Features, p.Mean, p.Std, p.TrainedOn)
 	return pipelineState{Method: p.Method, Kernel: p.Kernel, Reg: p.Reg, Seed: p.Seed, NoStandardize: p.NoStandardize,
-		Regression: p.Regression, Classes: p.Classes, Features: p.Features, Mean: p.Mean, Std: p.Std,
-		TrainedOn: p.TrainedOn, Model: bytes.TrimSpace(buf.Bytes())}, nil
+		Regression: p.Regression, Classes: p.Classes, innerState: in}, err
 }
 
 func (p *Pipeline) unmarshalModel(raw json.RawMessage) error {
@@ -668,16 +706,7 @@ func (p *Pipeline) unmarshalModel(raw json.RawMessage) error {
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return err
 	}
-	if s.Features <= 0 {
-		return fmt.Errorf("feature count %d: %w", s.Features, ErrFormat)
-	}
-	if err := checkStandardization(s.Mean, s.Std, s.Features); err != nil {
-		return err
-	}
-	if len(s.Model) == 0 {
-		return fmt.Errorf("pipeline without a model: %w", ErrFormat)
-	}
-	m, err := Load(bytes.NewReader(s.Model))
+	m, err := s.load()
 	if err != nil {
 		return err
 	}
@@ -698,26 +727,5 @@ func (p *Pipeline) unmarshalModel(raw json.RawMessage) error {
 	*p = Pipeline{Method: s.Method, Kernel: s.Kernel, Reg: s.Reg, Seed: s.Seed, NoStandardize: s.NoStandardize,
 		Regression: s.Regression, Classes: s.Classes, Features: s.Features, Mean: s.Mean, Std: s.Std,
 		TrainedOn: s.TrainedOn, Model: m}
-	return nil
-}
-
-// checkStandardization checks a saved pipeline's standardization: none
-// (both nil), or finite means and positive finite deviations, one per
-// feature.
-func checkStandardization(mean, std []float64, features int) error {
-	if mean == nil && std == nil {
-		return nil
-	}
-	if err := finiteAll("mean", mean, features); err != nil {
-		return err
-	}
-	if err := finiteAll("std", std, features); err != nil {
-		return err
-	}
-	for i, v := range std {
-		if !(v > 0) {
-			return fmt.Errorf("std[%d] is %v: %w", i, v, ErrFormat)
-		}
-	}
 	return nil
 }
