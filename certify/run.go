@@ -33,23 +33,29 @@ type Config struct {
 	Data      *data.Dataset    // labelled; must fit Model
 	Split     string           // names the split in the report
 
-	Sigmas []float64 // one smoothed classifier per σ, each certified on every image
-	N0, N  int       // selection and estimation samples (the reference: 100 and 100,000)
-	Alpha  float64   // failure probability of each certificate (the reference: 0.001)
-	Batch  int       // noisy copies per forward pass (0: DefaultBatch)
+	// Sigmas holds one σ per smoothed classifier, each certified on every image.
+	Sigmas []float64 `flag:"sigma" help:"noise standard deviation(s) σ on the [0, 1] pixel scale"`
+	// N0 and N are the selection and estimation samples (the reference:
+	// 100 and 100,000).
+	N0 int `flag:"n0" help:"noise samples that choose the class"`
+	N  int `flag:"n" help:"fresh noise samples that bound its probability (the paper: 100000)"`
+	// Alpha is the failure probability of each certificate (the reference: 0.001).
+	Alpha float64 `flag:"alpha" help:"failure probability α of each certificate"`
+	Batch int     // noisy copies per forward pass (0: DefaultBatch)
 	// Skip certifies every Skip-th image (0, Skip, 2·Skip, ...; 0 or 1:
 	// every image) and NImages at most that many of them (0: all).
-	Skip, NImages int
+	Skip    int `flag:"skip" help:"certify every k-th test image"`
+	NImages int `flag:"n-images" help:"certify at most this many images (0 = all)"`
 	// Predict also runs [Smooth.Predict] with N fresh samples per image and
 	// reports its accuracy and abstentions.
-	Predict bool
+	Predict bool `flag:"predict" help:"also run Predict (n fresh samples, binomial test; abstains) and report its accuracy"`
 	Radii   []float64 // radii of the certified-accuracy table (nil: DefaultRadii)
 	// Seed seeds the noise; image i draws from its own stream, so results
 	// do not depend on Workers or on sharding.
-	Seed uint64
+	Seed uint64 `flag:"seed" help:"seed of the noise"`
 	// Shard selects the images at positions p (among the selected ones)
 	// with p mod Count == Index; reports of all shards combine with [Merge].
-	Shard shard.Spec
+	Shard shard.Spec `flag:"shard" help:"certify shard i/N of the images (certify.Merge combines the --json reports)"`
 	// Workers certifies this many images at once on clones of Model (0:
 	// GOMAXPROCS; 1 when Model is not a [model.Cloner]).
 	Workers  int

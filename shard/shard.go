@@ -123,3 +123,17 @@ func CheckCover(specs []Spec) error {
 	}
 	return nil
 }
+
+// Set parses s as [Parse] does, so a *Spec is a command-line flag value
+// (flag.Value and pflag.Value).
+func (s *Spec) Set(v string) error {
+	sp, err := Parse(v)
+	if err != nil {
+		return err
+	}
+	*s = sp
+	return nil
+}
+
+// Type names the flag value's syntax in help text.
+func (*Spec) Type() string { return "i/N" }
