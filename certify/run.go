@@ -48,7 +48,7 @@ type Config struct {
 	NImages int `flag:"n-images" help:"certify at most this many images (0 = all)"`
 	// Predict also runs [Smooth.Predict] with N fresh samples per image and
 	// reports its accuracy and abstentions.
-	Predict bool `flag:"predict" help:"also run Predict (n fresh samples, binomial test; abstains) and report its accuracy"`
+	Predict bool      `flag:"predict" help:"also run Predict (n fresh samples, binomial test; abstains) and report its accuracy"`
 	Radii   []float64 // radii of the certified-accuracy table (nil: DefaultRadii)
 	// Seed seeds the noise; image i draws from its own stream, so results
 	// do not depend on Workers or on sharding.
