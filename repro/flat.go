@@ -10,7 +10,6 @@ import (
 	"os"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -39,64 +38,36 @@ type FlatConfig struct {
 	// Data names the data set ("auto": the full Fashion-MNIST when
 	// installed, else the embedded subset); DataDir is where to look for
 	// Fashion-MNIST. Train and Test, when set, are used instead.
-	Data, DataDir string
-	Train, Test   *data.Dataset
+	Data    string `flag:"data" help:"data set: \"auto\" (the full Fashion-MNIST when installed, else the embedded subset) or a name"`
+	DataDir string `flag:"data-dir" help:"directory with the Fashion-MNIST IDX files"`
+	Train   *data.Dataset
+	Test    *data.Dataset
 
-	Archs  []string  // nn.Architectures
-	Arms   []string  // of FlatArms
-	Noise  []float64 // label-noise rates in [0, 1)
-	Seeds  int       // seeds 1..Seeds
-	TrainN int       // training images used (the first TrainN)
-	Epochs int       // SGD epochs; every arm makes the same number of updates
-	Batch  int
-	LR     float64
+	Archs  []string  `flag:"archs" help:"architectures (nn.Architectures)"`
+	Arms   []string  `flag:"arms" help:"optimizers (FlatArms)"`
+	Noise  []float64 `flag:"noise" help:"symmetric label-noise rates in [0, 1)"`
+	Seeds  int       `flag:"seeds" help:"seeds per arm (1..seeds)"`
+	TrainN int       `flag:"train-n" help:"training images used (the first n of the training split)"`
+	Epochs int       `flag:"epochs" help:"epochs of SGD; every arm makes the same number of updates"`
+	Batch  int       `flag:"batch" help:"batch size"`
+	LR     float64   `flag:"lr" help:"base learning rate of the SGD base optimizer"`
 	// HessN training images give the top Hessian eigenvalue (0: skip),
 	// with HessIters Lanczos steps.
-	HessN, HessIters int
+	HessN     int `flag:"hess-n" help:"training images for the top Hessian eigenvalue (0 = skip)"`
+	HessIters int `flag:"hess-iters" help:"Lanczos steps for the top Hessian eigenvalue"`
 	// EqualEvals gives the two-batch arms (rwp, marwp) SGD's number of
 	// batches (half the updates) instead of its number of updates.
-	EqualEvals bool
-	Jobs       int        // runs trained concurrently
-	Shard      shard.Spec // run only this shard of the runs
+	EqualEvals bool       `flag:"equal-evals" help:"give RWP and m-ARWP as many batches as SGD (half the updates) instead of as many updates"`
+	Jobs       int        `flag:"jobs" help:"runs trained concurrently"`
+	Shard      shard.Spec `flag:"shard" help:"run only shard i/N of the runs"`
 	// From, when set, lists run files written by [FlatResult.WriteRuns] to
 	// merge into one table instead of training; shards of one setup must
 	// cover it exactly once.
-	From []string
+	From []string `flag:"from" help:"tabulate runs saved by --out instead of training (comma-separated files)"`
 	// Out, when set, is the file the trained runs are saved to
 	// ([FlatResult.WriteRuns]) for a later merge; not with From.
-	Out      string
+	Out      string `flag:"out" help:"save the runs as JSON to this file (atomic)"`
 	Progress progress.Reporter
-}
-
-// ParseFlags sets Archs, Arms, Noise and Shard from the values of
-// "trustml repro flat --archs, --arms, --noise, --shard": comma-separated
-// lists (spaces around the items and empty items are dropped) and "i/N"
-// ("": all; see [shard.Parse]).
-func (cfg *FlatConfig) ParseFlags(archs, arms, noise, shardSpec string) (err error) {
-	cfg.Archs, cfg.Arms, cfg.Noise = splitList(archs), splitList(arms), nil
-	for _, s := range splitList(noise) {
-		v, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			return fmt.Errorf("--noise: %q is not a rate in [0, 1)", s)
-		}
-		cfg.Noise = append(cfg.Noise, v)
-	}
-	if cfg.Shard, err = shard.Parse(shardSpec); err != nil {
-		return fmt.Errorf("--shard: %w", err)
-	}
-	return nil
-}
-
-// splitList splits a comma-separated list, dropping spaces around the
-// items and empty items.
-func splitList(s string) []string {
-	var out []string
-	for _, v := range strings.Split(s, ",") {
-		if v = strings.TrimSpace(v); v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 // DefaultFlatConfig returns the README's protocol (45 minutes on 2 cores).

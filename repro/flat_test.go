@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -158,33 +157,6 @@ func FuzzDecodeFlatRuns(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
-}
-
-func TestFlatParseFlags(t *testing.T) {
-	for _, tc := range []struct {
-		archs, arms, noise, shard string
-		want                      FlatConfig
-		err                       string
-	}{
-		{"cnn-small,resnet8", "sgd, sam,,", " 0 ,0.4", "", FlatConfig{Archs: []string{"cnn-small", "resnet8"}, Arms: []string{"sgd", "sam"}, Noise: []float64{0, 0.4}, Shard: shard.Spec{Index: 0, Count: 1}}, ""},
-		{"mlp", "sgd", "", "1/3", FlatConfig{Archs: []string{"mlp"}, Arms: []string{"sgd"}, Shard: shard.Spec{Index: 1, Count: 3}}, ""},
-		{"mlp", "sgd", "0,x", "", FlatConfig{}, `--noise: "x" is not a rate in [0, 1)`},
-		{"mlp", "sgd", "0", "3/2", FlatConfig{}, "--shard: "},
-		{"mlp", "sgd", "x", "3/2", FlatConfig{}, "--noise"}, // the lists first, as the flags are listed
-	} {
-		cfg := DefaultFlatConfig()
-		err := cfg.ParseFlags(tc.archs, tc.arms, tc.noise, tc.shard)
-		if tc.err != "" {
-			if err == nil || !strings.HasPrefix(err.Error(), tc.err) {
-				t.Errorf("%q %q: err %v, want %q", tc.noise, tc.shard, err, tc.err)
-			}
-			continue
-		}
-		if err != nil || !slices.Equal(cfg.Archs, tc.want.Archs) || !slices.Equal(cfg.Arms, tc.want.Arms) ||
-			!slices.Equal(cfg.Noise, tc.want.Noise) || cfg.Shard != tc.want.Shard {
-			t.Errorf("%q %q %q %q: %v, %v %v %v %v", tc.archs, tc.arms, tc.noise, tc.shard, err, cfg.Archs, cfg.Arms, cfg.Noise, cfg.Shard)
-		}
-	}
 }
 
 // TestFlatOut saves the trained runs to cfg.Out, which a merge reads back.

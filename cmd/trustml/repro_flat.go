@@ -1,24 +1,26 @@
 package main
 
 import (
-	"strings"
+	"context"
 
 	"github.com/spf13/cobra"
 
-	"github.com/trustml/trustml/nn"
+	"github.com/trustml/trustml/progress"
 	"github.com/trustml/trustml/repro"
 )
 
-func init() { registerRepro(newReproFlatCmd) }
-
-func newReproFlatCmd() *cobra.Command {
-	cfg := repro.DefaultFlatConfig()
-	var archs, arms, noise, shardSpec string
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "flat",
-		Short: "Flat-minima optimizers (SGD, SAM, F-SAM, RWP, m-ARWP, ARWP) on Fashion-MNIST, clean and with label noise",
-		Long: `Reproduce, at small scale, the flat-minima optimizer comparison of SAM (Foret
+func init() {
+	registerRepro(func() *cobra.Command {
+		cfg := repro.DefaultFlatConfig()
+		cmd := libCmd("flat", "Flat-minima optimizers (SGD, SAM, F-SAM, RWP, m-ARWP, ARWP) on Fashion-MNIST, clean and with label noise", `  trustml repro flat        # the README's table (45 minutes on 2 cores)
+  trustml repro flat --archs cnn-small --seeds 1 --epochs 3 --train-n 2000
+  trustml repro flat --shard 0/2 --out flat-0.json
+  trustml repro flat --shard 1/2 --out flat-1.json
+  trustml repro flat --from flat-0.json,flat-1.json`, &cfg, func(ctx context.Context, c *repro.FlatConfig, p progress.Reporter) (*repro.FlatResult, error) {
+			c.Progress = p
+			return repro.Flat(ctx, *c)
+		})
+		cmd.Long = `Reproduce, at small scale, the flat-minima optimizer comparison of SAM (Foret
 et al., ICLR 2021), F-SAM (Li et al., CVPR 2024), RWP (Li et al.) and ARWP /
 m-ARWP (Li et al., TMLR 2024), with the official defaults of "trustml train".
 
@@ -34,40 +36,7 @@ seeds, updates, counted gradient evaluations and median seconds per run,
 then the papers' numbers (CIFAR, ImageNet) with their sources beside ours.
 
 --jobs runs runs concurrently, --shard i/N runs every N-th, --out saves the
-runs as JSON and --from merges saved shards into one table without training.`,
-		Example: `  trustml repro flat        # the README's table (45 minutes on 2 cores)
-  trustml repro flat --archs cnn-small --seeds 1 --epochs 3 --train-n 2000
-  trustml repro flat --shard 0/2 --out flat-0.json
-  trustml repro flat --shard 1/2 --out flat-1.json
-  trustml repro flat --from flat-0.json,flat-1.json`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := cfg.ParseFlags(archs, arms, noise, shardSpec); err != nil {
-				return err
-			}
-			cfg.Progress = newBar(cmd.ErrOrStderr())
-			res, err := repro.Flat(cmd.Context(), cfg)
-			return printResult(cmd, res, err, asJSON)
-		},
-	}
-	fl := cmd.Flags()
-	fl.StringVar(&cfg.Data, "data", cfg.Data, `data set: "auto" (the full Fashion-MNIST when installed, else the embedded subset) or a name`)
-	fl.StringVar(&cfg.DataDir, "data-dir", "", "directory with the Fashion-MNIST IDX files")
-	fl.StringVar(&archs, "archs", strings.Join(cfg.Archs, ","), "architectures, comma-separated ("+strings.Join(nn.Architectures, ", ")+")")
-	fl.StringVar(&arms, "arms", strings.Join(repro.FlatArms, ","), "optimizers, comma-separated")
-	fl.StringVar(&noise, "noise", "0,0.4", "symmetric label-noise rates, comma-separated")
-	fl.IntVar(&cfg.Seeds, "seeds", cfg.Seeds, "seeds per arm (1..seeds)")
-	fl.IntVar(&cfg.TrainN, "train-n", cfg.TrainN, "training images used (the first n of the training split)")
-	fl.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "epochs of SGD; every arm makes the same number of updates")
-	fl.IntVar(&cfg.Batch, "batch", cfg.Batch, "batch size")
-	fl.Float64Var(&cfg.LR, "lr", cfg.LR, "base learning rate of the SGD base optimizer")
-	fl.IntVar(&cfg.HessN, "hess-n", cfg.HessN, "training images for the top Hessian eigenvalue (0 = skip)")
-	fl.IntVar(&cfg.HessIters, "hess-iters", cfg.HessIters, "Lanczos steps for the top Hessian eigenvalue")
-	fl.IntVar(&cfg.Jobs, "jobs", cfg.Jobs, "runs trained concurrently")
-	fl.StringVar(&shardSpec, "shard", "", "run only shard i/N of the runs")
-	fl.StringVar(&cfg.Out, "out", "", "save the runs as JSON to this file (atomic)")
-	fl.StringSliceVar(&cfg.From, "from", nil, "tabulate runs saved by --out instead of training (comma-separated files)")
-	fl.BoolVar(&asJSON, "json", false, "print the runs and the table as JSON")
-	fl.BoolVar(&cfg.EqualEvals, "equal-evals", false, "give RWP and m-ARWP as many batches as SGD (half the updates) instead of as many updates")
-	return cmd
+runs as JSON and --from merges saved shards into one table without training.`
+		return cmd
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -29,7 +30,16 @@ var tinyFlat = []string{"repro", "flat", "--data", "fashion-mnist-small", "--arc
 
 func runFlat(t *testing.T, extra ...string) flatOutput {
 	t.Helper()
-	out, err := run(t, append(append([]string{}, tinyFlat...), extra...)...)
+	// a flag in extra replaces tinyFlat's (list flags append when repeated)
+	var args []string
+	for i := 0; i < len(tinyFlat); i++ {
+		if strings.HasPrefix(tinyFlat[i], "--") && slices.Contains(extra, tinyFlat[i]) {
+			i++ // drop the flag and its value
+			continue
+		}
+		args = append(args, tinyFlat[i])
+	}
+	out, err := run(t, append(args, extra...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
