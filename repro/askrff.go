@@ -1,6 +1,7 @@
 package repro
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -32,15 +33,15 @@ const (
 type AsKRFFConfig struct {
 	// Reps is the number of feature draws (and AsK-LS splits) per setting
 	// (default 3).
-	Reps int
+	Reps int `flag:"reps" help:"repetitions (random splits / feature draws)"`
 	// N is the number of points the approximation error is measured on
 	// (default 500; 300 for the quick protocol).
-	N int
+	N int `flag:"n" help:"points for the approximation error (0: 300, or 500 with --full)"`
 	// Full runs the long protocol (about 3 minutes on 2 cores): D up to
 	// 1024 for the approximation and AsK-LS on digits. Without it, the
 	// quick protocol (under a minute) stops D at 256 and runs the
 	// downstream AsK-LS comparison on breast-cancer only.
-	Full bool
+	Full bool `flag:"full" help:"the long protocol (about 3 minutes on 2 cores)"`
 	// D lists the frequencies per part for the approximation error
 	// (default 16, 64, 256; with Full also 1024).
 	D []int
@@ -48,9 +49,9 @@ type AsKRFFConfig struct {
 	// features (default 64, 256).
 	DownstreamD []int
 	// Seed is the base seed: draw r uses Seed+r. The trustml command uses 1.
-	Seed uint64
+	Seed uint64 `flag:"seed" help:"base seed; repetition r uses seed+r"`
 	// Data names the classification sets (default digits, breast-cancer).
-	Data []string
+	Data []string `flag:"data" help:"data sets (default: the paper's stand-ins)"`
 	// Progress, if set, receives one update per data set and step.
 	Progress progress.Reporter
 }
@@ -93,9 +94,10 @@ func (cfg *AsKRFFConfig) plan() askrffPlan {
 // A data set that fails is listed in Table.Failed and the others still
 // run.
 func AsKRFF(ctx context.Context, cfg AsKRFFConfig) (*Table, error) {
-	if cfg.Reps == 0 {
-		cfg.Reps = 3
+	if cfg.Reps < 0 {
+		return nil, fmt.Errorf("repro: --reps %d, want ≥ 1 (0: 3)", cfg.Reps)
 	}
+	cfg.Reps = cmp.Or(cfg.Reps, 3)
 	if cfg.N == 0 {
 		cfg.N = 300
 		if cfg.Full {

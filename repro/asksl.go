@@ -1,6 +1,7 @@
 package repro
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -27,16 +28,16 @@ const (
 // AsKLSConfig configures [AsKLS].
 type AsKLSConfig struct {
 	// Reps is the number of stratified 80/20 splits (default 3).
-	Reps int
+	Reps int `flag:"reps" help:"repetitions (random splits / feature draws)"`
 	// Folds is the number of cross-validation folds for model selection
 	// (default 3).
-	Folds int
+	Folds int `flag:"folds" help:"cross-validation folds for model selection (0: 3)"`
 	// Seed is the base seed: repetition r uses Seed+r. The trustml command
 	// uses 1.
-	Seed uint64
+	Seed uint64 `flag:"seed" help:"base seed; repetition r uses seed+r"`
 	// Data names the data sets (default breast-cancer, wine, iris, standing
 	// in for the paper's UCI sets).
-	Data []string
+	Data []string `flag:"data" help:"data sets (default: the paper's stand-ins)"`
 	// Progress, if set, receives one update per data set and repetition.
 	Progress progress.Reporter
 }
@@ -52,9 +53,10 @@ type AsKLSConfig struct {
 // protocol instead. A data set that fails is listed in Table.Failed and
 // the others still run.
 func AsKLS(ctx context.Context, cfg AsKLSConfig) (*Table, error) {
-	if cfg.Reps == 0 {
-		cfg.Reps = 3
+	if cfg.Reps < 0 {
+		return nil, fmt.Errorf("repro: --reps %d, want ≥ 1 (0: 3)", cfg.Reps)
 	}
+	cfg.Reps = cmp.Or(cfg.Reps, 3)
 	if cfg.Folds == 0 {
 		cfg.Folds = 3
 	}

@@ -1,6 +1,7 @@
 package repro
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -28,23 +29,23 @@ const (
 // GORFConfig configures [GORF].
 type GORFConfig struct {
 	// Reps is the number of feature draws per setting (default 3).
-	Reps int
+	Reps int `flag:"reps" help:"repetitions (random splits / feature draws)"`
 	// N is the number of points the approximation error is measured on
 	// (default 1,000 as the official code; 300 for the quick protocol).
-	N int
+	N int `flag:"n" help:"points for the approximation error (0: 300, or 1,000 with --full)"`
 	// RMax bounds the radius grid of the sphere-polynomial spectral density
 	// (default 100, as the official code).
-	RMax float64
+	RMax float64 `flag:"rmax" help:"radius grid bound for the sphere-poly spectral density (official 100)"`
 	// Full runs the long protocol (about 5 minutes on 2 cores): D ∈ {d/4,
 	// d, 8d} on wine, digits and boston. Without it the quick protocol
 	// (under a minute) uses D ∈ {d/4, d}, N = 300 and at most 100 SVM
 	// epochs (300 in the full protocol).
-	Full bool
+	Full bool `flag:"full" help:"the official code's long protocol (about 5 minutes on 2 cores)"`
 	// Seed is the base seed: draw r uses Seed+r. The trustml command uses 1.
-	Seed uint64
+	Seed uint64 `flag:"seed" help:"base seed; repetition r uses seed+r"`
 	// Data names the data sets (default wine, digits, boston); "boston" is
 	// the regression set.
-	Data []string
+	Data []string `flag:"data" help:"data sets (default: the paper's stand-ins)"`
 	// Progress, if set, receives one update per data set and kernel.
 	Progress progress.Reporter
 }
@@ -64,9 +65,10 @@ type GORFConfig struct {
 // to the true values. A data set that fails is listed in Table.Failed and
 // the others still run.
 func GORF(ctx context.Context, cfg GORFConfig) (*Table, error) {
-	if cfg.Reps == 0 {
-		cfg.Reps = 3
+	if cfg.Reps < 0 {
+		return nil, fmt.Errorf("repro: --reps %d, want ≥ 1 (0: 3)", cfg.Reps)
 	}
+	cfg.Reps = cmp.Or(cfg.Reps, 3)
 	if cfg.N == 0 {
 		cfg.N = 300
 		if cfg.Full {

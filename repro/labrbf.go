@@ -1,6 +1,7 @@
 package repro
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -25,18 +26,18 @@ const (
 // LABRBFConfig configures [LABRBF].
 type LABRBFConfig struct {
 	// Reps is the number of random 80/20 splits (default 3).
-	Reps int
+	Reps int `flag:"reps" help:"repetitions (random splits / feature draws)"`
 	// Iters are the Adam steps per stage (default 500, 2000; the official
 	// code's 500, 5000).
-	Iters []int
+	Iters []int `flag:"iters" help:"Adam steps per stage (official: 500,5000)"`
 	// MaxSV is the maximum support-set size (default 90; the official 350
 	// would interpolate every training point of these small sets).
-	MaxSV int
+	MaxSV int `flag:"max-sv" help:"maximum support-set size (official 350, for larger sets)"`
 	// Seed is the base seed: repetition r uses Seed+r. The trustml command
 	// uses 1.
-	Seed uint64
+	Seed uint64 `flag:"seed" help:"base seed; repetition r uses seed+r"`
 	// Data names the regression sets (default diabetes and boston).
-	Data []string
+	Data []string `flag:"data" help:"data sets (default: the paper's stand-ins)"`
 	// Progress, if set, receives one update per data set and repetition.
 	Progress progress.Reporter
 }
@@ -51,9 +52,10 @@ type LABRBFConfig struct {
 // paper's protocol instead. A data set that fails is listed in
 // Table.Failed and the others still run.
 func LABRBF(ctx context.Context, cfg LABRBFConfig) (*Table, error) {
-	if cfg.Reps == 0 {
-		cfg.Reps = 3
+	if cfg.Reps < 0 {
+		return nil, fmt.Errorf("repro: --reps %d, want ≥ 1 (0: 3)", cfg.Reps)
 	}
+	cfg.Reps = cmp.Or(cfg.Reps, 3)
 	if cfg.Iters == nil {
 		cfg.Iters = []int{500, 2000}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/trustml/trustml/progress"
+	"github.com/trustml/trustml/repro"
 )
 
 // bindFlags adds a flag for every field of the struct *cfg tagged
@@ -70,9 +71,24 @@ func libCmd[C any, R report](use, short, example string, cfg C, run func(context
 	cmd := &cobra.Command{Use: use, Short: short, Example: example, Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			r, err := run(cmd.Context(), cfg, newBar(cmd.ErrOrStderr()))
+			if t, ok := any(r).(*repro.Table); ok {
+				return printReproTable(cmd, t, err, asJSON) // an incomplete table is printed, then fails
+			}
 			return printResult(cmd, r, err, asJSON)
 		}}
 	bindFlags(cmd.Flags(), cfg)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
+}
+
+// byValue adapts a library call that takes its configuration by value, with
+// a Progress field, to libCmd: the command's progress bar goes into the
+// field.
+func byValue[C any, R report](run func(context.Context, C) (R, error)) func(context.Context, *C, progress.Reporter) (R, error) {
+	return func(ctx context.Context, c *C, p progress.Reporter) (R, error) {
+		if f := reflect.ValueOf(c).Elem().FieldByName("Progress"); f.IsValid() && f.Type() == reflect.TypeFor[progress.Reporter]() {
+			f.Set(reflect.ValueOf(&p).Elem())
+		}
+		return run(ctx, *c)
+	}
 }

@@ -161,7 +161,7 @@ func TestKernelErrors(t *testing.T) {
 		{[]string{"kernel", "fit", "--data", "iris", "--method", "svm", "--out", filepath.Join(dir, "x")}, "known: askls, krr, labrbf, lssvm"},
 		{[]string{"kernel", "cv", "--data", "iris", "--kernel", "gauss:sigma=1"}, "unknown kernel \"gauss\""},
 		{[]string{"kernel", "predict", "--model", nystrom, "--data", "iris"}, "does not predict"},
-		{[]string{"repro", "gorf", "--reps", "0"}, "--reps"},
+		{[]string{"repro", "gorf", "--reps", "-1"}, "--reps"},
 	} {
 		_, err := run(t, tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"context"
-
 	"github.com/spf13/cobra"
 
-	"github.com/trustml/trustml/progress"
 	"github.com/trustml/trustml/repro"
 )
 
@@ -16,10 +13,7 @@ func init() {
   trustml repro flat --archs cnn-small --seeds 1 --epochs 3 --train-n 2000
   trustml repro flat --shard 0/2 --out flat-0.json
   trustml repro flat --shard 1/2 --out flat-1.json
-  trustml repro flat --from flat-0.json,flat-1.json`, &cfg, func(ctx context.Context, c *repro.FlatConfig, p progress.Reporter) (*repro.FlatResult, error) {
-			c.Progress = p
-			return repro.Flat(ctx, *c)
-		})
+  trustml repro flat --from flat-0.json,flat-1.json`, &cfg, byValue(repro.Flat))
 		cmd.Long = `Reproduce, at small scale, the flat-minima optimizer comparison of SAM (Foret
 et al., ICLR 2021), F-SAM (Li et al., CVPR 2024), RWP (Li et al.) and ARWP /
 m-ARWP (Li et al., TMLR 2024), with the official defaults of "trustml train".

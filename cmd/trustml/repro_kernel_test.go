@@ -54,8 +54,8 @@ func TestReproGORF(t *testing.T) {
 // TestReproGORFAndAsKLSErrors checks that bad flags are errors and that a data set
 // that fails still prints the others' rows, then exits non-zero.
 func TestReproGORFAndAsKLSErrors(t *testing.T) {
-	if _, err := run(t, "repro", "asksl", "--reps", "0"); err == nil || !strings.Contains(err.Error(), "--reps") {
-		t.Errorf("--reps 0: %v", err)
+	if _, err := run(t, "repro", "asksl", "--reps", "-1"); err == nil || !strings.Contains(err.Error(), "--reps") {
+		t.Errorf("--reps -1: %v", err)
 	}
 	out, err := run(t, "repro", "gorf", "--reps", "1", "--n", "20", "--data", "iris,no-such-set")
 	if err == nil || !strings.Contains(err.Error(), "incomplete") {
