@@ -23,15 +23,18 @@ type KPCAOoDConfig struct {
 	// NFit is the number of ID training images to fit on, the first ones
 	// (default 8000); NVal the ID validation images, the last training
 	// images (default 1000).
-	NFit, NVal int
+	NFit int `flag:"n-fit" help:"ID training images to fit on (the first ones)"`
+	NVal int `flag:"n-val" help:"ID validation images (the last training images)"`
 	// NTest is the number of ID test images (default 2000) and NOoD the
 	// images per test OoD set (default 1000, at most ood.MaxFarOoD).
-	NTest, NOoD int
+	NTest int `flag:"n-test" help:"ID test images"`
+	NOoD  int `flag:"n-ood" help:"images per test OoD set"`
 	// RFFM is the number of random Fourier features of CoRP (default 512)
 	// and NystromM the Nyström landmarks (default 256).
-	RFFM, NystromM int
+	RFFM     int `flag:"rff-m" help:"random Fourier features of CoRP"`
+	NystromM int `flag:"nystrom-m" help:"Nyström landmarks"`
 	// Seeds is the number of seeds of the randomized methods (default 3).
-	Seeds int
+	Seeds int `flag:"seeds" help:"seeds of the randomized methods"`
 	// Progress, if set, reports each method as it starts.
 	Progress progress.Reporter
 }

@@ -59,14 +59,15 @@ func init() {
 // DLDRSampling configures the SGD run whose weights DLDR samples when no
 // checkpoints are given.
 type DLDRSampling struct {
-	Arch         string  // nn.Architectures
-	Epochs       int     // SGD epochs whose weights are sampled
-	PerEpoch     int     // samples per epoch, evenly spaced in steps
-	TotalEpochs  int     // SGD epochs in all, for the final-SGD reference (0: Epochs)
-	LR, Momentum float64 // SGD
-	WeightDecay  float64
-	Schedule     string // over TotalEpochs: step, cosine, constant
-	Batch        int
+	Arch        string  `flag:"arch" help:"sampling: architecture (nn.Architectures)"`
+	Epochs      int     `flag:"sample-epochs" help:"sampling: SGD epochs whose weights are sampled"`
+	PerEpoch    int     `flag:"samples-per-epoch" help:"sampling: samples per epoch, evenly spaced in steps, the last at the epoch's end"`
+	TotalEpochs int     `flag:"sgd-epochs" help:"sampling: SGD epochs in all, for the final-SGD reference (0: --sample-epochs)"`
+	LR          float64 `flag:"lr" help:"sampling: SGD learning rate"`
+	Momentum    float64 `flag:"momentum" help:"sampling: SGD momentum"`
+	WeightDecay float64 `flag:"wd" help:"sampling: SGD weight decay"`
+	Schedule    string  `flag:"schedule" help:"sampling: learning-rate schedule over --sgd-epochs: step (×0.1 at 50% and 75%), cosine, constant"`
+	Batch       int     `flag:"sgd-batch" help:"sampling: SGD batch size"`
 }
 
 // DLDRConfig configures [DLDR]; [DefaultDLDRConfig] gives the defaults.
@@ -77,20 +78,24 @@ type DLDRConfig struct {
 	// checkpoint to start from. Without checkpoints DLDR samples an SGD
 	// run itself (Sampling).
 	Checkpoints []string
-	Start       string
+	Start       string `flag:"start" help:"checkpoint to start the subspace training from (default: the first checkpoint, w₀)"`
 	Sampling    DLDRSampling
 
-	Dim           int    // subspace dimension
-	Method        string // DLDRMethodNames
-	Epochs, Batch int    // subspace training; 0: the method's defaults
-	PSGDLR        float64
-	PSGDMomentum  float64
-	LabelNoise    float64 // symmetric label noise on Train (both phases)
-	Seed          uint64
-	BNBatch       int // batch of the final batch-norm statistics update
+	Dim    int    `flag:"dim" help:"subspace dimension d: principal directions of the samples (at most samples − 1)"`
+	Method string `flag:"method" help:"subspace optimizer: pbfgs, psgd"`
+	// Epochs and Batch set the subspace training; 0: the method's defaults.
+	Epochs       int     `flag:"epochs" help:"subspace training epochs (0: 2 for pbfgs, 5 for psgd)"`
+	Batch        int     `flag:"batch" help:"subspace training batch size (0: 1024 for pbfgs, 128 for psgd)"`
+	PSGDLR       float64 `flag:"psgd-lr" help:"P-SGD learning rate (×0.1 at 75% of the epochs)"`
+	PSGDMomentum float64 `flag:"psgd-momentum" help:"P-SGD momentum"`
+	// LabelNoise is symmetric label noise on Train (both phases).
+	LabelNoise float64 `flag:"label-noise" help:"symmetric label noise: this fraction of training labels is replaced by a different random class (seeded by --seed)"`
+	Seed       uint64  `flag:"seed" help:"seed for initialization, label noise and shuffling"`
+	// BNBatch is the batch of the final batch-norm statistics update.
+	BNBatch int `flag:"bn-batch" help:"batch size of the final batch-norm statistics update"`
 	// Out is the checkpoint written; empty writes none. Meta is added to
 	// its metadata.
-	Out      string
+	Out      string `flag:"out" help:"checkpoint file to write"`
 	Meta     map[string]string
 	Progress progress.Reporter
 }

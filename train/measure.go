@@ -38,31 +38,32 @@ type LandscapeConfig struct {
 	Model     *nn.Network   // required
 	ModelName string        // for the report
 	Data      *data.Dataset // the first N samples are used (inference mode)
-	N         int
+	N         int           `flag:"n" help:"training samples used (the first n)"`
 	// Iters Hessian-vector products give the top Hessian eigenvalue (0:
 	// skip) by EigMethod "lanczos" (the largest eigenvalue) or "power"
 	// (the largest in magnitude), stopping at relative change Tol.
-	Iters     int
-	EigMethod string
-	Tol       float64
+	Iters     int     `flag:"iters" help:"Hessian-vector products for the top Hessian eigenvalue (0 = skip)"`
+	EigMethod string  `flag:"eig-method" help:"top-eigenvalue method: lanczos (the largest eigenvalue) or power (the largest in magnitude)"`
+	Tol       float64 `flag:"tol" help:"relative change of the eigenvalue estimate that stops the iteration"`
 	// Points on the 1-D curve over α in [−Span, Span] along a
 	// filter-normalized direction, whose width is where the loss stays
 	// within WidthDelta of L(w).
-	Points     int
-	Span       float64
-	WidthDelta float64
+	Points     int     `flag:"points" help:"points on the 1-D loss curve"`
+	Span       float64 `flag:"span" help:"the curve and the surface cover α (and β) in [−span, span]"`
+	WidthDelta float64 `flag:"width-delta" help:"the curve's width is where the loss stays within this of L(w)"`
 	// Surface adds the 2-D surface on a Grid × Grid grid (odd).
-	Surface bool
-	Grid    int
+	Surface bool `flag:"surface" help:"also compute the 2-D loss surface"`
+	Grid    int  `flag:"grid" help:"surface points per axis (odd, so the grid contains the model)"`
 	// To, if set, adds the line from Model (t = 0) to To (t = 1) on
 	// LinePoints points of [0, 1] extended by Extend on both sides, with
 	// batch-norm statistics LineBN "interpolate" or "recompute".
 	To         *nn.Network
 	ToName     string
-	LinePoints int
-	Extend     float64
-	LineBN     string
-	Seed       uint64 // the directions and the eigenvalue iteration's start
+	LinePoints int     `flag:"line-points" help:"points of the line on t in [0, 1] (both ends included)"`
+	Extend     float64 `flag:"extend" help:"the line extends this far beyond both ends (rounded to its step)"`
+	LineBN     string  `flag:"line-bn" help:"batch-norm statistics on the line: interpolate or recompute"`
+	// Seed seeds the directions and the eigenvalue iteration's start.
+	Seed uint64 `flag:"seed" help:"seed of the random directions and the eigenvalue iteration's start"`
 }
 
 // DefaultLandscapeConfig returns the defaults of "trustml landscape".

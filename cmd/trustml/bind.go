@@ -16,7 +16,8 @@ import (
 
 // bindFlags adds a flag for every field of the struct *cfg tagged
 // `flag:"name"`, with usage from its `help` tag and the field's current
-// value as default; untagged embedded structs are bound in turn. Library
+// value as default; the tagged fields of untagged struct fields are bound in
+// turn. Library
 // configurations carry the tags, so a command is its Use line and one call.
 // A field type it cannot bind is a programming error, caught by the test
 // that builds every command.
@@ -26,7 +27,7 @@ func bindFlags(fs *pflag.FlagSet, cfg any) {
 		f, fv := v.Type().Field(i), v.Field(i)
 		name, ok := f.Tag.Lookup("flag")
 		if !ok {
-			if f.Anonymous && fv.Kind() == reflect.Struct {
+			if f.IsExported() && fv.Kind() == reflect.Struct {
 				bindFlags(fs, fv.Addr().Interface())
 			}
 			continue

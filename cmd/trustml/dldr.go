@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trustml/trustml/data"
-	"github.com/trustml/trustml/nn"
 	"github.com/trustml/trustml/train"
 )
 
@@ -65,29 +64,9 @@ subspace model, with gradient evaluations and seconds. The paper's repo log
 			return printResult(cmd, res, err, asJSON)
 		},
 	}
-	fl, s := cmd.Flags(), &cfg.Sampling
 	df.add(cmd, data.DefaultName)
-	fl.IntVar(&cfg.Dim, "dim", cfg.Dim, "subspace dimension d: principal directions of the samples (at most samples − 1)")
-	fl.StringVar(&cfg.Method, "method", cfg.Method, "subspace optimizer: "+strings.Join(train.DLDRMethodNames(), ", "))
-	fl.IntVar(&cfg.Epochs, "epochs", 0, "subspace training epochs (0: 2 for pbfgs, 5 for psgd)")
-	fl.IntVar(&cfg.Batch, "batch", 0, "subspace training batch size (0: 1024 for pbfgs, 128 for psgd)")
-	fl.Float64Var(&cfg.PSGDLR, "psgd-lr", cfg.PSGDLR, "P-SGD learning rate (×0.1 at 75% of the epochs)")
-	fl.Float64Var(&cfg.PSGDMomentum, "psgd-momentum", cfg.PSGDMomentum, "P-SGD momentum")
-	fl.StringVar(&cfg.Start, "start", "", "checkpoint to start the subspace training from (default: the first checkpoint, w₀)")
-	fl.StringVar(&s.Arch, "arch", s.Arch, "sampling: architecture: "+strings.Join(nn.Architectures, ", "))
-	fl.IntVar(&s.Epochs, "sample-epochs", s.Epochs, "sampling: SGD epochs whose weights are sampled")
-	fl.IntVar(&s.PerEpoch, "samples-per-epoch", s.PerEpoch, "sampling: samples per epoch, evenly spaced in steps, the last at the epoch's end")
-	fl.IntVar(&s.TotalEpochs, "sgd-epochs", 0, "sampling: SGD epochs in all, for the final-SGD reference (0: --sample-epochs)")
-	fl.Float64Var(&s.LR, "lr", s.LR, "sampling: SGD learning rate")
-	fl.Float64Var(&s.Momentum, "momentum", s.Momentum, "sampling: SGD momentum")
-	fl.Float64Var(&s.WeightDecay, "wd", s.WeightDecay, "sampling: SGD weight decay")
-	fl.StringVar(&s.Schedule, "schedule", s.Schedule, "sampling: learning-rate schedule over --sgd-epochs: step (×0.1 at 50% and 75%), cosine, constant")
-	fl.IntVar(&s.Batch, "sgd-batch", s.Batch, "sampling: SGD batch size")
-	fl.Float64Var(&cfg.LabelNoise, "label-noise", 0, "symmetric label noise: this fraction of training labels is replaced by a different random class (seeded by --seed)")
-	fl.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed for initialization, label noise and shuffling")
-	fl.IntVar(&cfg.BNBatch, "bn-batch", cfg.BNBatch, "batch size of the final batch-norm statistics update")
-	fl.StringVar(&cfg.Out, "out", cfg.Out, "checkpoint file to write")
-	fl.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	bindFlags(cmd.Flags(), &cfg)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	completeNames(cmd, "method", train.DLDRMethodNames())
 	return cmd
 }

@@ -260,40 +260,16 @@ exactly as an unsharded run would. A missing shard is noted on stderr.`,
 }
 
 func newReproKPCAOoDCmd() *cobra.Command {
-	var f struct {
-		cfg    repro.KPCAOoDConfig
-		asJSON bool
-	}
-	cmd := &cobra.Command{
-		Use:   "kpca-ood",
-		Short: "KPCA reconstruction-error OoD detection (CoP, CoRP, Nyström) vs linear PCA and KNN",
-		Long: `Reproduce at small scale the KPCA-for-OoD papers' claims (kernels.md §6):
+	c := repro.KPCAOoDConfig{NFit: 8000, NVal: 1000, NTest: 2000, NOoD: 1000, RFFM: 512, NystromM: 256, Seeds: 3}
+	cmd := libCmd("kpca-ood", "KPCA reconstruction-error OoD detection (CoP, CoRP, Nyström) vs linear PCA and KNN",
+		"  trustml repro kpca-ood\n  trustml repro kpca-ood --n-fit 3000 --seeds 2 --json", &c, byValue(repro.KPCAOoD))
+	cmd.Long = `Reproduce at small scale the KPCA-for-OoD papers' claims (kernels.md §6):
 KPCA reconstruction error with the cosine (CoP) and cosine-Gaussian (CoRP:
 random Fourier features; extension: Nyström) kernels improves on linear PCA
 and is competitive with KNN. Ours: Fashion-MNIST on the default CNN against
 the far-OoD sets of "ood eval", hyperparameters picked on held-out training
 images against pixel-permuted copies; rows give mean ± std over --seeds of
 AUROC / FPR95 averaged over the OoD sets, beside the paper's ImageNet-1K
-ResNet50 averages and its CIFAR-10 protocol (that table is not public).`,
-		Example: `  trustml repro kpca-ood
-  trustml repro kpca-ood --n-fit 3000 --seeds 2 --json`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			t, err := repro.KPCAOoD(cmd.Context(), f.cfg)
-			if err != nil {
-				return err
-			}
-			return oodPrint(cmd.OutOrStdout(), f.asJSON, t)
-		},
-	}
-	fl := cmd.Flags()
-	fl.IntVar(&f.cfg.NFit, "n-fit", 8000, "ID training images to fit on (the first ones)")
-	fl.IntVar(&f.cfg.NVal, "n-val", 1000, "ID validation images (the last training images)")
-	fl.IntVar(&f.cfg.NTest, "n-test", 2000, "ID test images")
-	fl.IntVar(&f.cfg.NOoD, "n-ood", 1000, "images per test OoD set")
-	fl.IntVar(&f.cfg.RFFM, "rff-m", 512, "random Fourier features of CoRP")
-	fl.IntVar(&f.cfg.NystromM, "nystrom-m", 256, "Nyström landmarks")
-	fl.IntVar(&f.cfg.Seeds, "seeds", 3, "seeds of the randomized methods")
-	fl.BoolVar(&f.asJSON, "json", false, "print the report as JSON")
+ResNet50 averages and its CIFAR-10 protocol (that table is not public).`
 	return cmd
 }
