@@ -2,6 +2,7 @@ package defense
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -32,11 +33,37 @@ type Info struct {
 // Options configures a defense built by name with [New].
 type Options struct {
 	// Seed seeds randomized defenses (ignored by deterministic ones).
-	Seed uint64
+	Seed uint64 `flag:"seed" help:"seed of randomized defenses"`
 	// Params overrides parameters by name (see [Info.Params]); names the
 	// defense does not have are an error.
-	Params map[string]float64
+	Params Params `flag:"defense-param" help:"defense parameters as key=value,... (e.g. \"tau=3,temperature=2\")"`
 }
+
+// Params are a defense's parameters by name. A *Params is a command-line
+// flag value read by [ParseParams].
+type Params map[string]float64
+
+// Set replaces p by the parameters [ParseParams] reads from s.
+func (p *Params) Set(s string) error {
+	m, err := ParseParams(s)
+	if err != nil {
+		return err
+	}
+	*p = m
+	return nil
+}
+
+// String lists the parameters as key=value,... sorted by name.
+func (p *Params) String() string {
+	var kv []string
+	for _, k := range slices.Sorted(maps.Keys(*p)) {
+		kv = append(kv, fmt.Sprintf("%s=%g", k, (*p)[k]))
+	}
+	return strings.Join(kv, ",")
+}
+
+// Type names the flag value's syntax in help text.
+func (*Params) Type() string { return "key=value,..." }
 
 // Factory builds a defense from options.
 type Factory func(Options) (Defense, error)

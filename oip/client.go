@@ -25,12 +25,12 @@ type ClientOptions struct {
 	HTTP *http.Client
 	// Timeout bounds each attempt of a request (default 30 s); an attempt
 	// that runs out of time fails with [ErrTimeout].
-	Timeout time.Duration
+	Timeout time.Duration `flag:"timeout" help:"time limit of each attempt of a request"`
 	// Retries is how many times a request is retried after a transient
 	// failure: a timeout, a connection error, or status 500, 502, 503 or
 	// 504 (default 2; negative for none). Inference is idempotent, so a
 	// retried request gives the same answer.
-	Retries int
+	Retries int `flag:"retries" help:"retries of a request after a timeout, connection error or 5xx (0: none)"`
 	// Backoff is the wait before the first retry; it doubles for each
 	// further retry (default 100 ms).
 	Backoff time.Duration
@@ -38,11 +38,11 @@ type ClientOptions struct {
 	MaxBatch int
 	// Output is the output tensor to read logits from (default "logits" if
 	// the model has it, else its first output).
-	Output string
+	Output string `flag:"output" help:"output to read logits from (default \"logits\" if the model has it, else its first)"`
 	// Probabilities says that Output holds probabilities rather than
 	// logits. They are turned into logits by log p, which changes neither
 	// the softmax nor the differences between classes.
-	Probabilities bool
+	Probabilities bool `flag:"probabilities" help:"the output holds probabilities (turned into logits by log p)"`
 	// MaxResponseBytes bounds reply bodies (default 64 MiB).
 	MaxResponseBytes int64
 	// FeaturesOutput, if set, names an output tensor holding the model's

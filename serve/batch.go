@@ -19,20 +19,20 @@ type BatchOptions struct {
 	// MaxBatch is the largest number of images in one forward pass
 	// (default [DefaultMaxBatch]); 1 disables dynamic batching. A request
 	// with more images than MaxBatch runs alone, in one pass.
-	MaxBatch int
+	MaxBatch int `flag:"max-batch" help:"most images per forward pass (1 disables dynamic batching)"`
 	// MaxDelay is the longest the oldest request of a batch waits for more
 	// requests to join it while the batch is not full. 0 never waits: a
 	// batch is what is queued when a worker becomes free, which under load
 	// is already most of the gain. The command line's default is
 	// [DefaultMaxDelay].
-	MaxDelay time.Duration
+	MaxDelay time.Duration `flag:"max-delay" help:"longest a request waits for others to join its batch"`
 	// Workers is the number of forward passes that may run at the same
 	// time, each on its own copy of the model (from [model.Cloner]) and of
 	// the defense (default 1; more needs a model.Cloner).
-	Workers int
+	Workers int `flag:"workers" help:"forward passes run at the same time, each on its own copy of the model (default 1, 4 with --upstream)"`
 	// QueueSize bounds the requests waiting for a worker (default 4096);
 	// when it is full, requests wait for room or for their deadline.
-	QueueSize int
+	QueueSize int `flag:"queue" help:"requests that may wait for a worker"`
 }
 
 // Defaults of dynamic batching.

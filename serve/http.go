@@ -19,17 +19,17 @@ type HTTPOptions struct {
 	// ReadHeaderTimeout bounds reading a request's headers (default 10 s).
 	ReadHeaderTimeout time.Duration
 	// ReadTimeout bounds reading a whole request (default 30 s).
-	ReadTimeout time.Duration
+	ReadTimeout time.Duration `flag:"read-timeout" help:"time limit for reading a request"`
 	// WriteTimeout bounds the time from the end of the request headers to
 	// the end of the reply (default 60 s); keep it above the upstream
 	// timeout in proxy mode.
-	WriteTimeout time.Duration
+	WriteTimeout time.Duration `flag:"write-timeout" help:"time limit for answering a request"`
 	// IdleTimeout bounds keep-alive connections between requests
 	// (default 120 s).
-	IdleTimeout time.Duration
+	IdleTimeout time.Duration `flag:"idle-timeout" help:"keep-alive connections idle longer are closed"`
 	// ShutdownTimeout bounds the graceful shutdown: the time in-flight
 	// requests have to finish (default 30 s).
-	ShutdownTimeout time.Duration
+	ShutdownTimeout time.Duration `flag:"shutdown-timeout" help:"time in-flight requests have to finish after SIGTERM"`
 	// MetricsListener, if set, serves /metrics there instead of on the
 	// main listener (to keep per-key counts off a public port).
 	MetricsListener net.Listener

@@ -13,17 +13,17 @@ import (
 type LimitOptions struct {
 	// Budget is the number of queries (input images) a key may make per
 	// Window; 0 means unlimited.
-	Budget int64
+	Budget int64 `flag:"budget" help:"queries (images) per key per --budget-window (0: unlimited; the key file may override)"`
 	// Window is the budget period: budgets reset at multiples of Window
 	// since the Unix epoch (24h: every day at 00:00 UTC). 0 means that the
 	// budget is for the key's lifetime.
-	Window time.Duration
+	Window time.Duration `flag:"budget-window" help:"budget period, aligned to the Unix epoch (0: lifetime budget)"`
 	// Rate is the sustained number of queries per second a key may make;
 	// 0 means unlimited.
-	Rate float64
+	Rate float64 `flag:"rate" help:"queries per second per key (0: unlimited)"`
 	// Burst is the number of queries a key may make at once (the token
 	// bucket's size); default max(⌈Rate⌉, 1).
-	Burst int64
+	Burst int64 `flag:"burst" help:"queries a key may make at once (default: ⌈rate⌉)"`
 	// Now is the clock (default time.Now); tests inject their own.
 	Now func() time.Time
 }

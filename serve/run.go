@@ -7,38 +7,47 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/trustml/trustml/model"
 	"github.com/trustml/trustml/oip"
+	"github.com/trustml/trustml/zoo"
 )
 
 // Config is everything [Run] needs to serve a model: what "trustml serve"
 // sets from its flags.
 type Config struct {
 	// Addr is the address to listen on (":8080" for all interfaces).
-	Addr string
+	Addr string `flag:"addr" help:"address to listen on (\":8080\" for all interfaces)"`
 	// MetricsAddr, if set, serves /metrics there instead of on Addr.
-	MetricsAddr string
-	// Model is the model to serve; nil in proxy mode.
-	Model model.Classifier
+	MetricsAddr string `flag:"metrics-addr" help:"serve /metrics on this address instead of --addr"`
+	// Model is the model to serve; nil in proxy mode, and otherwise opened
+	// from ModelSpec ("default", an embedded name, a file) with
+	// zoo.OpenNetwork when nil and ModelSpec is set (Server.Name then
+	// defaults to [ModelName] of it).
+	Model     model.Classifier
+	ModelSpec string `flag:"model" help:"model: \"default\" (the embedded Fashion-MNIST CNN), another embedded name, a checkpoint file written by \"trustml train\", or an ONNX model (model.onnx)"`
 	// Upstream, if set, is the URL http://host:port/v2/models/NAME of the
 	// model to forward requests to (proxy mode), dialled with UpstreamOptions.
 	// With Server.FeaturesOutput set, the upstream's feature output of that
 	// name (or UpstreamOptions.FeaturesOutput) is forwarded; an upstream
 	// without it is an error naming its outputs.
-	Upstream        string
-	UpstreamOptions oip.ClientOptions
+	Upstream        string            `flag:"upstream" help:"proxy mode: forward requests to the v2 model at http://host:port/v2/models/NAME"`
+	UpstreamOptions oip.ClientOptions `flagprefix:"upstream-"`
+	// KServe holds the arguments KServe gives a transformer, applied by
+	// [KServe.Apply] before anything else.
+	KServe KServe
 	// Server configures the server; an empty Name is the upstream model's
 	// name in proxy mode. In proxy mode Batch.Workers defaults to 4, since a
 	// worker waits on the network for each batch.
 	Server Options
 	// KeysFile, if set, requires API keys from that file ([LoadKeys]),
 	// counted in CountsFile ([OpenStore]) under the limits of Limits.
-	KeysFile   string
-	CountsFile string
-	SyncCounts bool
+	KeysFile   string `flag:"keys" help:"API key file: lines NAME TOKEN [budget=N] [rate=R] [burst=N] (TOKEN in clear or sha256:HEX)"`
+	CountsFile string `flag:"counts" help:"file keeping the per-key query counts (required with --keys)"`
+	SyncCounts bool   `flag:"sync-counts" help:"fsync the count file on every query (survives power loss, not only crashes)"`
 	Limits     LimitOptions
 	// HTTP configures the HTTP server and its graceful shutdown.
 	HTTP HTTPOptions
@@ -48,6 +57,17 @@ type Config struct {
 // [Serve]). It dials the upstream in proxy mode, opens the key file and the
 // count store, and logs what it serves to cfg.Server.Logger.
 func Run(ctx context.Context, cfg Config) (err error) {
+	if err := cfg.KServe.Apply(&cfg); err != nil {
+		return err
+	}
+	if cfg.Model == nil && cfg.Upstream == "" && cfg.ModelSpec != "" {
+		if cfg.Model, _, err = zoo.OpenNetwork(cfg.ModelSpec); err != nil {
+			return err
+		}
+		if cfg.Server.Name == "" {
+			cfg.Server.Name = ModelName(cfg.ModelSpec)
+		}
+	}
 	log := cfg.Server.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -136,8 +156,11 @@ func Run(ctx context.Context, cfg Config) (err error) {
 // (--model_name, --predictor_host, --http_port, --protocol) and the name of
 // the model at the predictor, if it differs.
 type KServe struct {
-	Name, PredictorHost, Protocol, PredictorModel string
-	Port                                          int
+	Name           string `flag:"model_name" help:"KServe: the InferenceService's name (sets --name)"`
+	PredictorHost  string `flag:"predictor_host" help:"KServe: host[:port] of the predictor (sets --upstream)"`
+	Protocol       string `flag:"protocol" help:"KServe: the predictor's protocol (only v2 is supported)"`
+	PredictorModel string `flag:"upstream-model" help:"with --predictor_host: the model's name at the predictor (default: --model_name)"`
+	Port           int    `flag:"http_port" help:"KServe: port to listen on (sets --addr :PORT)"`
 }
 
 // Apply sets cfg from the KServe arguments: the name, the port to listen
@@ -186,14 +209,49 @@ func NewLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("serve: log format %q: want text or json", format)
 }
 
+// Range is an input range [min, max]; a *Range is a command-line flag
+// value "min,max" read by [ParseInputRange].
+type Range [2]float32
+
+// Set reads s as [ParseInputRange] does.
+func (r *Range) Set(s string) (err error) {
+	*r, err = ParseInputRange(s)
+	return err
+}
+
+// String writes "min,max".
+func (r *Range) String() string { return fmt.Sprintf("%g,%g", r[0], r[1]) }
+
+// Type names the flag value's syntax in help text.
+func (*Range) Type() string { return "min,max" }
+
+// ModelName derives the name a model is served under from its spec
+// ("default", an embedded name, a file): the file's base name without its
+// extension, with characters that cannot stand in a URL path replaced.
+func ModelName(spec string) string {
+	if spec == "" || spec == "default" {
+		return zoo.DefaultName
+	}
+	base := filepath.Base(spec)
+	if ext := filepath.Ext(base); ext != "" && ext != base {
+		base = strings.TrimSuffix(base, ext)
+	}
+	return strings.Map(func(r rune) rune {
+		if strings.ContainsRune("/ ?#%", r) {
+			return '-'
+		}
+		return r
+	}, base)
+}
+
 // ParseInputRange reads an input range "min,max" (min < max) for
 // [Options.InputRange].
-func ParseInputRange(s string) ([2]float32, error) {
+func ParseInputRange(s string) (Range, error) {
 	lo, hi, ok := strings.Cut(s, ",")
 	a, err1 := strconv.ParseFloat(strings.TrimSpace(lo), 32)
 	b, err2 := strconv.ParseFloat(strings.TrimSpace(hi), 32)
 	if !ok || err1 != nil || err2 != nil || !(a < b) {
-		return [2]float32{}, fmt.Errorf("serve: input range %q: want min,max with min < max", s)
+		return Range{}, fmt.Errorf("serve: input range %q: want min,max with min < max", s)
 	}
-	return [2]float32{float32(a), float32(b)}, nil
+	return Range{float32(a), float32(b)}, nil
 }

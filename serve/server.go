@@ -32,23 +32,23 @@ const DefaultDefense = "aaa-linear"
 // Options configures a [Server].
 type Options struct {
 	// Name is the model name in URLs and replies (required).
-	Name string
+	Name string `flag:"name" help:"model name in URLs (default: from --model, or the upstream model's name)"`
 	// Version is reported in metadata and replies (optional); requests to
 	// /v2/models/NAME/versions/V/... must name it.
-	Version string
+	Version string `flag:"model-version" help:"model version reported in metadata (optional)"`
 	// Defense is the registered name of the output defense applied to every
 	// reply (default [DefaultDefense]; "none" serves the model undefended).
-	Defense string
+	Defense string `flag:"defense" help:"output defense applied to every reply (\"none\" for none)"`
 	// DefenseOptions are the defense's seed and parameters. With several
 	// workers, worker i's defense is seeded with Seed+i.
 	DefenseOptions defense.Options
 	// Batch configures dynamic batching.
 	Batch BatchOptions
 	// MaxBodyBytes bounds request bodies (default [oip.DefaultMaxBody]).
-	MaxBodyBytes int64
+	MaxBodyBytes int64 `flag:"max-body" help:"request body size limit in bytes (then 413)"`
 	// InputRange is the range input values must lie in (default [0, 1],
 	// trustml's convention; a proxied model may expect another).
-	InputRange [2]float32
+	InputRange Range `flag:"input-range" help:"range of valid input values, as min,max"`
 	// Limiter, if set, requires an API key on inference requests and
 	// enforces its budget and rate.
 	Limiter *Limiter
@@ -64,7 +64,7 @@ type Options struct {
 	// an extra FP32 output [-1 D] of that name, returned only to requests
 	// that name it in their outputs. The features are not defended: they
 	// bypass the output defense, so this is off by default.
-	FeaturesOutput string
+	FeaturesOutput string `flag:"features-output" help:"also serve the penultimate features as this output (e.g. \"features\"; UNDEFENDED: off by default); with --upstream, forwards the upstream's"`
 }
 
 // Server serves one classifier (a local model or an [oip.Client] of an

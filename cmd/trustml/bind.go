@@ -17,27 +17,30 @@ import (
 // bindFlags adds a flag for every field of the struct *cfg tagged
 // `flag:"name"`, with usage from its `help` tag and the field's current
 // value as default; the tagged fields of untagged struct fields are bound in
-// turn. Library
+// turn, their names prefixed by the field's `flagprefix` tag. Library
 // configurations carry the tags, so a command is its Use line and one call.
 // A field type it cannot bind is a programming error, caught by the test
 // that builds every command.
-func bindFlags(fs *pflag.FlagSet, cfg any) {
-	v := reflect.ValueOf(cfg).Elem()
+func bindFlags(fs *pflag.FlagSet, cfg any) { bindPrefixed(fs, reflect.ValueOf(cfg).Elem(), "") }
+
+func bindPrefixed(fs *pflag.FlagSet, v reflect.Value, prefix string) {
 	for i := range v.NumField() {
 		f, fv := v.Type().Field(i), v.Field(i)
 		name, ok := f.Tag.Lookup("flag")
 		if !ok {
 			if f.IsExported() && fv.Kind() == reflect.Struct {
-				bindFlags(fs, fv.Addr().Interface())
+				bindPrefixed(fs, fv, prefix+f.Tag.Get("flagprefix"))
 			}
 			continue
 		}
-		help := f.Tag.Get("help")
+		name, help := prefix+name, f.Tag.Get("help")
 		switch p := fv.Addr().Interface().(type) {
 		case pflag.Value:
 			fs.Var(p, name, help)
 		case *int:
 			fs.IntVar(p, name, *p, help)
+		case *int64:
+			fs.Int64Var(p, name, *p, help)
 		case *uint64:
 			fs.Uint64Var(p, name, *p, help)
 		case *float64:

@@ -255,7 +255,7 @@ func TestServeCLIErrors(t *testing.T) {
 }
 
 func TestModelName(t *testing.T) {
-	if got := modelName("/models/my net.v2.ckpt"); got != "my-net.v2" {
+	if got := serve.ModelName("/models/my net.v2.ckpt"); got != "my-net.v2" {
 		t.Errorf("modelName = %q", got)
 	}
 }
