@@ -2,8 +2,11 @@ package kernel
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/trustml/trustml/data"
 	"github.com/trustml/trustml/internal/atomicfile"
@@ -20,6 +23,32 @@ type Report struct {
 	Lines []string `json:"-"`
 	// JSON is printed instead with --json.
 	JSON any `json:"-"`
+}
+
+// MarshalJSON encodes r.JSON, what --json prints.
+func (r *Report) MarshalJSON() ([]byte, error) { return json.Marshal(r.JSON) }
+
+// WriteText writes the title, the tables aligned in columns, and the lines.
+func (r *Report) WriteText(w io.Writer) error {
+	if r.Title != "" {
+		fmt.Fprintln(w, r.Title)
+	}
+	for _, t := range r.Tables {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, strings.Join(t.Header, "\t"))
+		for _, row := range t.Rows {
+			fmt.Fprintln(tw, strings.Join(row, "\t"))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	for _, l := range r.Lines {
+		if _, err := fmt.Fprintln(w, l); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ReportTable is one table of a [Report].

@@ -67,27 +67,6 @@ func (o *kernelFlags) load() (*data.Dataset, error) {
 	return data.OpenWith(o.data, data.Train, "", o.file)
 }
 
-// printKernel prints a kernel command's report as text or JSON.
-func printKernel(cmd *cobra.Command, asJSON bool, r *kernel.Report, err error) error {
-	w := cmd.OutOrStdout()
-	if err != nil || asJSON {
-		if err == nil {
-			err = writeJSON(w, r.JSON)
-		}
-		return err
-	}
-	if r.Title != "" {
-		fmt.Fprintln(w, r.Title)
-	}
-	for _, t := range r.Tables {
-		table(w, t.Header, t.Rows)
-	}
-	for _, l := range r.Lines {
-		fmt.Fprintln(w, l)
-	}
-	return nil
-}
-
 func newKernelFitCmd() *cobra.Command {
 	var o kernelFlags
 	p, out, testFrac := &o.p, "", 0.0
@@ -106,7 +85,7 @@ class names) to --out, scoring it (accuracy or R²) on a held-out --test-frac
 				return err
 			}
 			r, err := p.FitSave(cmd.Context(), d, testFrac, out)
-			return printKernel(cmd, o.asJSON, r, err)
+			return printResult(cmd, r, err, o.asJSON)
 		},
 	}
 	o.register(cmd, true)
@@ -144,7 +123,7 @@ columns as the model has features are read without labels.`,
 				return err
 			}
 			r, err := p.PredictReport(d, modelPath, out)
-			return printKernel(cmd, o.asJSON, r, err)
+			return printResult(cmd, r, err, o.asJSON)
 		},
 	}
 	o.register(cmd, false)
@@ -181,7 +160,7 @@ With --refit the best setting is fitted on all rows and saved to --out.`,
 				return fmt.Errorf("--kernel-grid: %w", err)
 			}
 			r, err := o.p.SearchReport(cmd.Context(), d, g, out)
-			return printKernel(cmd, o.asJSON, r, err)
+			return printResult(cmd, r, err, o.asJSON)
 		},
 	}
 	o.register(cmd, true)
@@ -222,7 +201,7 @@ components a scatter plot of the first two is written beside --out (.png).`,
 			if err != nil {
 				return err
 			}
-			return printKernel(cmd, o.asJSON, res.Report(), nil)
+			return printResult(cmd, res.Report(), nil, o.asJSON)
 		},
 	}
 	o.register(cmd, false)
