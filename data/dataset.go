@@ -302,3 +302,13 @@ func ParseSplit(s string) (Split, error) {
 
 // errEmpty is returned by operations that need at least one sample.
 var errEmpty = errors.New("data: empty dataset")
+
+// Set parses s as [ParseSplit] does, so a *Split is a command-line flag
+// value.
+func (s *Split) Set(v string) (err error) {
+	*s, err = ParseSplit(v)
+	return err
+}
+
+// Type names the flag value's syntax in help text.
+func (*Split) Type() string { return "train|test" }

@@ -17,7 +17,9 @@ import (
 // bindFlags adds a flag for every field of the struct *cfg tagged
 // `flag:"name"`, with usage from its `help` tag and the field's current
 // value as default; the tagged fields of untagged struct fields are bound in
-// turn, their names prefixed by the field's `flagprefix` tag. Library
+// turn, their names prefixed by the field's `flagprefix` tag. A []string
+// field is a comma-separated list, or with `flagkind:"array"` a repeatable
+// flag whose values may hold commas. Library
 // configurations carry the tags, so a command is its Use line and one call.
 // A field type it cannot bind is a programming error, caught by the test
 // that builds every command.
@@ -54,7 +56,11 @@ func bindPrefixed(fs *pflag.FlagSet, v reflect.Value, prefix string) {
 		case *[]float64:
 			fs.Float64SliceVar(p, name, *p, help)
 		case *[]string:
-			fs.StringSliceVar(p, name, *p, help)
+			if f.Tag.Get("flagkind") == "array" { // repeatable, each value whole
+				fs.StringArrayVar(p, name, *p, help)
+			} else {
+				fs.StringSliceVar(p, name, *p, help)
+			}
 		case *time.Duration:
 			fs.DurationVar(p, name, *p, help)
 		default:
