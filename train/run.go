@@ -70,6 +70,9 @@ type RunConfig struct {
 	AdversarialSubspace int
 	SubspaceEpochs      int
 	SubspaceLR          float64
+	// SOME, if its Heads is set, trains the multi-head form of Arch
+	// ([nn.MultiHead]) as a smoothed ensemble with noise Augment.NoiseSigma.
+	SOME SOME
 }
 
 // RunResult is what [Run] returns.
@@ -149,6 +152,11 @@ func Run(ctx context.Context, cfg RunConfig) (*RunResult, error) {
 		return nil, fmt.Errorf("train: --save-every must be ≥ 0, got %d", cfg.SaveEvery)
 	case cfg.Train.Y == nil:
 		return nil, fmt.Errorf("train: data set %s is a regression set; train needs class labels", cfg.Train.Name)
+	case cfg.SOME.Heads != 0 && (cfg.Adversarial.Method != "" || cfg.LabelSmoothing != 0):
+		return nil, fmt.Errorf("train: --some-heads cannot be combined with --adversarial or --label-smoothing (SOME's loss is its own cross-entropy)")
+	}
+	if err := cfg.SOME.Validate(cfg.Augment.NoiseSigma); err != nil {
+		return nil, err
 	}
 	trainSet := cfg.Train
 	var held []int
@@ -182,6 +190,9 @@ func Run(ctx context.Context, cfg RunConfig) (*RunResult, error) {
 	spec, err := nn.SpecFor(cfg.Arch, trainSet.Shape, len(trainSet.Classes))
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
+	}
+	if spec, err = cfg.SOME.Spec(spec); err != nil {
+		return nil, err
 	}
 	net, err := nn.New(spec, cfg.Seed)
 	if err != nil {
@@ -247,6 +258,14 @@ func Run(ctx context.Context, cfg RunConfig) (*RunResult, error) {
 		if err := adv.eval(ctx, net, 0); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.SOME.Heads != 0 {
+		o, err := cfg.SOME.objective(&cfg, trainSet.Len())
+		if err != nil {
+			return nil, err
+		}
+		obj, aug.NoiseSigma = o, 0 // the objective draws the noise
+		meta["some"] = o.cfg.String()
 	}
 	save := func(path string) error {
 		if cfg.Out == "" {

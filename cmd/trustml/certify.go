@@ -42,5 +42,6 @@ func newCertifyCmd() *cobra.Command {
 	cmd.Flags().StringVar(&modelS, "model", "default", modelHelp)
 	cmd.Flags().StringVar(&outDir, "out-dir", "", "directory for "+certify.PlotFile+", certified accuracy against radius")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report, with every image's class and radius, as JSON")
+	cmd.AddCommand(newCertifyMergeCmd())
 	return cmd
 }

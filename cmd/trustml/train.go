@@ -103,6 +103,7 @@ the small-scale plan's; the F-SAM CIFAR-100 runs used 0.2).`,
 	fl.Float64Var(&c.Adversarial.Beta, "beta", 6, "adversarial training: TRADES β")
 	fl.BoolVar(&c.RobustEval.StopOnCO, "stop-on-co", false, "adversarial training: stop at catastrophic overfitting and keep the weights of the best PGD epoch")
 	fl.IntVar(&c.AdversarialSubspace, "adversarial-subspace", 0, "Sub-AT: after the adversarial run, train adversarially again from its initialization inside the top DIM principal directions of its trajectory (0: off)")
+	bindFlags(fl, &c.SOME)
 	fl.StringVar(&c.RobustEval.Plot, "plot", "", "adversarial training: PNG of the per-epoch clean, FGSM and PGD accuracy")
 	completeNames(cmd, "optimizer", train.OptimizerNames())
 	return cmd
