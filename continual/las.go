@@ -145,3 +145,23 @@ func (b *Reservoir) Sample(dx []float32, dy []int, r *rand.Rand) int {
 	}
 	return m
 }
+
+// Remove drops every held sample for which drop returns true (an
+// unlearning request purging forgotten samples from the buffer) and returns
+// how many were dropped. The count of samples offered (Seen) is kept, so
+// later samples enter with the same probability as before.
+func (b *Reservoir) Remove(drop func(x []float32, y int) bool) int {
+	k := 0
+	for i, y := range b.y {
+		x := b.x[i*b.dim : (i+1)*b.dim]
+		if drop(x, y) {
+			continue
+		}
+		copy(b.x[k*b.dim:(k+1)*b.dim], x)
+		b.y[k] = y
+		k++
+	}
+	n := len(b.y) - k
+	b.x, b.y = b.x[:k*b.dim], b.y[:k]
+	return n
+}
