@@ -33,6 +33,8 @@ type state struct {
 	bnFrozen      bool    // batch norm uses running statistics even in training mode
 	skipParamGrad bool    // backward computes input gradients only
 	rng           *rand.Rand
+
+	dual *dualGroup // the fusing weight shared by dual batch norms (dualbn.go)
 }
 
 // builder collects parameter and buffer declarations during setup.
@@ -119,6 +121,8 @@ func newLayer(s LayerSpec) (layer, error) {
 		return &globalAvg{}, nil
 	case KindBatchNorm:
 		return &batchNorm{}, nil
+	case KindDualBN:
+		return &dualBN{}, nil
 	case KindReLU:
 		return &relu{}, nil
 	case KindDropout:
