@@ -53,7 +53,14 @@ type ATConfig struct {
 	Shard     shard.Spec `flag:"shard" help:"run only shard i/N of the runs"`
 	Out       string     `flag:"out" help:"save the runs as JSON to this file (atomic), for --from"`
 	From      []string   `flag:"from" help:"tabulate runs saved by --out instead of training (comma-separated files)"`
-	Progress  progress.Reporter
+	// Certify, in a run that is neither sharded nor merged, also runs
+	// [RunCertify] at its defaults (σ 0.25 and 0.5: Gaussian smoothing,
+	// SOME, a deep ensemble) for the certified-accuracy part of the table;
+	// sharded, "trustml repro certify" shards it on its own.
+	Certify  bool `flag:"certify" help:"also certify smoothing, SOME and a deep ensemble (repro certify's defaults) at radii 0.25/0.5/1 (unsharded runs only)"`
+	Progress progress.Reporter
+
+	certifyCfg *CertifyConfig // tests: replaces DefaultCertifyConfig
 }
 
 // DefaultATConfig returns the defaults of "trustml repro at": a small
@@ -61,7 +68,7 @@ type ATConfig struct {
 func DefaultATConfig() ATConfig {
 	return ATConfig{Data: data.DefaultName, Arch: "cnn-small", TrainN: 3000, HeldOut: 200, TestN: 300,
 		Epochs: 5, Batch: 128, LR: 0.05, Eps: 0.1, Steps: 10, AAIters: 25, AATargets: 3, AASquare: 300,
-		Methods: slices.Clone(ATMethods), Seed: 1}
+		Methods: slices.Clone(ATMethods), Seed: 1, Certify: true}
 }
 
 func (c ATConfig) withDefaults() ATConfig {
@@ -195,6 +202,8 @@ type ATResult struct {
 	Setup string     `json:"setup"`
 	Runs  []ATRun    `json:"runs"`
 	Table *Table     `json:"table"`
+	// Certified is RunCertify's table when the run certified (Certify).
+	Certified *Table `json:"certified,omitempty"`
 }
 
 // WriteText prints the table, and fails when a run failed: the table then
@@ -203,8 +212,16 @@ func (r *ATResult) WriteText(w io.Writer) error {
 	if err := r.Table.WriteText(w); err != nil {
 		return err
 	}
-	if !r.Table.Complete() {
-		return fmt.Errorf("repro at: incomplete: %s", strings.Join(r.Table.Failed, "; "))
+	if r.Certified != nil {
+		fmt.Fprintln(w)
+		if err := r.Certified.WriteText(w); err != nil {
+			return err
+		}
+	}
+	for _, t := range []*Table{r.Table, r.Certified} {
+		if t != nil && !t.Complete() {
+			return fmt.Errorf("repro at: incomplete: %s", strings.Join(t.Failed, "; "))
+		}
 	}
 	return nil
 }
@@ -264,6 +281,16 @@ func AT(ctx context.Context, cfg ATConfig) (*ATResult, error) {
 	res.Table = atTable(res.Runs, res.Setup, c.Shard)
 	if err := errors.Join(errs...); err != nil && ctx.Err() != nil {
 		return nil, err
+	}
+	if c.Certify && c.Shard.Whole() {
+		cc := DefaultCertifyConfig()
+		if c.certifyCfg != nil {
+			cc = *c.certifyCfg
+		}
+		cc.Data, cc.DataDir = c.Data, c.DataDir
+		if res.Certified, err = RunCertify(ctx, &cc, c.Progress); err != nil {
+			return nil, fmt.Errorf("repro at: certify: %w", err)
+		}
 	}
 	return res, nil
 }

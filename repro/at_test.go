@@ -167,3 +167,28 @@ func TestATFileErrors(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// TestATCertify: an unsharded run with Certify appends repro certify's
+// table (smoothing, SOME, ensemble) below the adversarial-training one; a
+// sharded run does not certify.
+func TestATCertify(t *testing.T) {
+	cfg := tinyAT("standard")
+	cfg.Certify = true
+	cfg.certifyCfg = &CertifyConfig{Arch: "mlp", TrainN: 200, TestN: 4, Epochs: 2, Batch: 64, LR: 0.1, Heads: 2,
+		Sigmas: []float64{0.25}, N0: 10, N: 50, Alpha: 0.001, Seed: 1}
+	res, err := AT(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := res.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	if res.Certified == nil || !strings.Contains(b.String(), "SOME") || len(res.Certified.Rows) == 0 {
+		t.Fatalf("no certified table in\n%s", b.String())
+	}
+	cfg.Shard = shard.Spec{Index: 0, Count: 2}
+	if res, err = AT(context.Background(), cfg); err != nil || res.Certified != nil {
+		t.Errorf("sharded run: err %v, certified %v", err, res.Certified != nil)
+	}
+}
