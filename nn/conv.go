@@ -19,7 +19,8 @@ type conv struct {
 	n                   int
 	x, col, y           []float32
 	dcol, dx            []float32
-	direct              bool // 1×1, stride 1, no padding: col is x itself
+	dy                  []float32 // the output gradient of the last backward ([Network.Taps])
+	direct              bool      // 1×1, stride 1, no padding: col is x itself
 }
 
 func (l *conv) setup(in []int, b *builder) ([]int, error) {
@@ -130,6 +131,7 @@ func (l *conv) col2im(dx []float32, i int) {
 
 func (l *conv) backward(dy []float32, needDX bool) []float32 {
 	rows, K := l.n*l.oh*l.ow, l.kdim()
+	l.dy = dy
 	if !l.st.skipParamGrad {
 		linalg.Sgemm(true, false, l.out, K, rows, 1, dy, l.out, l.col, K, 1, l.wt.G, K)
 		addColSums(l.b.G, dy, rows, l.out)

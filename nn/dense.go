@@ -14,6 +14,7 @@ type dense struct {
 	x       []float32
 	n       int
 	y, dx   []float32
+	dy      []float32 // the output gradient of the last backward ([Network.Taps])
 }
 
 func (l *dense) setup(in []int, b *builder) ([]int, error) {
@@ -39,6 +40,7 @@ func (l *dense) forward(x []float32, n int, _ bool) []float32 {
 
 func (l *dense) backward(dy []float32, needDX bool) []float32 {
 	n := l.n
+	l.dy = dy
 	if !l.st.skipParamGrad {
 		linalg.Sgemm(true, false, l.out, l.in, n, 1, dy, l.out, l.x, l.in, 1, l.w.G, l.in)
 		addColSums(l.b.G, dy, n, l.out)

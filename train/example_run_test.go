@@ -36,7 +36,7 @@ func ExampleNewOptimizer() {
 	// Output:
 	// *train.FSAM <nil>
 	// true
-	// [adam adamw arwp asam fngd fsam marwp nesterov ngd rwp sam sgd]
+	// [adam adamw arwp asam fngd fsam kfac marwp nesterov ngd rwp sam sgd]
 }
 
 // Run is "trustml train" as a call: a network of a named architecture

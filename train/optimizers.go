@@ -51,6 +51,8 @@ type OptimizerConfig struct {
 	// the last epoch in which fngd solves for its coefficients ([FNGD]).
 	FNGDDamping         float64
 	FNGDReuseAfterEpoch int
+	// KFAC configures kfac ([KFAC]); the zero value means [DefaultKFACConfig].
+	KFAC KFACConfig
 }
 
 // DefaultOptimizerConfig returns the defaults of every optimizer: SGD lr

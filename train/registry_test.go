@@ -45,7 +45,7 @@ func TestRegistryNames(t *testing.T) {
 	for _, tc := range []struct {
 		got, want []string
 	}{
-		{OptimizerNames(), []string{"adam", "adamw", "arwp", "asam", "fngd", "fsam", "marwp", "nesterov", "ngd", "rwp", "sam", "sgd"}},
+		{OptimizerNames(), []string{"adam", "adamw", "arwp", "asam", "fngd", "fsam", "kfac", "marwp", "nesterov", "ngd", "rwp", "sam", "sgd"}},
 		{AveragingMethodNames("soup-"), []string{"soup-uniform", "soup-greedy", "soup-mehl", "soup-mehl+"}},
 		{AveragingMethodNames("twa"), []string{"twa", "twa-t", "twa-v"}},
 		{DLDRMethodNames(), []string{"pbfgs", "psgd"}},
