@@ -703,7 +703,7 @@ func TestRandomTargets(t *testing.T) {
 }
 
 func TestRegistry(t *testing.T) {
-	want := []string{"apgd-ce", "apgd-dlr", "apgd-t", "autoattack", "bandits", "bi-square", "fgsm", "nes", "pgd", "pgd-l2", "querynet", "signhunter", "simba", "simba-dct", "square", "square-l2", "up-square"}
+	want := []string{"apgd-ce", "apgd-dlr", "apgd-t", "autoattack", "bandits", "bi-square", "fgsm", "mi-fgsm", "nes", "pgd", "pgd-l2", "querynet", "signhunter", "simba", "simba-dct", "square", "square-l2", "up-square"}
 	if got := Names(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Names() = %v, want %v", got, want)
 	}

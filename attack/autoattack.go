@@ -60,11 +60,11 @@ func init() {
 func (a *AutoAttack) Name() string { return "autoattack" }
 
 // WhiteBox reports whether the attack registered as name needs the
-// classifier's input gradients (FGSM, PGD, APGD, AutoAttack): a
+// classifier's input gradients (FGSM, PGD, MI-FGSM, APGD, AutoAttack): a
 // black-box-only evaluation leaves them out.
 func WhiteBox(name string) bool {
 	switch name {
-	case "fgsm", "pgd", "pgd-l2", "apgd-ce", "apgd-dlr", "apgd-t", "autoattack":
+	case "fgsm", "pgd", "pgd-l2", "mi-fgsm", "apgd-ce", "apgd-dlr", "apgd-t", "autoattack":
 		return true
 	}
 	return false

@@ -61,7 +61,7 @@
 //     and counts everything.
 //   - Bandits: 1 clean + 3 per step (two finite-difference probes and the
 //     new iterate). The reference counts only the 2 probes as loss queries.
-//   - FGSM / PGD: 1 clean + 1 per gradient evaluation (the logits seen by
+//   - FGSM / PGD / MI-FGSM: 1 clean + 1 per gradient evaluation (the logits seen by
 //     the gradient call also decide success at that point) + 1 final check
 //     per restart.
 //   - APGD: 1 clean + per run (restart, and target for APGD-T) 1 gradient

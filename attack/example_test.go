@@ -141,7 +141,7 @@ func ExampleNew() {
 	fmt.Println(attack.Names())
 	// Output:
 	// square linf 0.1 0.3
-	// [apgd-ce apgd-dlr apgd-t autoattack bandits bi-square fgsm nes pgd pgd-l2 querynet signhunter simba simba-dct square square-l2 up-square]
+	// [apgd-ce apgd-dlr apgd-t autoattack bandits bi-square fgsm mi-fgsm nes pgd pgd-l2 querynet signhunter simba simba-dct square square-l2 up-square]
 }
 
 // The objectives attacks minimise, on scores z = (1, 3, 2) with label 0.
