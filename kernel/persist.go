@@ -110,6 +110,10 @@ func Load(r io.Reader) (Model, error) {
 		m = &Nystrom{}
 	case "kpca":
 		m = &KPCA{}
+	case "tlssvm-mtl-regressor":
+		m = &TensorMTLRegressor{}
+	case "tlssvm-mtl-classifier":
+		m = &TensorMTLClassifier{}
 	case "pipeline":
 		m = &Pipeline{}
 	case "kpca-pipeline":
@@ -635,6 +639,7 @@ type pipelineState struct {
 	Reg           float64  `json:"reg,omitempty"`
 	Seed          uint64   `json:"seed,omitempty"`
 	NoStandardize bool     `json:"no_standardize,omitempty"`
+	Tasks         string   `json:"tasks,omitempty"`
 	Regression    bool     `json:"regression"`
 	Classes       []string `json:"classes,omitempty"`
 	innerState
@@ -698,7 +703,7 @@ func (p *Pipeline) marshalModel() (any, error) {
 	}
 	in, err := newInnerState(p.Model, p.Features, p.Mean, p.Std, p.TrainedOn)
 	return pipelineState{Method: p.Method, Kernel: p.Kernel, Reg: p.Reg, Seed: p.Seed, NoStandardize: p.NoStandardize,
-		Regression: p.Regression, Classes: p.Classes, innerState: in}, err
+		Tasks: p.Tasks, Regression: p.Regression, Classes: p.Classes, innerState: in}, err
 }
 
 func (p *Pipeline) unmarshalModel(raw json.RawMessage) error {
@@ -724,7 +729,7 @@ func (p *Pipeline) unmarshalModel(raw json.RawMessage) error {
 	default:
 		return fmt.Errorf("a %s model does not predict: %w", m.ModelKind(), ErrFormat)
 	}
-	*p = Pipeline{Method: s.Method, Kernel: s.Kernel, Reg: s.Reg, Seed: s.Seed, NoStandardize: s.NoStandardize,
+	*p = Pipeline{Method: s.Method, Kernel: s.Kernel, Reg: s.Reg, Seed: s.Seed, NoStandardize: s.NoStandardize, Tasks: s.Tasks,
 		Regression: s.Regression, Classes: s.Classes, Features: s.Features, Mean: s.Mean, Std: s.Std,
 		TrainedOn: s.TrainedOn, Model: m}
 	return nil

@@ -41,6 +41,11 @@ type Pipeline struct {
 	Seed uint64
 	// NoStandardize skips the standardization.
 	NoStandardize bool
+	// Tasks is the task column of multitask methods (tlssvm-mtl): a
+	// feature name or a 1-based column index; one task per distinct value,
+	// which is not standardized. "" for single-task methods.
+	Tasks   string
+	taskCol int // 1-based resolved Tasks; 0: none
 
 	// Regression is set by Fit: the model predicts real values, not
 	// classes.
@@ -137,12 +142,18 @@ func (p *Pipeline) resolve(regression bool, features int) (Kernel, Method, error
 // estimator builds the unfitted model of the settings.
 func (p *Pipeline) estimator(k Kernel, reg float64, seed uint64) (Regressor, Classifier, error) {
 	rng := rand.New(rand.NewPCG(seed, 0x6c6162))
+	var r Regressor
+	var c Classifier
+	var err error
 	if p.Regression {
-		r, err := NewRegressor(p.Method, k, reg, rng)
-		return r, nil, err
+		r, err = NewRegressor(p.Method, k, reg, rng)
+	} else {
+		c, err = NewClassifier(p.Method, k, reg, rng)
 	}
-	c, err := NewClassifier(p.Method, k, reg, rng)
-	return nil, c, err
+	if err == nil {
+		err = p.setTasks(r, c)
+	}
+	return r, c, err
 }
 
 // Fit standardizes (unless NoStandardize) with d's statistics and fits the
@@ -166,12 +177,15 @@ func (p *Pipeline) fit(ctx context.Context, d *data.Dataset) (*tabular, error) {
 		return nil, err
 	}
 	p.Mean, p.Std, p.Model = nil, nil, nil
+	if p.taskCol, err = taskColumn(p.Tasks, d); err != nil {
+		return nil, err
+	}
 	if !p.NoStandardize {
 		st, err := data.FitStandardizer(d)
 		if err != nil {
 			return nil, fmt.Errorf("kernel: %w", err)
 		}
-		p.Mean, p.Std = st.Mean, st.Std
+		p.Mean, p.Std = keepTaskColumn(st.Mean, st.Std, p.taskCol)
 	}
 	tr, err := p.tabular(d)
 	if err != nil {
@@ -583,12 +597,16 @@ func (p *Pipeline) GridSearch(ctx context.Context, d *data.Dataset, g SearchGrid
 	if _, _, err := q.resolve(q.Regression, q.Features); err != nil {
 		return nil, err
 	}
+	var err error
+	if q.taskCol, err = taskColumn(q.Tasks, d); err != nil {
+		return nil, err
+	}
 	if !q.NoStandardize {
 		st, err := data.FitStandardizer(d)
 		if err != nil {
 			return nil, fmt.Errorf("kernel: %w", err)
 		}
-		q.Mean, q.Std = st.Mean, st.Std
+		q.Mean, q.Std = keepTaskColumn(st.Mean, st.Std, q.taskCol)
 	}
 	tb, err := q.tabular(d)
 	if err != nil {

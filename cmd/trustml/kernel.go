@@ -56,6 +56,7 @@ func (o *kernelFlags) register(cmd *cobra.Command, pipeline bool) {
 		f.StringVar(&o.p.Kernel, "kernel", "", `kernel, e.g. "rbf:gamma=0.1"; cv: grid values replace its parameters (default: rbf with gamma = 1/features)`)
 		f.Uint64Var(&o.p.Seed, "seed", 1, "seed of the split or folds (and of labrbf's minibatches)")
 		f.BoolVar(&o.p.NoStandardize, "no-standardize", false, "do not standardize features (default: zero mean, unit variance from the training data)")
+		f.StringVar(&o.p.Tasks, "tasks", "", "task column of multitask methods (tlssvm-mtl): feature name or 1-based index; one task per value")
 		completeNames(cmd, "method", kernel.MethodNames())
 		completeNames(cmd, "kernel", kernel.KernelNames())
 	}
