@@ -95,7 +95,7 @@ func (cfg *AsKRFFConfig) plan() askrffPlan {
 // run.
 func AsKRFF(ctx context.Context, cfg AsKRFFConfig) (*Table, error) {
 	if cfg.Reps < 0 {
-		return nil, fmt.Errorf("repro: --reps %d, want ≥ 1 (0: 3)", cfg.Reps)
+		return nil, fmt.Errorf("repro: --reps %d: the number of repetitions must be ≥ 1 (0: 3)", cfg.Reps)
 	}
 	cfg.Reps = cmp.Or(cfg.Reps, 3)
 	if cfg.N == 0 {

@@ -54,7 +54,7 @@ type AsKLSConfig struct {
 // the others still run.
 func AsKLS(ctx context.Context, cfg AsKLSConfig) (*Table, error) {
 	if cfg.Reps < 0 {
-		return nil, fmt.Errorf("repro: --reps %d, want ≥ 1 (0: 3)", cfg.Reps)
+		return nil, fmt.Errorf("repro: --reps %d: the number of repetitions must be ≥ 1 (0: 3)", cfg.Reps)
 	}
 	cfg.Reps = cmp.Or(cfg.Reps, 3)
 	if cfg.Folds == 0 {

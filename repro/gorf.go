@@ -66,7 +66,7 @@ type GORFConfig struct {
 // the others still run.
 func GORF(ctx context.Context, cfg GORFConfig) (*Table, error) {
 	if cfg.Reps < 0 {
-		return nil, fmt.Errorf("repro: --reps %d, want ≥ 1 (0: 3)", cfg.Reps)
+		return nil, fmt.Errorf("repro: --reps %d: the number of repetitions must be ≥ 1 (0: 3)", cfg.Reps)
 	}
 	cfg.Reps = cmp.Or(cfg.Reps, 3)
 	if cfg.N == 0 {

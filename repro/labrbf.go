@@ -53,7 +53,7 @@ type LABRBFConfig struct {
 // Table.Failed and the others still run.
 func LABRBF(ctx context.Context, cfg LABRBFConfig) (*Table, error) {
 	if cfg.Reps < 0 {
-		return nil, fmt.Errorf("repro: --reps %d, want ≥ 1 (0: 3)", cfg.Reps)
+		return nil, fmt.Errorf("repro: --reps %d: the number of repetitions must be ≥ 1 (0: 3)", cfg.Reps)
 	}
 	cfg.Reps = cmp.Or(cfg.Reps, 3)
 	if cfg.Iters == nil {
