@@ -32,7 +32,7 @@ Kernels (--kernel):
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newKernelFitCmd(), newKernelPredictCmd(), newKernelCVCmd(), newKernelPCACmd())
+	cmd.AddCommand(newKernelFitCmd(), newKernelPredictCmd(), newKernelCVCmd(), newKernelPCACmd(), newKernelDeKRRCmd())
 	return cmd
 }
 

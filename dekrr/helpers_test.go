@@ -1,0 +1,5 @@
+package dekrr
+
+import "github.com/nats-io/nats.go"
+
+func natsMsg(b []byte) *nats.Msg { return &nats.Msg{Data: b} }
