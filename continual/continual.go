@@ -49,15 +49,15 @@ var ErrUnknown = errors.New("continual: unknown method")
 
 // Config configures [Run]. [DefaultConfig] gives the paper's defaults.
 type Config struct {
-	Method      string  // "las", "er" or "ft"
-	Buffer      int     // reservoir size (las, er)
-	Tau         float64 // LAS temperature τ
-	Window      int     // LAS window l, in batches
+	Method      string  `flag:"method" help:"las (ER-LAS), er (experience replay) or ft (fine-tuning)"` // "las", "er" or "ft"
+	Buffer      int     `flag:"buffer" help:"reservoir replay buffer size (las, er)"`                   // reservoir size (las, er)
+	Tau         float64 `flag:"tau" help:"LAS temperature τ"`                                           // LAS temperature τ
+	Window      int     `flag:"window" help:"LAS window l: batches whose labels estimate the prior"`    // LAS window l, in batches
 	StreamBatch int     // incoming samples per step
 	ReplayBatch int     // replayed samples per step (las, er)
 	LR          float64 // SGD learning rate (no momentum, no weight decay)
 	Arch        string  // architecture, see [nn.SpecFor]
-	Seed        uint64  // initialisation, stream order, replay
+	Seed        uint64  `flag:"seed" help:"seed for initialisation, stream order and replay"` // initialisation, stream order, replay
 	// Tasks lists the classes of each task; nil splits the classes into
 	// consecutive pairs (5 tasks of 2 classes for Fashion-MNIST).
 	Tasks [][]int

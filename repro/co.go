@@ -30,19 +30,19 @@ type COConfig struct {
 	// DataDir is where the full one lives.
 	Data, DataDir string
 	Arch          string  // default cnn-small
-	TrainN        int     // training images, the first of the split (default 4000)
+	TrainN        int     `flag:"train-n" help:"training images (the first of the split), 200 of them held out"` // default 4000
 	HeldOut       int     // of them, held out for the per-epoch evaluation (default 200)
 	TestN         int     // test images of the final evaluation (default 1000)
-	Epochs        int     // default 6
+	Epochs        int     `flag:"epochs" help:"epochs of every run"` // default 6
 	Batch         int     // default 128
 	LR            float64 // SGD (momentum 0.9, Nesterov, wd 5e-4), constant; default 0.05
-	Eps           float64 // L∞ radius of training and evaluation (default 0.3)
+	Eps           float64 `flag:"eps" help:"L∞ radius of training and evaluation"` // default 0.3
 	// RemedyAlpha is the step of the random-start remedy, as a multiple of
 	// ε (default 0.5).
 	RemedyAlpha float64
 	Seed        uint64 // default 1
 	// PlotDir, if set, receives one PNG of the per-epoch curves per run.
-	PlotDir  string
+	PlotDir  string `flag:"plot-dir" help:"write each run's per-epoch curves as a PNG here"`
 	Progress progress.Reporter
 }
 

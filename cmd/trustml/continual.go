@@ -24,11 +24,7 @@ func newContinualCmd() *cobra.Command {
 		},
 	}
 	df.add(cmd, data.DefaultName)
-	cmd.Flags().StringVar(&cfg.Method, "method", cfg.Method, "las (ER-LAS), er (experience replay) or ft (fine-tuning)")
-	cmd.Flags().IntVar(&cfg.Buffer, "buffer", cfg.Buffer, "reservoir replay buffer size (las, er)")
-	cmd.Flags().Float64Var(&cfg.Tau, "tau", cfg.Tau, "LAS temperature τ")
-	cmd.Flags().IntVar(&cfg.Window, "window", cfg.Window, "LAS window l: batches whose labels estimate the prior")
-	cmd.Flags().Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed for initialisation, stream order and replay")
+	bindFlags(cmd.Flags(), &cfg)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
 	completeNames(cmd, "method", continual.Methods)
 	return cmd

@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -11,7 +10,6 @@ import (
 	"github.com/trustml/trustml/data"
 	"github.com/trustml/trustml/ood"
 	"github.com/trustml/trustml/repro"
-	"github.com/trustml/trustml/shard"
 )
 
 func init() {
@@ -77,10 +75,7 @@ higher = more in-distribution.`,
 				cfg.Detector = "" // the default name gives way to the file
 			}
 			res, err := ood.Score(cmd.Context(), nil, nil, cfg)
-			if err != nil {
-				return err
-			}
-			return oodPrint(cmd.OutOrStdout(), asJSON, res)
+			return printResult(cmd, res, err, asJSON)
 		},
 	}
 	fl := cmd.Flags()
@@ -133,7 +128,6 @@ precomputed --features/--logits) and save it to --out as versioned JSON, for
 func newOODEvalCmd() *cobra.Command {
 	var (
 		c      ood.RunConfig
-		shardS string
 		asJSON bool
 	)
 	cmd := &cobra.Command{
@@ -155,12 +149,6 @@ only samples with index mod N = i are scored ("ood merge" joins them).`,
   trustml ood eval --detectors gradknn --n-train 1000 --shard 0/2 --json > s0.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var err error
-			if shardS != "" {
-				if c.Shard, err = shard.Parse(shardS); err != nil {
-					return fmt.Errorf("--shard: %w", err)
-				}
-			}
 			c.Progress = newBar(cmd.ErrOrStderr())
 			rep, err := ood.Run(cmd.Context(), c)
 			if err != nil {
@@ -169,7 +157,7 @@ only samples with index mod N = i are scored ("ood merge" joins them).`,
 			if rep.Shard != nil && asJSON {
 				return writeJSON(cmd.OutOrStdout(), rep.Shard) // the per-sample scores, for ood merge
 			}
-			return oodPrint(cmd.OutOrStdout(), asJSON, rep)
+			return printResult(cmd, rep, nil, asJSON)
 		},
 	}
 	fl := cmd.Flags()
@@ -187,7 +175,7 @@ only samples with index mod N = i are scored ("ood merge" joins them).`,
 	fl.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	fl.BoolVar(&c.Near, "near", false, "near-OoD by held-out classes: train a 6-class model on classes 0-5, OoD = test images of classes 6-9")
 	fl.IntVar(&c.NearEpochs, "near-epochs", 3, "training epochs of the --near model")
-	fl.StringVar(&shardS, "shard", "", `score only shard i of N (samples with index mod N = i), as i/N; merge the --json outputs with "trustml ood merge"`)
+	fl.Var(&c.Shard, "shard", `score only shard i of N (samples with index mod N = i), as i/N; merge the --json outputs with "trustml ood merge"`)
 	return cmd
 }
 
@@ -207,10 +195,7 @@ score" writes them; --higher-is-id=false where higher = more OoD (distances, err
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg.LowerIsID = !higherIsID
 			res, err := ood.MetricsFiles(cfg)
-			if err != nil {
-				return err
-			}
-			return oodPrint(cmd.OutOrStdout(), asJSON, res)
+			return printResult(cmd, res, err, asJSON)
 		},
 	}
 	cmd.Flags().StringVar(&cfg.ID, "id", "", "scores of the in-distribution samples (required)")
@@ -218,14 +203,6 @@ score" writes them; --higher-is-id=false where higher = more OoD (distances, err
 	cmd.Flags().BoolVar(&higherIsID, "higher-is-id", true, "higher score = more in-distribution (false: higher = more OoD)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the metrics as JSON")
 	return cmd
-}
-
-// oodPrint prints a report as JSON or as text.
-func oodPrint(w io.Writer, asJSON bool, rep interface{ WriteText(io.Writer) error }) error {
-	if asJSON {
-		return writeJSON(w, rep)
-	}
-	return rep.WriteText(w)
 }
 
 func newOODMergeCmd() *cobra.Command {
@@ -251,7 +228,7 @@ exactly as an unsharded run would. A missing shard is noted on stderr.`,
 					return err
 				}
 			}
-			return oodPrint(cmd.OutOrStdout(), asJSON, rep)
+			return printResult(cmd, rep, nil, asJSON)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the merged report as JSON")

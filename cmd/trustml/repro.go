@@ -18,17 +18,8 @@ func init() {
 // atRepro makes the command of a reproduction of adversarial training.
 func atRepro(use, short string, run repro.ATRepro) func() *cobra.Command {
 	return func() *cobra.Command {
-		c, asJSON := repro.DefaultCOConfig(), false
-		cmd := &cobra.Command{Use: use, Short: short, Args: cobra.NoArgs, Example: "  trustml repro " + use + " --epochs 3 --train-n 2000 --plot-dir /tmp", RunE: func(cmd *cobra.Command, _ []string) error {
-			t, err := run(cmd.Context(), c.WithProgress(newBar(cmd.ErrOrStderr())))
-			return printReproTable(cmd, t, err, asJSON)
-		}}
-		cmd.Flags().IntVar(&c.Epochs, "epochs", c.Epochs, "epochs of every run")
-		cmd.Flags().IntVar(&c.TrainN, "train-n", c.TrainN, "training images (the first of the split), 200 of them held out")
-		cmd.Flags().Float64Var(&c.Eps, "eps", c.Eps, "L∞ radius of training and evaluation")
-		cmd.Flags().StringVar(&c.PlotDir, "plot-dir", "", "write each run's per-epoch curves as a PNG here")
-		cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
-		return cmd
+		c := repro.DefaultCOConfig()
+		return libCmd(use, short, "  trustml repro "+use+" --epochs 3 --train-n 2000 --plot-dir /tmp", &c, byValue(run))
 	}
 }
 
