@@ -15,7 +15,6 @@ import (
 
 	"github.com/trustml/trustml/attack"
 	"github.com/trustml/trustml/data"
-	"github.com/trustml/trustml/internal/atomicfile"
 	"github.com/trustml/trustml/nn"
 	"github.com/trustml/trustml/progress"
 	"github.com/trustml/trustml/shard"
@@ -189,11 +188,7 @@ func (r *ATRun) UnmarshalJSON(b []byte) error {
 }
 
 // ATRunFile is what --out writes and --from reads.
-type ATRunFile struct {
-	shard.Spec
-	Setup string  `json:"setup"`
-	Runs  []ATRun `json:"runs"`
-}
+type ATRunFile = RunFile[ATRun]
 
 // ATResult is the outcome of [AT]: the runs (of this shard, or merged) and
 // their table.
@@ -405,14 +400,7 @@ func (c ATConfig) evalAA(ctx context.Context, net *nn.Network, te *data.Dataset,
 // WriteRuns saves the runs with their shard and setup, atomically, for a
 // later merge ([ATConfig].From).
 func (r *ATResult) WriteRuns(path string) error {
-	b, err := json.MarshalIndent(ATRunFile{Spec: r.Shard, Setup: r.Setup, Runs: r.Runs}, "", " ")
-	if err != nil {
-		return fmt.Errorf("repro at: %w", err)
-	}
-	if err := atomicfile.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("repro at: %w", err)
-	}
-	return nil
+	return writeRunFile("at", path, r.Shard, r.Setup, r.Runs)
 }
 
 // DecodeATRuns decodes one file written by [ATResult.WriteRuns].

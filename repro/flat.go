@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/trustml/trustml/data"
-	"github.com/trustml/trustml/internal/atomicfile"
 	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/nn"
 	"github.com/trustml/trustml/progress"
@@ -126,11 +125,7 @@ type FlatResult struct {
 
 // FlatRunFile is the run file of one shard, as [FlatResult.WriteRuns]
 // writes it: the shard, the setup that defines the runs, and the runs.
-type FlatRunFile struct {
-	shard.Spec
-	Setup string    `json:"setup"`
-	Runs  []FlatRun `json:"runs"`
-}
+type FlatRunFile = RunFile[FlatRun]
 
 // flatJob is one run to do.
 type flatJob struct {
@@ -239,14 +234,7 @@ func NewFlatResult(runs []FlatRun) *FlatResult {
 // WriteRuns saves the runs with their shard and setup, atomically, for a
 // later merge ([FlatConfig.From]).
 func (r *FlatResult) WriteRuns(path string) error {
-	b, err := json.MarshalIndent(FlatRunFile{Spec: r.Shard, Setup: r.Setup, Runs: r.Runs}, "", " ")
-	if err != nil {
-		return fmt.Errorf("repro flat: %w", err)
-	}
-	if err := atomicfile.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("repro flat: %w", err)
-	}
-	return nil
+	return writeRunFile("flat", path, r.Shard, r.Setup, r.Runs)
 }
 
 // ReadFlatRuns merges run files written by [FlatResult.WriteRuns] (or,

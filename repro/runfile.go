@@ -11,8 +11,8 @@ import (
 )
 
 // RunFile is the run file of one shard of a sharded reproduction ("repro
-// fngd", "repro continual"): the shard, the setup that defines the runs,
-// and the runs of the shard.
+// flat", "repro at", "repro fngd", "repro continual"): the shard, the setup
+// that defines the runs, and the runs of the shard.
 type RunFile[R any] struct {
 	shard.Spec
 	Setup string `json:"setup"`
