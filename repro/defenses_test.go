@@ -3,6 +3,7 @@ package repro
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,7 +69,8 @@ func TestDefensesShardsMerge(t *testing.T) {
 	}
 	for _, r := range merged.Rows {
 		f := byName[r.Defense]
-		if r.CleanAccuracy != f.CleanAccuracy || r.ECE != f.ECE || budgetsText(r.Worst, 2) != budgetsText(f.Worst, 2) {
+		// ECE within 1e-6: OpenBLAS rounds a shard's smaller batches differently
+		if r.CleanAccuracy != f.CleanAccuracy || math.Abs(r.ECE-f.ECE) > 1e-6 || budgetsText(r.Worst, 2) != budgetsText(f.Worst, 2) {
 			t.Errorf("%s: merged %+v, one run %+v", r.Defense, r, f)
 		}
 		for i, c := range r.Cells {
