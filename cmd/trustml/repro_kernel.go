@@ -32,4 +32,20 @@ func init() {
 		cmd.Long = "Run repro.GORF: Krein random features for the Delta-Gaussian and sphere-polynomial kernels, orthogonal\n(GORF) vs i.i.d. (GRFF): approximation error and a linear model on the features. The default quick\nprotocol takes under a minute; --full is the official code's (about 5 minutes)."
 		return cmd
 	})
+	registerRepro(func() *cobra.Command {
+		c := repro.TMTLConfig{Reps: 3, Seed: 1}
+		return libCmd("tmtl", "tLSSVM-MTL: tensorized multitask LS-SVM vs per-task and shared LS-SVM (synthetic task grid, Boston by RAD)", "  trustml repro tmtl --reps 5 --sets boston --json", &c, byValue(repro.TMTL))
+	})
+	registerRepro(func() *cobra.Command {
+		c := repro.WNTKConfig{Reps: 3, Seed: 1}
+		return libCmd("wntk", "Weighted NTK: KRR with the weighted empirical NTK of an MLP vs the plain NTK and RBF", "  trustml repro wntk --reps 5 --hidden 128,128 --json", &c, byValue(repro.WNTKRepro))
+	})
+	registerRepro(func() *cobra.Command {
+		c := repro.DefaultImputeConfig()
+		return libCmd("impute", "Supervised kernel imputation vs mean and kNN imputation: downstream accuracy/R², RMSE, seconds", "  trustml repro impute --rates 0.1,0.3,0.6 --reps 5", &c, byValue(repro.Impute))
+	})
+	registerRepro(func() *cobra.Command {
+		c := repro.DefaultRobustOptConfig()
+		return libCmd("robustopt", "Robust OoD stochastic optimization: RKHS-ball robust newsvendor vs SAA on unseen shifted demand", "  trustml repro robustopt --reps 20 --shift 1 --level 0.8", &c, byValue(repro.RobustOpt))
+	})
 }
