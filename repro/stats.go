@@ -164,8 +164,8 @@ func kernRows(X *mat.Dense, idx []int) *mat.Dense {
 }
 
 // kernPick returns y[idx].
-func kernPick(y []int, idx []int) []int {
-	out := make([]int, len(idx))
+func kernPick[T any](y []T, idx []int) []T {
+	out := make([]T, len(idx))
 	for i, r := range idx {
 		out[i] = y[r]
 	}

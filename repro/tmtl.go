@@ -405,12 +405,8 @@ func tmtlFitPredict(ctx context.Context, mi int, gamma float64, k kernel.Kernel,
 			if len(tr) < 2 {
 				return nil, fmt.Errorf("task %s has %d training rows", kk, len(tr))
 			}
-			ys := make([]float64, len(tr))
-			for a, i := range tr {
-				ys[a] = y[i]
-			}
 			m := &kernel.LSSVMRegressor{Kernel: k, Gamma: gamma}
-			if err := m.Fit(ctx, kernRows(X, tr), ys); err != nil {
+			if err := m.Fit(ctx, kernRows(X, tr), kernPick(y, tr)); err != nil {
 				return nil, err
 			}
 			pred, err := m.Predict(kernRows(Xt, te))
