@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/trustml/trustml/natsnet"
 	"gonum.org/v1/gonum/mat"
 )
 
 func startServer(t *testing.T) string {
 	t.Helper()
-	s, err := StartServer()
+	s, err := natsnet.Start()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,12 +8,13 @@ import (
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/trustml/trustml/dekrr"
+	"github.com/trustml/trustml/natsnet"
 )
 
 // Example fits DeKRR-DDRF on three nodes of a ring, each node a goroutine
 // with its own connection to an embedded NATS server.
 func Example() {
-	srv, err := dekrr.StartServer()
+	srv, err := natsnet.Start()
 	if err != nil {
 		fmt.Println(err)
 		return

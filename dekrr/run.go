@@ -25,6 +25,7 @@ import (
 
 	"github.com/trustml/trustml/data"
 	"github.com/trustml/trustml/kernel"
+	"github.com/trustml/trustml/natsnet"
 	"github.com/trustml/trustml/progress"
 )
 
@@ -255,7 +256,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	rep.Update("dekrr", 0, 2, fmt.Sprintf("%d nodes, %s", c.Nodes, c.Topology))
 	url := c.NATS
 	if url == "" {
-		srv, err := StartServer()
+		srv, err := natsnet.Start()
 		if err != nil {
 			return nil, err
 		}

@@ -1,4 +1,8 @@
-package dekrr
+// Package natsnet starts the embedded NATS server that trustml's
+// distributed methods (decentralized KRR, federated learning) exchange their
+// messages over when no existing NATS cluster is given. One machine then
+// needs nothing else; a --nats nats://… flag joins a real cluster instead.
+package natsnet
 
 import (
 	"errors"
@@ -13,16 +17,16 @@ type Server struct {
 	s *server.Server
 }
 
-// StartServer starts an embedded NATS server on a free loopback port.
-func StartServer() (*Server, error) {
+// Start starts an embedded NATS server on a free loopback port.
+func Start() (*Server, error) {
 	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true, MaxPayload: 8 << 20})
 	if err != nil {
-		return nil, fmt.Errorf("dekrr: embedded NATS server: %w", err)
+		return nil, fmt.Errorf("natsnet: embedded NATS server: %w", err)
 	}
 	go s.Start()
 	if !s.ReadyForConnections(10 * time.Second) {
 		s.Shutdown()
-		return nil, errors.New("dekrr: embedded NATS server did not start within 10s")
+		return nil, errors.New("natsnet: embedded NATS server did not start within 10s")
 	}
 	return &Server{s: s}, nil
 }
