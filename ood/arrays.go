@@ -42,7 +42,9 @@ type Arrays struct {
 // .npz without ":KEY" the member named "features", "logits" or "labels"
 // (after the field) is read, or the only member. Empty fields are absent.
 type ArrayFiles struct {
-	Features, Logits, Labels string
+	Features string `flag:"features" help:"precomputed penultimate features, N×D (.npy; .npz as FILE.npz:KEY), instead of a model"`
+	Logits   string `flag:"logits" help:"precomputed logits, N×K (.npy; .npz as FILE.npz:KEY)"`
+	Labels   string `flag:"labels" help:"class labels, N (training arrays: Mahalanobis's class means, default the predicted classes)"`
 }
 
 // IsZero reports whether no file is named.

@@ -181,7 +181,7 @@ type Config struct {
 	K           int     // KNN neighbour (default 50)
 	ViMDim      int     // ViM principal dimension D_p (default D/2)
 	KPCA        KPCA    // KPCA settings (Map set by the registered name)
-	Seed        uint64  // seed for randomized detectors (RFF, gradknn's PCA)
+	Seed        uint64  `flag:"seed" help:"seed of randomized detectors"` // RFF, gradknn's PCA
 	// GradSubspace is gradknn's subspace: "pca" (default) or "class".
 	GradSubspace string
 	// GradDim is gradknn's PCA dimension (default 32).

@@ -1,6 +1,7 @@
 package ood
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -10,32 +11,40 @@ import (
 	"github.com/trustml/trustml/model"
 )
 
+// DefaultDetector is the detector [Fit] and [Score] use when a
+// configuration names none: KPCA with the cosine-Gaussian kernel by random
+// Fourier features (kernels.md §6).
+const DefaultDetector = "kpca-cos-rff"
+
 // FitConfig configures [Fit], the work of "trustml ood fit".
 type FitConfig struct {
 	// Detector is the registered name of the detector, configured by
 	// Config with the settings of Params ("NAME:key=value,...", see
 	// [ParseDetectorParams]) applied.
-	Detector string
+	// An empty Detector is [DefaultDetector].
+	Detector string `flag:"detector" help:"detector (default kpca-cos-rff): msp, energy, odin, mahalanobis, knn, vim, kpca-*, gradknn; see trustml ood --help"`
 	Config   Config
-	Params   []string
+	Params   []string `flag:"detector-param" flagkind:"array" help:"settings of one detector, NAME:key=value,... (repeatable), e.g. knn:k=20"`
 	// Model and FeaturesOutput name the model when Fit is given none (see
 	// [OpenModels]; "" is the default model).
-	Model, FeaturesOutput string
+	Model          string `flag:"model" help:"model: default (the embedded CNN), another embedded name, a checkpoint, an .onnx file or a served http://host:port/v2/models/NAME"`
+	FeaturesOutput string `flag:"features-output" help:"served model: the output holding its penultimate features (for the feature detectors)"`
 	// Data names the ID data set whose training split the detector is fit
 	// on (as [data.Open] takes it, with DataDir; "" is the embedded
 	// Fashion-MNIST subset; DataOptions read a file: CSV header, label
 	// column, sample shape) ...
-	Data, DataDir string
-	DataOptions   data.FileOptions
+	Data        string           `flag:"data" help:"ID training data set (default the embedded subset; fashion-mnist for the full 60,000, or a data file)"`
+	DataDir     string           `flag:"data-dir" help:"directory with the Fashion-MNIST IDX files (default: $TRUSTML_DATA, then /usr/share/datasets/fashion-mnist)"`
+	DataOptions data.FileOptions `flag:"file"`
 	// ... unless Arrays names precomputed ID training arrays (features,
 	// logits, labels) to fit on instead; the model is then not used.
 	Arrays ArrayFiles
 	// NTrain is the number of training samples to fit on, the first ones
 	// (0 = all); more than there are is an error.
-	NTrain int
+	NTrain int `flag:"n-train" help:"fit on the first n ID training samples (0 = all; more than there are is an error)"`
 	// Out, if set, is the file the fitted detector is saved to
 	// ([SaveDetectorFile]; every detector but gradknn can be saved).
-	Out string
+	Out string `flag:"out" help:"file to save the detector to (required)"`
 }
 
 // Fit builds the detector cfg names and fits it on m's outputs for the
@@ -44,6 +53,7 @@ type FitConfig struct {
 // detector must be used with the model (or the model's arrays) it was
 // fitted on.
 func Fit(ctx context.Context, m model.Classifier, cfg FitConfig) (Detector, error) {
+	cfg.Detector = cmp.Or(cfg.Detector, DefaultDetector)
 	cs, err := newDetectors([]string{cfg.Detector}, cfg.Config, cfg.Params)
 	if err != nil {
 		return nil, err
@@ -192,33 +202,35 @@ type ScoreConfig struct {
 	// NTrain training samples (0 = all) of TrainData (with DataDir; "" is
 	// the embedded Fashion-MNIST subset) or on the precomputed
 	// TrainArrays ...
-	Detector string
+	// An empty Detector without DetectorFile is [DefaultDetector].
+	Detector string `flag:"detector" help:"detector (default kpca-cos-rff): msp, energy, odin, mahalanobis, knn, vim, kpca-*, gradknn; see trustml ood --help"`
 	Config   Config
-	Params   []string
+	Params   []string `flag:"detector-param" flagkind:"array" help:"settings of one detector, NAME:key=value,... (repeatable), e.g. knn:k=20"`
 	// Model and FeaturesOutput name the model when Score is given none
 	// and no precomputed arrays (see [OpenModels]; "" is the default).
-	Model, FeaturesOutput string
-	NTrain                int
-	TrainData             string
-	DataDir               string
-	TrainArrays           ArrayFiles
+	Model          string     `flag:"model" help:"model: default (the embedded CNN), another embedded name, a checkpoint, an .onnx file or a served http://host:port/v2/models/NAME"`
+	FeaturesOutput string     `flag:"features-output" help:"served model: the output holding its penultimate features (for the feature detectors)"`
+	NTrain         int        `flag:"n-train" help:"fit on the first n ID training samples (0 = all; more than there are is an error)"`
+	TrainData      string     `flag:"train-data" help:"ID training data set (default the embedded subset; fashion-mnist for the full 60,000)"`
+	DataDir        string     `flag:"data-dir" help:"directory with the Fashion-MNIST IDX files (default: $TRUSTML_DATA, then /usr/share/datasets/fashion-mnist)"`
+	TrainArrays    ArrayFiles `flagprefix:"train-"`
 	// ... unless DetectorFile names a detector saved by [Fit] (or
 	// [SaveDetectorFile]), which is loaded instead; Detector must then be
 	// empty.
-	DetectorFile string
+	DetectorFile string `flag:"detector-file" help:"load a detector saved by trustml ood fit instead of fitting one"`
 	// Data and Split name the data set to score when Score is given none
 	// (as [data.Open] takes them, with DataDir; "" is the embedded
 	// Fashion-MNIST subset; DataOptions read the file named by Data: CSV
 	// header, label column, sample shape) ...
-	Data        string
-	Split       data.Split
-	DataOptions data.FileOptions
+	Data        string           `flag:"data" help:"data set to score (default the embedded subset): fashion-mnist, a .csv, .npy or .npz file, ..."`
+	Split       data.Split       `flag:"split" help:"split: train or test"`
+	DataOptions data.FileOptions `flag:"file"`
 	// ... unless Arrays are the precomputed arrays to score; the detector
 	// must then come from TrainArrays or DetectorFile, without a model.
 	Arrays ArrayFiles
 	// N is the number of samples to score, the first ones (0 = all; more
 	// than there are is an error).
-	N int
+	N int `flag:"n" help:"score the first n samples (0 = all)"`
 }
 
 // ScoreResult holds one score per sample, higher meaning more
@@ -244,6 +256,7 @@ func Score(ctx context.Context, m model.Classifier, d *data.Dataset, cfg ScoreCo
 	case cfg.DetectorFile != "":
 		det, err = LoadDetectorFile(cfg.DetectorFile)
 	default:
+		cfg.Detector = cmp.Or(cfg.Detector, DefaultDetector)
 		var cs []Config
 		if cs, err = newDetectors([]string{cfg.Detector}, cfg.Config, cfg.Params); err == nil {
 			det, err = New(cfg.Detector, cs[0])

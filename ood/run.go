@@ -34,59 +34,64 @@ type RunConfig struct {
 	// trained model instead. Without Models (and without Near or arrays),
 	// they are opened from ModelName ("" is the default model) with
 	// FeaturesOutput, see [OpenModels].
-	ModelName, FeaturesOutput string
+	ModelName      string `flag:"model" help:"model: default (the embedded CNN), another embedded name, a checkpoint, an .onnx file or a served http://host:port/v2/models/NAME; several, comma-separated, are evaluated as a mode ensemble (see --ensemble)"`
+	FeaturesOutput string `flag:"features-output" help:"served model: the output holding its penultimate features (for the feature detectors)"`
 	// Ensemble is the rule of a mode ensemble (several Models): "score"
 	// (the default) fits each detector on each model and averages the
 	// detectors' scores ([ScoreEnsemble]); "logits" averages the models'
 	// logits and features ([ModeEnsemble]) and runs one detector on them.
-	Ensemble string
+	Ensemble string `flag:"ensemble" help:"rule of a mode ensemble (--model a,b): score (default) averages each detector's scores over the models (training.md §17); logits runs one detector on the mean logits and features"`
 	// Detectors are registered detector names; empty or "all" means all
 	// but gradknn (one backward pass per image: name it), and on arrays
 	// all that can run on them.
-	Detectors []string
+	Detectors []string `flag:"detectors" help:"comma-separated detectors, or all (the default: all but gradknn, which needs one backward pass per image; on arrays all that can run on them)"`
 	// Detector configures the detectors; its zero Seed takes Seed.
-	Detector Config
+	Detector Config `flag:"-"`
 	// Params are settings of individual detectors applied over Detector,
 	// "NAME:key=value,..." (see [ParseDetectorParams]).
-	Params []string
+	Params []string `flag:"detector-param" flagkind:"array" help:"settings of one detector, NAME:key=value,... (repeatable), e.g. knn:k=20"`
 	// Data names the ID data set (as [data.Open] takes it, with DataDir;
 	// "" is the embedded Fashion-MNIST subset): the detectors are fitted
 	// on its training split and its test split is scored as ID. Far OoD
 	// needs 1×28×28 images.
-	Data, DataDir string
+	Data    string `flag:"data" help:"ID data set, train and test splits of 1×28×28 images (default the embedded subset; fashion-mnist for the full set)"`
+	DataDir string `flag:"data-dir" help:"directory with the Fashion-MNIST IDX files (default: $TRUSTML_DATA, then /usr/share/datasets/fashion-mnist)"`
 	// TrainArrays and TestArrays (precomputed ID training and test
 	// arrays, see [ArrayFiles]) and OoDFeatures and OoDLogits (the OoD
 	// sets' arrays, "NAME=FILE" lists read by [ParseNamedArrays]), if
 	// set, replace the models and the images.
-	TrainArrays, TestArrays ArrayFiles
-	OoDFeatures, OoDLogits  []string
+	TrainArrays ArrayFiles `flagprefix:"train-"`
+	TestArrays  ArrayFiles
+	OoDFeatures []string `flag:"ood-features" flagkind:"array" help:"an OoD set's precomputed features, NAME=FILE (repeatable)"`
+	OoDLogits   []string `flag:"ood-logits" flagkind:"array" help:"an OoD set's precomputed logits, NAME=FILE (repeatable)"`
 	// NTrain and NTest are the numbers of ID training samples to fit on
 	// and ID test samples to score, the first ones (0 = all); more than
 	// there are is an error, except with Near, which caps them at the
 	// held-out split's sizes.
-	NTrain, NTest int
+	NTrain int `flag:"n-train" help:"fit on the first n ID training samples (0 = all; more than there are is an error)"`
+	NTest  int `flag:"n-test" help:"score the first n ID test samples (0 = all)"`
 	// NOoD is the number of samples per OoD set (0 = 1000, at most NTest,
 	// for images; all for arrays): at most MaxFarOoD and NTest for the
 	// far-OoD sets; with Near it is capped at the held-out test images.
-	NOoD int
+	NOoD int `flag:"n-ood" help:"samples per OoD set (0 = images: min(1000, n-test), at most 1797, the size of digits; arrays: all)"`
 	// Seed seeds the far-OoD sets, the near-OoD model and (see Detector)
 	// the randomized detectors.
-	Seed uint64
+	Seed uint64 `flag:"seed" help:"seed of the far-OoD sets, the near-OoD model and randomized detectors"`
 	// Near replaces the far-OoD benchmark by near OoD by held-out classes:
 	// a 6-class CNN is trained on Fashion-MNIST classes 0–5
 	// ([FashionHeldOut], [TrainHeldOut]) for NearEpochs epochs (default
 	// 3) and the test images of classes 6–9 are the OoD set.
-	Near       bool
-	NearEpochs int
+	Near       bool `flag:"near" help:"near-OoD by held-out classes: train a 6-class model on classes 0-5, OoD = test images of classes 6-9"`
+	NearEpochs int  `flag:"near-epochs" help:"training epochs of the --near model (0 = 3)"`
 	// Shard, unless it is the zero value, scores only the ID test and OoD
 	// samples of that shard (index mod Count = Index); every shard fits the
 	// detectors on the same ID training images. The report's Shard then
 	// holds the per-sample scores for [Merge] and its Results are of the
 	// shard's samples alone.
-	Shard shard.Spec
+	Shard shard.Spec `flag:"shard" help:"score only shard i of N (samples with index mod N = i), as i/N; merge the --json outputs with trustml ood merge"`
 	// OutDir, if set, receives a PNG of ROC curves per OoD set (see
 	// [Report.WritePlots]); not with Shard.
-	OutDir string
+	OutDir string `flag:"out-dir" help:"write a PNG of ROC curves per OoD set into this directory (created if needed)"`
 	// Progress, if set, reports the training of the near-OoD model.
 	Progress progress.Reporter
 }

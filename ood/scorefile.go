@@ -94,8 +94,8 @@ func ReadScoresFile(path string) ([]float64, error) {
 type MetricsConfig struct {
 	// ID is the file of the ID samples' scores, OoD those of one or more
 	// OoD sets (see [ReadScoresFile]).
-	ID  string
-	OoD []string
+	ID  string   `flag:"id" help:"scores of the in-distribution samples (required)"`
+	OoD []string `flag:"ood" flagkind:"array" help:"scores of an OoD set (required, repeatable)"`
 	// LowerIsID says that the scores are higher for MORE OoD samples
 	// (reconstruction errors, distances, free energies); by default higher
 	// means more in-distribution, as every trustml detector scores.

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"reflect"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/trustml/trustml/data"
 	"github.com/trustml/trustml/progress"
 	"github.com/trustml/trustml/repro"
 )
@@ -17,26 +19,42 @@ import (
 // bindFlags adds a flag for every field of the struct *cfg tagged
 // `flag:"name"`, with usage from its `help` tag and the field's current
 // value as default; the tagged fields of untagged struct fields are bound in
-// turn, their names prefixed by the field's `flagprefix` tag. A []string
-// field is a comma-separated list, or with `flagkind:"array"` a repeatable
-// flag whose values may hold commas. Library
+// turn, their names prefixed by the field's `flagprefix` tag; `flag:"-"`
+// skips a field. A []string field is a comma-separated list, or with
+// `flagkind:"array"` a repeatable flag whose values may hold commas. A
+// data.FileOptions field gets the data file options (data.FileFlags; the
+// task options shown only with `flagkind:"tabular"`). Library
 // configurations carry the tags, so a command is its Use line and one call.
 // A field type it cannot bind is a programming error, caught by the test
 // that builds every command.
-func bindFlags(fs *pflag.FlagSet, cfg any) { bindPrefixed(fs, reflect.ValueOf(cfg).Elem(), "") }
+// Notes while reading a data file go to os.Stderr; bindCmd sends them to
+// the command's stderr instead.
+func bindFlags(fs *pflag.FlagSet, cfg any) {
+	bindPrefixed(fs, reflect.ValueOf(cfg).Elem(), "", func() io.Writer { return os.Stderr })
+}
 
-func bindPrefixed(fs *pflag.FlagSet, v reflect.Value, prefix string) {
+// bindCmd is bindFlags on cmd's flags, with notes to cmd's stderr.
+func bindCmd(cmd *cobra.Command, cfg any) {
+	bindPrefixed(cmd.Flags(), reflect.ValueOf(cfg).Elem(), "", cmd.ErrOrStderr)
+}
+
+func bindPrefixed(fs *pflag.FlagSet, v reflect.Value, prefix string, stderr func() io.Writer) {
 	for i := range v.NumField() {
 		f, fv := v.Type().Field(i), v.Field(i)
 		name, ok := f.Tag.Lookup("flag")
+		if name == "-" {
+			continue
+		}
 		if !ok {
 			if f.IsExported() && fv.Kind() == reflect.Struct {
-				bindPrefixed(fs, fv, prefix+f.Tag.Get("flagprefix"))
+				bindPrefixed(fs, fv, prefix+f.Tag.Get("flagprefix"), stderr)
 			}
 			continue
 		}
 		name, help := prefix+name, f.Tag.Get("help")
 		switch p := fv.Addr().Interface().(type) {
+		case *data.FileOptions: // its options, under their own names
+			bindFileOptions(fs, p, f.Tag.Get("flagkind") == "tabular", stderr)
 		case pflag.Value:
 			fs.Var(p, name, help)
 		case *int:
@@ -86,7 +104,7 @@ func libCmd[C any, R report](use, short, example string, cfg C, run func(context
 			}
 			return printResult(cmd, r, err, asJSON)
 		}}
-	bindFlags(cmd.Flags(), cfg)
+	bindCmd(cmd, cfg)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
 }

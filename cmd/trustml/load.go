@@ -2,8 +2,10 @@ package main
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/trustml/trustml/data"
 	"github.com/trustml/trustml/model"
@@ -43,9 +45,16 @@ func (f *dataFlags) load(split data.Split) (*data.Dataset, error) {
 // addFileFlags registers data.FileFlags (the task flags only when tabular)
 // setting o, whose notes go to stderr.
 func addFileFlags(cmd *cobra.Command, o *data.FileOptions, tabular bool) {
-	o.Warn = func(m string) { fmt.Fprintln(cmd.ErrOrStderr(), "note:", m) }
+	bindFileOptions(cmd.Flags(), o, tabular, cmd.ErrOrStderr)
+}
+
+// bindFileOptions adds the data file options (data.FileFlags) setting *o;
+// the task options (--regression, --classification) are hidden unless
+// tabular. Notes on choices made while reading go to stderr().
+func bindFileOptions(fs *pflag.FlagSet, o *data.FileOptions, tabular bool, stderr func() io.Writer) {
+	o.Warn = func(m string) { fmt.Fprintln(stderr(), "note:", m) }
 	for _, ff := range data.FileFlags {
-		if fl := cmd.Flags().VarPF(o.Value(ff.Name), ff.Name, "", ff.Usage); ff.Bool {
+		if fl := fs.VarPF(o.Value(ff.Name), ff.Name, "", ff.Usage); ff.Bool {
 			fl.NoOptDefVal = "true"
 			fl.Hidden = ff.Task && !tabular
 		}

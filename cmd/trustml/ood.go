@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"strings"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/trustml/trustml/data"
 	"github.com/trustml/trustml/ood"
+	"github.com/trustml/trustml/progress"
 	"github.com/trustml/trustml/repro"
 )
 
@@ -29,72 +31,25 @@ AUPR-Out. Scores are higher = more in-distribution. Detectors: ` + strings.Join(
 	return cmd
 }
 
-// addOODFlags registers the flags the ood commands share, and the arrays
-// (--PREFIXfeatures, --PREFIXlogits, --PREFIXlabels) of sets, PREFIX → what.
-func addOODFlags(cmd *cobra.Command, modelSpec, featOut, dataDir *string, params *[]string, nTrain *int, seed *uint64, sets map[string]*ood.ArrayFiles) {
-	fl := cmd.Flags()
-	fl.StringVar(modelSpec, "model", "", modelHelp+` (default "default")`)
-	fl.StringVar(featOut, "features-output", "", "output of a served model holding its penultimate features (for the feature detectors)")
-	fl.StringArrayVar(params, "detector-param", nil, ood.ParamHelp)
-	fl.StringVar(dataDir, "data-dir", "", "directory with the Fashion-MNIST IDX files (default: $"+data.EnvDataDir+", then "+data.DebianFashionDir+")")
-	fl.IntVar(nTrain, "n-train", 0, "fit on the first n ID training samples (0 = all; more than there are is an error)")
-	fl.Uint64Var(seed, "seed", 0, "seed of randomized detectors (eval: and of the far-OoD sets)")
-	for prefix, f := range sets {
-		what := map[bool]string{false: "samples to score (eval: ID test set)", true: "ID training set"}[prefix != "" || cmd.Name() == "fit"]
-		fl.StringVar(&f.Features, prefix+"features", "", what+": precomputed penultimate features, N×D (.npy; .npz as FILE.npz:KEY), instead of a model")
-		fl.StringVar(&f.Logits, prefix+"logits", "", what+": precomputed logits, N×K (.npy; .npz as FILE.npz:KEY)")
-		if what == "ID training set" {
-			fl.StringVar(&f.Labels, prefix+"labels", "", what+": class labels, N (optional: Mahalanobis's class means, default the predicted classes)")
-		}
-	}
-}
-
 func newOODScoreCmd() *cobra.Command {
-	var (
-		cfg    ood.ScoreConfig
-		split  string
-		asJSON bool
-	)
-	cmd := &cobra.Command{
-		Use:   "score",
-		Short: "Fit one detector on ID training data and score a data set",
-		Long: `Fit a detector on the model's outputs for --train-data (or on precomputed
---train-features/--train-logits, or load one saved by "trustml ood fit"), then
-print one score per sample of --data (or of precomputed --features/--logits),
-higher = more in-distribution.`,
-		Example: `  trustml ood score --detector kpca-cos-rff --data fashion-mnist-small --split test --n 10
+	cfg := ood.ScoreConfig{Split: data.Test, DataOptions: data.FileOptions{Classification: true}}
+	cmd := libCmd("score", "Fit one detector on ID training data and score a data set",
+		`  trustml ood score --detector kpca-cos-rff --data fashion-mnist-small --split test --n 10
   trustml ood score --detector-file rff.json --data images.npy --json
   trustml ood score --detector mahalanobis --train-features tr.npz --train-labels tr.npz --features te.npz`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			var err error
-			if cfg.Split, err = parseSplit(split); err != nil {
-				return err
-			}
-			if cfg.DetectorFile != "" && !cmd.Flags().Changed("detector") {
-				cfg.Detector = "" // the default name gives way to the file
-			}
-			res, err := ood.Score(cmd.Context(), nil, nil, cfg)
-			return printResult(cmd, res, err, asJSON)
-		},
-	}
-	fl := cmd.Flags()
-	addOODFlags(cmd, &cfg.Model, &cfg.FeaturesOutput, &cfg.DataDir, &cfg.Params, &cfg.NTrain, &cfg.Config.Seed, map[string]*ood.ArrayFiles{"": &cfg.Arrays, "train-": &cfg.TrainArrays})
-	fl.StringVar(&cfg.Data, "data", "", `data set to score (default the embedded subset): "fashion-mnist", a .csv, .npy or .npz file, ...`)
-	fl.StringVar(&cfg.TrainData, "train-data", "", `ID training data set (default the embedded subset; "fashion-mnist" for the full 60,000)`)
-	cfg.DataOptions.Classification = true
-	addFileFlags(cmd, &cfg.DataOptions, false)
-	fl.StringVar(&cfg.Detector, "detector", "kpca-cos-rff", "detector: "+strings.Join(ood.Names(), ", "))
-	fl.StringVar(&split, "split", "test", "split: train or test")
-	fl.IntVar(&cfg.N, "n", 0, "score the first n samples (0 = all)")
-	fl.BoolVar(&asJSON, "json", false, "print {detector, scores} as JSON")
-	fl.StringVar(&cfg.DetectorFile, "detector-file", "", `load a detector saved by "trustml ood fit" instead of fitting one`)
+		&cfg, func(ctx context.Context, c *ood.ScoreConfig, _ progress.Reporter) (*ood.ScoreResult, error) {
+			return ood.Score(ctx, nil, nil, *c)
+		})
+	cmd.Long = `Fit a detector on the model's outputs for --train-data (or on precomputed
+--train-features/--train-logits, or load one saved by "trustml ood fit"), then
+print one score per sample of --data (or of precomputed --features/--logits),
+higher = more in-distribution.`
 	completeNames(cmd, "detector", ood.Names())
 	return cmd
 }
 
 func newOODFitCmd() *cobra.Command {
-	var cfg ood.FitConfig
+	cfg := ood.FitConfig{DataOptions: data.FileOptions{Classification: true}}
 	cmd := &cobra.Command{
 		Use:   "fit",
 		Short: "Fit one detector on ID training data and save it",
@@ -113,13 +68,7 @@ precomputed --features/--logits) and save it to --out as versioned JSON, for
 			return nil
 		},
 	}
-	fl := cmd.Flags()
-	addOODFlags(cmd, &cfg.Model, &cfg.FeaturesOutput, &cfg.DataDir, &cfg.Params, &cfg.NTrain, &cfg.Config.Seed, map[string]*ood.ArrayFiles{"": &cfg.Arrays})
-	fl.StringVar(&cfg.Data, "data", "", `ID training data set (default the embedded subset; "fashion-mnist" for the full 60,000)`)
-	fl.StringVar(&cfg.Detector, "detector", "kpca-cos-rff", "detector: "+strings.Join(ood.Names(), ", ")+" (not gradknn)")
-	cfg.DataOptions.Classification = true
-	addFileFlags(cmd, &cfg.DataOptions, false)
-	fl.StringVar(&cfg.Out, "out", "", "file to write (required)")
+	bindCmd(cmd, &cfg)
 	_ = cmd.MarkFlagRequired("out")
 	completeNames(cmd, "detector", ood.Names())
 	return cmd
@@ -160,22 +109,9 @@ only samples with index mod N = i are scored ("ood merge" joins them).`,
 			return printResult(cmd, rep, nil, asJSON)
 		},
 	}
-	fl := cmd.Flags()
-	addOODFlags(cmd, &c.ModelName, &c.FeaturesOutput, &c.DataDir, &c.Params, &c.NTrain, &c.Seed, map[string]*ood.ArrayFiles{"": &c.TestArrays, "train-": &c.TrainArrays})
-	fl.Lookup("model").Usage += "; several, comma-separated, are evaluated as a mode ensemble (see --ensemble)"
-	fl.StringArrayVar(&c.OoDFeatures, "ood-features", nil, "an OoD set's precomputed features, NAME=FILE (repeatable)")
-	fl.StringArrayVar(&c.OoDLogits, "ood-logits", nil, "an OoD set's precomputed logits, NAME=FILE (repeatable)")
-	fl.StringVar(&c.Data, "data", "", `ID data set, train and test splits of 1×28×28 images (default the embedded subset; "fashion-mnist" for the full set)`)
-	fl.StringVar(&c.Ensemble, "ensemble", "score", `rule of a mode ensemble (--model a,b): "score" averages each detector's scores over the models (training.md §17); "logits" runs one detector on the mean logits and features`)
-	fl.StringSliceVar(&c.Detectors, "detectors", []string{"all"}, `comma-separated detectors (`+strings.Join(ood.Names(), ", ")+`), or "all" (all but gradknn, which needs one backward pass per image; on arrays all that can run on them)`)
+	bindCmd(cmd, &c)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	completeNames(cmd, "detectors", ood.Names())
-	fl.IntVar(&c.NTest, "n-test", 0, "score the first n ID test samples (0 = all)")
-	fl.IntVar(&c.NOoD, "n-ood", 0, "samples per OoD set (0 = images: min(1000, n-test), at most 1797, the size of digits; arrays: all)")
-	fl.StringVar(&c.OutDir, "out-dir", "", "write a PNG of ROC curves per OoD set into this directory (created if needed)")
-	fl.BoolVar(&asJSON, "json", false, "print the report as JSON")
-	fl.BoolVar(&c.Near, "near", false, "near-OoD by held-out classes: train a 6-class model on classes 0-5, OoD = test images of classes 6-9")
-	fl.IntVar(&c.NearEpochs, "near-epochs", 3, "training epochs of the --near model")
-	fl.Var(&c.Shard, "shard", `score only shard i of N (samples with index mod N = i), as i/N; merge the --json outputs with "trustml ood merge"`)
 	return cmd
 }
 
@@ -198,8 +134,7 @@ score" writes them; --higher-is-id=false where higher = more OoD (distances, err
 			return printResult(cmd, res, err, asJSON)
 		},
 	}
-	cmd.Flags().StringVar(&cfg.ID, "id", "", "scores of the in-distribution samples (required)")
-	cmd.Flags().StringArrayVar(&cfg.OoD, "ood", nil, "scores of an OoD set (required, repeatable)")
+	bindCmd(cmd, &cfg)
 	cmd.Flags().BoolVar(&higherIsID, "higher-is-id", true, "higher score = more in-distribution (false: higher = more OoD)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the metrics as JSON")
 	return cmd

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+
 	"github.com/spf13/cobra"
 	"github.com/trustml/trustml/progress"
 	"github.com/trustml/trustml/transfer"
