@@ -29,11 +29,11 @@ import (
 type PCAPipeline struct {
 	// Kernel is the kernel's text form ([ParseKernel]); "" or "rbf" means
 	// RBF with γ = 1/features.
-	Kernel string
+	Kernel string `flag:"kernel" help:"kernel, e.g. rbf:gamma=0.1 (default: rbf with gamma = 1/features)"`
 	// Components is the number of components; 0 means 2.
-	Components int
+	Components int `flag:"components" help:"number of components (0 = 2)"`
 	// NoStandardize skips the standardization.
-	NoStandardize bool
+	NoStandardize bool `flag:"no-standardize" help:"do not standardize features (scikit-learn's KernelPCA does not)"`
 
 	// Features is the number of input features, set by Fit.
 	Features int

@@ -28,24 +28,24 @@ import (
 type Pipeline struct {
 	// Method is a registered method name ([MethodNames]); "" means
 	// [DefaultMethod] for the data set.
-	Method string
+	Method string `flag:"method" help:"method: krr, lssvm, askls, labrbf, tlssvm-mtl, ... (see trustml kernel --help; default: lssvm for classification, krr for regression)"`
 	// Kernel is the kernel's text form; "" or "rbf" means RBF with
 	// γ = 1/features (scikit-learn's "scale" on standardized data).
 	// Methods that learn their kernel ignore it (Fit sets it to "").
-	Kernel string
+	Kernel string `flag:"kernel" help:"kernel, e.g. rbf:gamma=0.1; cv: grid values replace its parameters (default: rbf with gamma = 1/features)"`
 	// Reg is the regularization (γ for lssvm and askls, λ for krr and
 	// labrbf); 0 means the method's default ([Method].DefaultReg).
-	Reg float64
+	Reg float64 `flag:"reg" help:"regularization: γ for lssvm/askls (default 10), λ for krr/labrbf (default 1e-3; krr: scikit-learn's alpha); 0 means the default"`
 	// Seed seeds the split of [Pipeline.FitHoldout], the folds of
 	// [Pipeline.GridSearch] and randomized methods.
-	Seed uint64
+	Seed uint64 `flag:"seed" help:"seed of the split or folds (and of labrbf's minibatches)"`
 	// NoStandardize skips the standardization.
-	NoStandardize bool
+	NoStandardize bool `flag:"no-standardize" help:"do not standardize features (default: zero mean, unit variance from the training data)"`
 	// Tasks is the task column of multitask methods (tlssvm-mtl): a
 	// feature name or a 1-based column index; one task per distinct value,
 	// which is not standardized. "" for single-task methods.
-	Tasks   string
-	taskCol int // 1-based resolved Tasks; 0: none
+	Tasks   string `flag:"tasks" help:"task column of multitask methods (tlssvm-mtl): feature name or 1-based index; one task per value"`
+	taskCol int    // 1-based resolved Tasks; 0: none
 
 	// Regression is set by Fit: the model predicts real values, not
 	// classes.
@@ -495,9 +495,9 @@ type SearchGrid struct {
 	// the parameter in the pipeline's kernel text.
 	Kernel Grid
 	// Reg are the regularization values; empty means the method's default.
-	Reg []float64
+	Reg []float64 `flag:"reg-grid" help:"regularization values (γ for lssvm/askls, λ for krr/labrbf)"`
 	// Folds is the number of folds; 0 means 5.
-	Folds int
+	Folds int `flag:"folds" help:"number of folds (0 = 5)"`
 }
 
 // Search is the result of [Pipeline.GridSearch]. The parameters of each
