@@ -5,7 +5,7 @@
 #   make test     gofmt, go vet and the tests (both builds where OpenBLAS is present)
 #   make build    build bin/trustml
 #   make default-model   retrain the embedded default model (needs dataset-fashion-mnist)
-#   make bench    engine throughput against PyTorch
+#   make bench    every benchmark against its peer (PyTorch, scikit-learn), one table of ratios
 
 OPENBLAS := $(shell test -e /usr/include/x86_64-linux-gnu/cblas.h -a -e /usr/include/lapacke.h && echo yes)
 ifeq ($(OPENBLAS),yes)
@@ -43,7 +43,7 @@ resnet-model: build
 	./bin/trustml eval --model zoo/fashion-resnet8.ckpt --data fashion-mnist
 
 bench:
-	bash bench/nn/run.sh
+	bash bench/all.sh
 
 # Run each fuzz target for a short while.
 fuzz:

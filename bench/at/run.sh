@@ -24,6 +24,8 @@ for r in $(seq "$ROUNDS"); do
 done
 /usr/bin/python3 - "$tmp" $engines <<'PY'
 import json, statistics, sys
+sys.path.insert(0, "bench")
+from emit import emit
 d, engines = sys.argv[1], sys.argv[2:]
 def load(name):
     rows = [json.loads(l) for l in open(f"{d}/{name}.jsonl")]
@@ -35,4 +37,6 @@ print(f"{'engine':<34}{'img/s':>8}{'ratio':>8}   rounds")
 for name, rates in [load(e) for e in engines] + [(tn, tr)]:
     m = statistics.median(rates)
     print(f"{name:<34}{m:>8.1f}{m / tm:>8.2f}   " + " ".join(f"{v:.0f}" for v in rates))
+    if name != tn:
+        emit("at", "PGD-AT step, default CNN, batch 128", name, m, tn, tm, "img/s", goal=2)
 PY

@@ -23,6 +23,8 @@ OPENBLAS_NUM_THREADS=2 OMP_NUM_THREADS=2 MKL_NUM_THREADS=2 /usr/bin/python3 benc
   --n "$N" --D "$D" --d "$DIM" --reps "$REPS" > "$tmp/sk.json"
 /usr/bin/python3 - "$tmp" "$N" "$DIM" "$D" <<'PY'
 import json, sys
+sys.path.insert(0, "bench")
+from emit import emit
 d, n, dim, D = sys.argv[1:]
 sk = json.load(open(f"{d}/sk.json"))
 rows = [("scikit-learn", sk)]
@@ -34,4 +36,7 @@ print(f"\nRFF (D={D}) + ridge, n={n}, d={dim}: median seconds and ratio to sciki
 print(f"{'engine':<18}{'map+fit s':>10}{'ratio':>8}{'predict s':>11}{'ratio':>8}{'test MSE':>10}")
 for name, r in rows:
     print(f"{name:<18}{r['fit_s']:>10.3f}{r['fit_s']/sk['fit_s']:>8.2f}{r['predict_s']:>11.3f}{r['predict_s']/sk['predict_s']:>8.2f}{r['test_mse']:>10.4f}")
+    if r is not sk:
+        emit("features", f"RFF (D={D}) + ridge map+fit, n={n}", name, r["fit_s"], "scikit-learn", sk["fit_s"], "s", higher_is_better=False)
+        emit("features", f"RFF (D={D}) + ridge predict, n={n}", name, r["predict_s"], "scikit-learn", sk["predict_s"], "s", higher_is_better=False)
 PY
