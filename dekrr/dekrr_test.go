@@ -124,6 +124,55 @@ func TestKilledNode(t *testing.T) {
 	}
 }
 
+// TestRejoin: a node killed mid-run and restarted rejoins; its neighbours
+// take it back, nobody is lost, and every node ends at the same model as in
+// a run without the fault (the iteration's fixed point does not depend on
+// its history).
+func TestRejoin(t *testing.T) {
+	nodes := shards(5, 20, 3, 1)
+	url := startServer(t)
+	// Rounds take ≥ 6 ms, so a run lasts ≥ 1.8 s: the node restarted 1.3 s
+	// after its neighbours dropped it (1 s of silence) finds them running.
+	m := DeKRR{D: 10, Iters: 300, Tol: 1e-9, RoundTimeout: time.Second, pace: 6 * time.Millisecond}
+	clean, err := m.Fit(context.Background(), url, nodes, Ring(5, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(clean.Lost) != 0 || !clean.Converged {
+		t.Fatalf("fault-free run: lost %v, converged %v", clean.Lost, clean.Converged)
+	}
+	for _, after := range []time.Duration{50 * time.Millisecond, 1300 * time.Millisecond} { // before and after its neighbours drop it
+		f := m
+		f.KillNode, f.KillRound, f.RejoinAfter = 2, 10, after
+		res, err := f.Fit(context.Background(), url, nodes, Ring(5, 2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := res.Nodes[2]
+		if len(res.Lost) != 0 || !slices.Equal(res.Rejoined, []int{2}) || n.KilledAt != 10 || n.RejoinedAt <= 10 || n.Rounds != 300 {
+			t.Fatalf("rejoin after %v: lost %v, rejoined %v, node 2 killed at %d, rejoined at %d, %d rounds", after, res.Lost, res.Rejoined, n.KilledAt, n.RejoinedAt, n.Rounds)
+		}
+		for _, j := range []int{1, 3} {
+			if after > m.RoundTimeout && !slices.Contains(res.Nodes[j].Dropped, 2) {
+				t.Errorf("rejoin after %v: node %d never dropped node 2 (dropped %v)", after, j, res.Nodes[j].Dropped)
+			}
+			if !slices.Equal(res.Nodes[j].Readmitted, []int{2}) {
+				t.Errorf("rejoin after %v: node %d readmitted %v, want [2]", after, j, res.Nodes[j].Readmitted)
+			}
+		}
+		if !res.Converged {
+			t.Errorf("rejoin after %v: not converged (max change %g)", after, res.MaxDelta)
+		}
+		for j := range nodes {
+			for i, p := range res.Nodes[j].Pred {
+				if d := math.Abs(p - clean.Nodes[j].Pred[i]); d > 1e-6 {
+					t.Fatalf("rejoin after %v: node %d prediction %d is %g, %g without the fault", after, j, i, p, clean.Nodes[j].Pred[i])
+				}
+			}
+		}
+	}
+}
+
 // TestNotConverged: a run stopped before its tolerance is reported as not
 // converged.
 func TestNotConverged(t *testing.T) {

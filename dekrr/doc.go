@@ -25,11 +25,14 @@
 // input or label leaves a node. Every message carries its round, so a
 // duplicated or late message is ignored and counted; a neighbour silent for
 // RoundTimeout is declared dropped and the node continues with the others.
+// A node restarted after a crash sends a join message; each neighbour
+// answers with its features and the round from which it expects the node
+// again, and the two exchange Gram matrices as at setup.
 //
 // # Running
 //
 // [DeKRR.Fit] runs the nodes as goroutines, each with its own NATS
-// connection, against an embedded server ([StartServer]) or an existing
+// connection, against an embedded server (package natsnet) or an existing
 // one. [Run] is the command's library call: data, shards, baselines
 // (centralized KRR, local-only ridge) and, with Config.Procs, nodes as
 // separate OS processes (`trustml kernel dekrr --node i`).

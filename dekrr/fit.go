@@ -47,6 +47,11 @@ type DeKRR struct {
 	// the start of round KillRound: fault injection for tests and demos.
 	// The zero value injects nothing.
 	KillNode, KillRound int
+	// RejoinAfter > 0 restarts the killed node that long after it stopped:
+	// it reconnects and rejoins the run in progress (0: it stays down).
+	RejoinAfter time.Duration
+
+	pace time.Duration // tests: every round takes at least this long
 }
 
 func (m DeKRR) withDefaults() DeKRR {
@@ -77,7 +82,7 @@ func (m DeKRR) check() error {
 }
 
 func (m DeKRR) params(nTotal, J int) params {
-	return params{lambda: m.Lambda, c: m.C, prox: m.ProxWeight, nTotal: nTotal, J: J, iters: m.Iters, timeout: m.RoundTimeout, killRound: -1}
+	return params{lambda: m.Lambda, c: m.C, prox: m.ProxWeight, nTotal: nTotal, J: J, iters: m.Iters, timeout: m.RoundTimeout, killRound: -1, pace: m.pace}
 }
 
 // nodeFeatures returns node j's features: its fixed ones, or EERF drawn
@@ -106,8 +111,10 @@ type Result struct {
 	BytesPerRound    float64 `json:"bytes_per_round"`
 	SetupBytes       int     `json:"setup_bytes"`
 	// Lost are nodes that stopped early (killed, failed or never reported);
-	// the others continued without them.
-	Lost []int `json:"lost,omitempty"`
+	// the others continued without them. Rejoined are nodes that were
+	// killed, restarted and took part again until the last round.
+	Lost     []int `json:"lost,omitempty"`
+	Rejoined []int `json:"rejoined,omitempty"`
 	// Late, Duplicate and Corrupt total the nodes' ignored messages.
 	Late      int `json:"late"`
 	Duplicate int `json:"duplicate"`
@@ -134,6 +141,9 @@ func summarize(nodes []*NodeResult, iters int, tol float64) *Result {
 			r.Lost = append(r.Lost, j)
 			continue
 		}
+		if n.RejoinedAt > 0 {
+			r.Rejoined = append(r.Rejoined, j)
+		}
 		alive = append(alive, n)
 	}
 	r.MessagesPerRound, r.BytesPerRound = float64(msgs)/float64(iters), float64(bytes)/float64(iters)
@@ -145,7 +155,9 @@ func summarize(nodes []*NodeResult, iters int, tol float64) *Result {
 	for k := range iters {
 		mx := 0.0
 		for _, n := range alive {
-			mx = math.Max(mx, n.Deltas[k])
+			if i := k - n.RejoinedAt; i >= 0 { // a rejoined node's deltas start at its rejoin
+				mx = math.Max(mx, n.Deltas[i])
+			}
 		}
 		if !(mx < tol) {
 			first = k + 1
@@ -307,7 +319,10 @@ func (m DeKRR) Fit(ctx context.Context, url string, nodes []Node, g Graph) (*Res
 			if m.KillRound > 0 && j == m.KillNode {
 				p.killRound = m.KillRound
 			}
-			results[j], errs[j] = runNode(ctx, nc, sub, prefix, j, nodes[j], feats[j], g.Neighbors[j], p)
+			results[j], errs[j] = runNode(ctx, nc, sub, prefix, j, nodes[j], feats[j], g.Neighbors[j], p, false)
+			if errs[j] == nil && results[j].Killed && m.RejoinAfter > 0 {
+				results[j], errs[j] = m.rejoin(ctx, url, prefix, j, nodes[j], feats[j], g.Neighbors[j], p, results[j])
+			}
 			if errs[j] != nil {
 				results[j].Err = errs[j].Error()
 			}
@@ -332,6 +347,28 @@ func (m DeKRR) Fit(ctx context.Context, url string, nodes []Node, g Graph) (*Res
 		}
 	}
 	return res, nil
+}
+
+// rejoin restarts node j, killed with result killed, after m.RejoinAfter:
+// a new connection, and the node asks its neighbours to take it back. The
+// result counts the messages of both lives.
+func (m DeKRR) rejoin(ctx context.Context, url, prefix string, j int, node Node, feat Features, nbs []int, p params, killed *NodeResult) (*NodeResult, error) {
+	select {
+	case <-ctx.Done():
+		return killed, ctx.Err()
+	case <-time.After(m.RejoinAfter):
+	}
+	nc, sub, _, err := subscribeNode(url, prefix, j)
+	if err != nil {
+		return killed, err
+	}
+	defer nc.Close()
+	p.killRound = -1
+	res, err := runNode(ctx, nc, sub, prefix, j, node, feat, nbs, p, true)
+	res.KilledAt = killed.KilledAt
+	res.Messages, res.Bytes = res.Messages+killed.Messages, res.Bytes+killed.Bytes
+	res.SetupMessages, res.SetupBytes = res.SetupMessages+killed.SetupMessages, res.SetupBytes+killed.SetupBytes
+	return res, err
 }
 
 // PredictNode evaluates node j's decision function on the rows of X.

@@ -31,7 +31,7 @@ type NodeResult struct {
 	// Pred are the node's predictions on its test inputs.
 	Pred []float64 `json:"pred,omitempty"`
 	// Rounds is the number of rounds completed; Deltas the relative change
-	// ‖θ^{k+1} − θ^k‖/‖θ^{k+1}‖ of each.
+	// ‖θ^{k+1} − θ^k‖/‖θ^{k+1}‖ of each (from round RejoinedAt on).
 	Rounds int       `json:"rounds"`
 	Deltas []float64 `json:"deltas"`
 	// Dropped are the neighbours declared dropped (silent for the round
@@ -49,9 +49,19 @@ type NodeResult struct {
 	Bytes         int `json:"bytes"`
 	SetupMessages int `json:"setup_messages"`
 	SetupBytes    int `json:"setup_bytes"`
-	// Killed says the node was stopped by fault injection.
+	// Killed says the node was stopped by fault injection (and did not
+	// rejoin).
 	Killed bool   `json:"killed,omitempty"`
 	Err    string `json:"error,omitempty"`
+	// KilledAt and RejoinedAt are, for a node killed at round KilledAt
+	// and restarted, the round from which it took part again (its Deltas
+	// start at that round); both 0 otherwise.
+	KilledAt   int `json:"killed_at,omitempty"`
+	RejoinedAt int `json:"rejoined_at,omitempty"`
+	// Readmitted are neighbours that came back after a restart, expected
+	// again from the rounds in ReadmittedAt.
+	Readmitted   []int `json:"readmitted,omitempty"`
+	ReadmittedAt []int `json:"readmitted_at,omitempty"`
 }
 
 // params are the settings every node shares.
@@ -61,6 +71,7 @@ type params struct {
 	iters           int
 	timeout         time.Duration
 	killRound       int // ≥ 0: this node stops (closes its connection) at this round
+	pace            time.Duration
 }
 
 func nodeSubject(prefix string, j int) string { return prefix + ".node." + strconv.Itoa(j) }
@@ -72,6 +83,8 @@ type neighbour struct {
 	fx       *mat.Dense // Z_i(X_j), D_i×N_j
 	gram     *mat.Dense // Z_j(X_i)Z_j(X_i)ᵀ, D_j×D_j, sent by i
 	live     bool
+	from     int  // the first round whose message is expected (a rejoined node's admission round)
+	admitted bool // a rejoining node has its admission round from this neighbour
 	gotFeat  bool
 	gotGram  bool
 	sentGram bool
@@ -87,6 +100,7 @@ type nodeRun struct {
 	order  []int
 	buf    map[int]map[int]*message // round → from → message
 	round  int                      // current round; -1 in setup
+	feat   *message                 // this node's features, sent once and again to a rejoining neighbour
 	seen   map[int]time.Time        // when each neighbour was last heard from
 	// timeout is how long a neighbour may be silent (no message, no
 	// heartbeat) before it is dropped.
@@ -122,6 +136,9 @@ func (r *nodeRun) receive(msg *nats.Msg, onFeatures func(i int, n *neighbour) er
 		r.res.Corrupt++
 		return nil
 	}
+	if m.Kind == kindJoin {
+		return r.admit(m.From, n)
+	}
 	if !n.live {
 		r.res.Late++
 		return nil
@@ -144,6 +161,8 @@ func (r *nodeRun) receive(msg *nats.Msg, onFeatures func(i int, n *neighbour) er
 		}
 		n.gram, n.gotGram = mat.NewDense(m.A, m.A, m.Vec), true
 	case kindAlive:
+	case kindAdmit:
+		n.from, n.admitted = m.Round, true
 	case kindRound:
 		if m.Round < r.round {
 			r.res.Late++
@@ -214,6 +233,32 @@ func (r *nodeRun) heartbeat(stop <-chan struct{}, every time.Duration) {
 	}
 }
 
+// admit takes back neighbour i, restarted after a crash: it gets this
+// node's features again (its own features get the Gram matrix answer as at
+// setup), and its messages are expected from two rounds on, by when it has
+// caught up with the exchange.
+func (r *nodeRun) admit(i int, n *neighbour) error {
+	n.live, n.gotFeat, n.gotGram, n.from = true, false, false, r.round+2
+	r.seen[i] = time.Now()
+	r.res.Readmitted = append(r.res.Readmitted, i)
+	r.res.ReadmittedAt = append(r.res.ReadmittedAt, n.from)
+	if err := r.publish(i, r.feat, true); err != nil {
+		return err
+	}
+	return r.publish(i, &message{Kind: kindAdmit, From: r.j, Round: n.from}, true)
+}
+
+// active lists the neighbours whose round-k messages are expected.
+func (r *nodeRun) active(k int) []int {
+	var l []int
+	for _, i := range r.order {
+		if n := r.nb[i]; n.live && k >= n.from {
+			l = append(l, i)
+		}
+	}
+	return l
+}
+
 func (r *nodeRun) drop(i int) {
 	r.nb[i].live = false
 	r.res.Dropped = append(r.res.Dropped, i)
@@ -232,8 +277,10 @@ func (r *nodeRun) live() []int {
 
 // runNode runs node j: it must already be subscribed (sub) to its subject.
 // It returns the node's result; an error is returned only for a failure of
-// the node itself (not of a neighbour).
-func runNode(ctx context.Context, nc *nats.Conn, sub *nats.Subscription, prefix string, j int, node Node, feat Features, nbs []int, p params) (*NodeResult, error) {
+// the node itself (not of a neighbour). With rejoin, j restarts after a
+// crash in a run in progress: it asks its neighbours to take it back and
+// starts at the earliest round one of them admits it from.
+func runNode(ctx context.Context, nc *nats.Conn, sub *nats.Subscription, prefix string, j int, node Node, feat Features, nbs []int, p params, rejoin bool) (*NodeResult, error) {
 	X, Y := node.X, node.Y
 	nj, d := X.Dims()
 	D := feat.D()
@@ -241,7 +288,7 @@ func runNode(ctx context.Context, nc *nats.Conn, sub *nats.Subscription, prefix 
 	r := &nodeRun{j: j, nc: nc, sub: sub, prefix: prefix, res: res, nb: map[int]*neighbour{}, order: slices.Clone(nbs),
 		buf: map[int]map[int]*message{}, round: -1, seen: map[int]time.Time{}, timeout: p.timeout}
 	for _, i := range nbs {
-		r.nb[i] = &neighbour{live: true}
+		r.nb[i] = &neighbour{live: true, admitted: !rejoin}
 		r.seen[i] = time.Now()
 	}
 	stop := make(chan struct{})
@@ -255,8 +302,14 @@ func runNode(ctx context.Context, nc *nats.Conn, sub *nats.Subscription, prefix 
 	// features on our inputs.
 	fv := make([]float64, 0, D*d+D+1)
 	fv = append(append(append(fv, feat.Omega.RawMatrix().Data...), feat.B...), cj)
+	r.feat = &message{Kind: kindFeatures, From: j, A: D, B: d, Vec: fv}
 	for _, i := range nbs {
-		if err := r.publish(i, &message{Kind: kindFeatures, From: j, A: D, B: d, Vec: fv}, true); err != nil {
+		if rejoin {
+			if err := r.publish(i, &message{Kind: kindJoin, From: j}, true); err != nil {
+				return res, err
+			}
+		}
+		if err := r.publish(i, r.feat, true); err != nil {
 			return res, err
 		}
 	}
@@ -275,7 +328,7 @@ func runNode(ctx context.Context, nc *nats.Conn, sub *nats.Subscription, prefix 
 	}
 	setupMissing := func() (miss []int) {
 		for _, i := range r.live() {
-			if n := r.nb[i]; !(n.gotFeat && n.gotGram) {
+			if n := r.nb[i]; !(n.gotFeat && n.gotGram && n.admitted) {
 				miss = append(miss, i)
 			}
 		}
@@ -297,8 +350,9 @@ func runNode(ctx context.Context, nc *nats.Conn, sub *nats.Subscription, prefix 
 	ZY.MulVec(Z, mat.NewVecDense(nj, Y))
 	rho := p.prox * cj
 	var chol mat.Cholesky
-	factor := func() error {
-		live := r.live()
+	var factored []int // the neighbours chol includes
+	factor := func(live []int) error {
+		factored = live
 		A := mat.NewSymDense(D, nil)
 		A.ScaleSym(1+cj*float64(len(live))+rho, ZZ)
 		for k := range D {
@@ -317,7 +371,18 @@ func runNode(ctx context.Context, nc *nats.Conn, sub *nats.Subscription, prefix 
 		}
 		return nil
 	}
-	if err := factor(); err != nil {
+	first := 0
+	if rejoin {
+		first = p.iters
+		for _, i := range r.live() {
+			first = min(first, r.nb[i].from)
+		}
+		if first >= p.iters {
+			return res, fmt.Errorf("node %d: no neighbour took it back before the last round %d", j, p.iters-1)
+		}
+		res.RejoinedAt = first
+	}
+	if err := factor(r.active(first)); err != nil {
 		return res, err
 	}
 
@@ -327,16 +392,17 @@ func runNode(ctx context.Context, nc *nats.Conn, sub *nats.Subscription, prefix 
 	f := mat.NewVecDense(nj, nil)
 	tmpN := mat.NewVecDense(nj, nil)
 	tmpD := mat.NewVecDense(D, nil)
-	for k := 0; k < p.iters; k++ {
+	for k := first; k < p.iters; k++ {
 		r.round = k
 		delete(r.buf, k-1)
 		if k == p.killRound {
-			res.Killed = true
+			res.Killed, res.KilledAt = true, k
 			nc.Close()
 			return res, nil
 		}
+		time.Sleep(p.pace)
 		f.MulVec(Z.T(), theta)
-		for _, i := range r.live() {
+		for _, i := range r.active(k) {
 			n := r.nb[i]
 			Di := n.feat.D()
 			u := mat.NewVecDense(Di, nil)
@@ -347,8 +413,8 @@ func runNode(ctx context.Context, nc *nats.Conn, sub *nats.Subscription, prefix 
 			}
 		}
 		roundMissing := func() (miss []int) {
-			for _, i := range r.live() {
-				if _, ok := r.buf[k][i]; !ok {
+			for _, i := range r.active(k) {
+				if _, ok := r.buf[k][i]; !ok || !r.nb[i].gotGram {
 					miss = append(miss, i)
 				}
 			}
@@ -362,14 +428,16 @@ func runNode(ctx context.Context, nc *nats.Conn, sub *nats.Subscription, prefix 
 			if !dropped {
 				break
 			}
-			if err := factor(); err != nil {
+		}
+		if live := r.active(k); !slices.Equal(live, factored) { // a neighbour dropped or came back
+			if err := factor(live); err != nil {
 				return res, err
 			}
 		}
 		rhs.CopyVec(ZY)
 		tmpD.MulVec(ZZ, theta)
 		rhs.AddScaledVec(rhs, rho, tmpD)
-		for _, i := range r.live() {
+		for _, i := range r.active(k) {
 			n, m := r.nb[i], r.buf[k][i]
 			Di := n.feat.D()
 			if m.A != Di || m.B != D {

@@ -52,6 +52,8 @@ type Config struct {
 	Run          string        `flag:"run" help:"run id: the NATS subject prefix shared by a coordinator and its node processes"`
 	KillNode     int           `flag:"kill-node" help:"fault injection: kill node i (a process: SIGKILL) at round --kill-round; -1: none"`
 	KillRound    int           `flag:"kill-round" help:"round (≥ 1) at which --kill-node is killed"`
+	RejoinAfter  time.Duration `flag:"rejoin-after" help:"fault injection: restart --kill-node this long after it was killed; it rejoins the run in progress (0: it stays down)"`
+	Rejoin       bool          `flag:"rejoin" help:"with --node: this node restarts after a crash and rejoins the run in progress"`
 
 	// Exec is the command line that starts a node process, to which the
 	// node's flags are appended (default: this executable, "kernel dekrr").
@@ -73,7 +75,7 @@ func (c Config) model() DeKRR {
 		c.KillRound = 0
 	}
 	return DeKRR{Lambda: c.Lambda, Sigma: c.Sigma, D: c.Features, PoolRate: c.PoolRate, C: c.C, Iters: c.Rounds, Tol: c.Tol,
-		RoundTimeout: c.RoundTimeout, Seed: c.Seed, KillNode: c.KillNode, KillRound: c.KillRound}
+		RoundTimeout: c.RoundTimeout, Seed: c.Seed, KillNode: c.KillNode, KillRound: c.KillRound, RejoinAfter: c.RejoinAfter}
 }
 
 // Args returns c's tagged fields as command-line flags (--name=value).
@@ -234,6 +236,9 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	}
 	if c.External && (c.Run == "" || c.KillNode >= 0) {
 		return nil, errors.New("dekrr: --external needs --run (the id its node processes are given) and cannot --kill-node")
+	}
+	if c.RejoinAfter < 0 || (c.RejoinAfter > 0 && c.KillNode < 0) {
+		return nil, fmt.Errorf("dekrr: --rejoin-after %v: want a positive delay, with --kill-node", c.RejoinAfter)
 	}
 	if c.KillNode >= c.Nodes || (c.KillNode >= 0 && c.KillRound < 1) {
 		return nil, fmt.Errorf("dekrr: --kill-node %d --kill-round %d: want a node below %d and a round ≥ 1", c.KillNode, c.KillRound, c.Nodes)
@@ -404,6 +409,17 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(tw, "per round: %.1f messages, %.0f bytes; setup (features, Gram matrices): %d bytes; %.1fs\n",
 		res.MessagesPerRound, res.BytesPerRound, res.SetupBytes, res.Seconds)
 	fmt.Fprintf(tw, "ignored messages: %d late, %d duplicate, %d corrupt\n", res.Late, res.Duplicate, res.Corrupt)
+	for _, n := range res.Nodes {
+		if n != nil && n.RejoinedAt > 0 {
+			var back []int
+			for _, o := range res.Nodes {
+				if o != nil && slices.Contains(o.Readmitted, n.Node) {
+					back = append(back, o.Node)
+				}
+			}
+			fmt.Fprintf(tw, "node %d was killed at round %d, restarted and rejoined from round %d (neighbours %v took it back)\n", n.Node, n.KilledAt, n.RejoinedAt, back)
+		}
+	}
 	if len(res.Lost) > 0 {
 		fmt.Fprintf(tw, "LOST nodes %v: the others continued without them; errors are over the test data of nodes %v\n", res.Lost, r.Evaluated)
 		if r.Components > 1 {
@@ -438,11 +454,13 @@ func runNodeProcess(ctx context.Context, c Config, m DeKRR, sh *Shards, g Graph)
 		return nil, err
 	}
 	defer nc.Close()
-	if err := waitStart(ctx, nc, st, prefix, j, 10*time.Minute); err != nil {
+	p := m.params(sh.N, c.Nodes)
+	if c.Rejoin {
+		p.killRound = -1
+	} else if err := waitStart(ctx, nc, st, prefix, j, 10*time.Minute); err != nil {
 		return nil, fmt.Errorf("node %d: %w", j, err)
 	}
-	p := m.params(sh.N, c.Nodes)
-	res, err := runNode(ctx, nc, sub, prefix, j, sh.Nodes[j], feat, g.Neighbors[j], p)
+	res, err := runNode(ctx, nc, sub, prefix, j, sh.Nodes[j], feat, g.Neighbors[j], p, c.Rejoin)
 	if err != nil {
 		res.Err = err.Error()
 	}
@@ -501,7 +519,7 @@ func runProcs(ctx context.Context, c Config, m DeKRR, sh *Shards, url string, re
 			break
 		}
 		nodeCfg := c
-		nodeCfg.Node, nodeCfg.NATS, nodeCfg.Run, nodeCfg.Procs, nodeCfg.KillNode = j, url, run, false, -1
+		nodeCfg.Node, nodeCfg.NATS, nodeCfg.Run, nodeCfg.Procs, nodeCfg.KillNode, nodeCfg.RejoinAfter = j, url, run, false, -1, 0
 		cmd := exec.CommandContext(ctx, exe[0], append(exe[1:len(exe):len(exe)], nodeCfg.Args()...)...)
 		cmd.Env = append(os.Environ(), c.Env...)
 		cmd.Stderr = &stderr[j]
@@ -514,11 +532,27 @@ func runProcs(ctx context.Context, c Config, m DeKRR, sh *Shards, url string, re
 		procs[j] = cmd
 		wg.Go(func() { exitErr[j] = cmd.Wait() })
 	}
+	var restartErr error
 	if c.KillNode >= 0 && c.KillNode < c.Nodes && c.KillRound > 0 {
 		var once sync.Once
 		watch, err := nc.Subscribe(prefix+".node.*", func(msg *nats.Msg) {
 			if mm, err := decodeMessage(msg.Data); err == nil && mm.Kind == kindRound && mm.From == c.KillNode && mm.Round+1 >= c.KillRound {
-				once.Do(func() { _ = procs[c.KillNode].Process.Kill() })
+				once.Do(func() {
+					_ = procs[c.KillNode].Process.Kill()
+					if c.RejoinAfter > 0 { // restart it: it rejoins the run
+						nodeCfg := c
+						nodeCfg.Node, nodeCfg.NATS, nodeCfg.Run, nodeCfg.Procs, nodeCfg.KillNode, nodeCfg.RejoinAfter, nodeCfg.Rejoin = c.KillNode, url, run, false, -1, 0, true
+						wg.Go(func() {
+							time.Sleep(c.RejoinAfter)
+							var out bytes.Buffer
+							cmd := exec.CommandContext(ctx, exe[0], append(exe[1:len(exe):len(exe)], nodeCfg.Args()...)...)
+							cmd.Env, cmd.Stderr = append(os.Environ(), c.Env...), &out
+							if err := cmd.Run(); err != nil {
+								restartErr = fmt.Errorf("restarted node %d: %w: %s", c.KillNode, err, strings.TrimSpace(out.String()))
+							}
+						})
+					}
+				})
 			}
 		})
 		if err != nil {
@@ -561,6 +595,12 @@ func runProcs(ctx context.Context, c Config, m DeKRR, sh *Shards, url string, re
 		if e != nil && j != c.KillNode {
 			errs = append(errs, fmt.Errorf("node %d: %w: %s", j, e, strings.TrimSpace(stderr[j].String())))
 		}
+	}
+	if restartErr != nil {
+		errs = append(errs, restartErr)
+	}
+	if c.KillNode >= 0 && results[c.KillNode] != nil {
+		results[c.KillNode].KilledAt = c.KillRound
 	}
 	res := summarize(results, m.Iters, m.Tol)
 	res.Seconds = time.Since(start).Seconds()

@@ -152,6 +152,33 @@ func TestProcsKill(t *testing.T) {
 	}
 }
 
+// TestProcsRejoin: a node process killed with SIGKILL mid-run and started
+// again (--rejoin) rejoins; no node is lost and the run converges.
+func TestProcsRejoin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	c := DefaultConfig()
+	c.Data, c.Nodes, c.Features, c.Rounds, c.Procs = "diabetes", 4, 10, 200, true
+	c.KillNode, c.KillRound, c.RejoinAfter = 1, 15, 100*time.Millisecond // neighbours wait up to RoundTimeout (5 s) for it
+	c.Exec = []string{os.Args[0], "-test.run=^TestHelperNodeProcess$", "--"}
+	c.Env = []string{"DEKRR_HELPER_NODE=1"}
+	r, err := Run(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	_ = r.WriteText(&b)
+	t.Log("\n" + b.String())
+	n := r.Result.Nodes[1]
+	if len(r.Result.Lost) != 0 || !reflect.DeepEqual(r.Result.Rejoined, []int{1}) || n.KilledAt != 15 || n.RejoinedAt <= 15 || !r.Result.Converged {
+		t.Fatalf("lost %v, rejoined %v, node 1 killed at %d rejoined at %d, converged %v", r.Result.Lost, r.Result.Rejoined, n.KilledAt, n.RejoinedAt, r.Result.Converged)
+	}
+	if !strings.Contains(b.String(), "node 1 was killed at round 15, restarted and rejoined from round") {
+		t.Error("report does not say the node rejoined")
+	}
+}
+
 // TestExternalNodes: a coordinator with --external waits for node processes
 // started elsewhere (here: Run with --node in goroutines, each its own
 // connection), as pods on other machines would be.

@@ -12,6 +12,8 @@ const (
 	kindGram     byte = 2 // Z_j(X_i)Z_j(X_i)ᵀ, D_j×D_j, once
 	kindRound    byte = 3 // θ_i, Z_j(X_i)f_i(X_i), every round
 	kindAlive    byte = 4 // heartbeat, no numbers
+	kindJoin     byte = 5 // a restarted node asks to rejoin, no numbers
+	kindAdmit    byte = 6 // the answer: Round is the first round the neighbour expects the rejoiner's messages
 )
 
 const wireVersion = 1
@@ -76,7 +78,7 @@ func decodeMessage(b []byte) (*message, error) {
 		want = m.A * m.B
 	case kindRound:
 		want = m.A + m.B
-	case kindAlive:
+	case kindAlive, kindJoin, kindAdmit:
 		want = 0
 	default:
 		return nil, fmt.Errorf("dekrr: unknown message kind %d", m.Kind)
