@@ -352,3 +352,44 @@ func TestDuplicatedAndLateMessages(t *testing.T) {
 	}
 	t.Logf("ignored: %d duplicate, %d late", noisy.Duplicate, noisy.Late)
 }
+
+// TestDKLAFixedPoint: DKLA's nodes agree, on ridge regression of the pooled
+// data with the shared features (ZZᵀ + λN I)θ = ZY, solved directly here.
+func TestDKLAFixedPoint(t *testing.T) {
+	nodes := shards(4, 20, 3, 5)
+	g := Ring(4, 2)
+	m := DKLA{D: 12, Lambda: 1e-3, Iters: 20000, Rho: 0.05, RhoDoubling: 1 << 30, Seed: 3}
+	res, err := m.Fit(context.Background(), nodes, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var X *mat.Dense
+	var y []float64
+	for _, n := range nodes {
+		if X == nil {
+			X = mat.DenseCopyOf(n.X)
+		} else {
+			var s mat.Dense
+			s.Stack(X, n.X)
+			X = &s
+		}
+		y = append(y, n.Y...)
+	}
+	want, err := ridge(res.Features.Map(X), y, m.Lambda*float64(len(y)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j, th := range res.Theta {
+		for k := range th {
+			if math.Abs(th[k]-want[k]) > 1e-6*(1+math.Abs(want[k])) {
+				t.Fatalf("node %d θ[%d] = %g, pooled ridge %g (disagreement %g)", j, k, th[k], want[k], res.Disagreement)
+			}
+		}
+	}
+	if res.MessagesPerRound != 8 || res.BytesPerRound != 8*float64(headerLen+8*12) {
+		t.Errorf("per round %g messages, %g bytes", res.MessagesPerRound, res.BytesPerRound)
+	}
+	if _, err := (DKLA{Rho: -1}).Fit(context.Background(), nodes, g); err == nil {
+		t.Error("ρ < 0 accepted")
+	}
+}

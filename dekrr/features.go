@@ -47,13 +47,7 @@ func EERF(X *mat.Dense, y []float64, D, pool int, sigma float64, rng *rand.Rand)
 		return Features{}, fmt.Errorf("dekrr: EERF: D %d, pool rate %d, σ %g: want D ≥ 1, pool ≥ 1, σ > 0", D, pool, sigma)
 	}
 	D0 := D * pool
-	cand := Features{Omega: mat.NewDense(D0, d, nil), B: make([]float64, D0)}
-	for k := range D0 {
-		for c := range d {
-			cand.Omega.Set(k, c, rng.NormFloat64()/sigma)
-		}
-		cand.B[k] = 2 * math.Pi * rng.Float64()
-	}
+	cand := drawRFF(D0, d, sigma, rng)
 	Z := cand.Map(X)
 	score := make([]float64, D0)
 	idx := make([]int, D0)

@@ -209,7 +209,11 @@ type Report struct {
 	// form (1 unless lost nodes split the graph: then each component
 	// reached consensus only within itself).
 	Components int     `json:"components,omitempty"`
-	Seconds    float64 `json:"seconds"`
+	// DKLA is the coefficient-consensus baseline run on the same shards
+	// and graph with 2·D shared features, so that its messages carry as
+	// many numbers per round as DeKRR-DDRF's (simulated in-process).
+	DKLA    *DKLAResult `json:"-"`
+	Seconds float64     `json:"seconds"`
 }
 
 // Method names in Report.RSE and Report.RMSE.
@@ -217,6 +221,7 @@ const (
 	MethodDeKRR   = "DeKRR-DDRF"
 	MethodLocal   = "local-only RF ridge"
 	MethodCentral = "centralized KRR"
+	MethodDKLA    = "DKLA (ADMM, shared RFF)"
 )
 
 // Run is the library call of `trustml kernel dekrr`: it shards the data,
@@ -277,7 +282,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		return nil, err
 	}
 	rep.Update("dekrr", 1, 2, "baselines")
-	if err := r.evaluate(ctx, m, sh); err != nil {
+	if err := r.evaluate(ctx, m, sh, g); err != nil {
 		return nil, err
 	}
 	r.Components = components(g, r.Result.Lost)
@@ -287,8 +292,13 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 }
 
 // evaluate pools the test predictions of the nodes that finished.
-func (r *Report) evaluate(ctx context.Context, m DeKRR, sh *Shards) error {
-	var y, pd, pl, pc []float64
+func (r *Report) evaluate(ctx context.Context, m DeKRR, sh *Shards, g Graph) error {
+	var y, pd, pl, pc, pk []float64
+	var err error
+	r.DKLA, err = DKLA{Lambda: m.Lambda, Sigma: m.Sigma, D: 2 * m.D, Iters: m.Iters, Seed: m.Seed}.Fit(ctx, sh.Nodes, g)
+	if err != nil {
+		return err
+	}
 	var Xtr *mat.Dense
 	var ytr []float64
 	for _, n := range sh.Nodes {
@@ -330,12 +340,13 @@ func (r *Report) evaluate(ctx context.Context, m DeKRR, sh *Shards) error {
 			return fmt.Errorf("centralized KRR: %w", err)
 		}
 		pc = append(pc, p...)
+		pk = append(pk, r.DKLA.PredictNode(j, n.XTest)...)
 	}
 	if len(pd) != len(y) {
 		return fmt.Errorf("dekrr: %d test predictions for %d targets", len(pd), len(y))
 	}
 	r.RSE, r.RMSE = map[string]float64{}, map[string]float64{}
-	for name, p := range map[string][]float64{MethodDeKRR: pd, MethodLocal: pl, MethodCentral: pc} {
+	for name, p := range map[string][]float64{MethodDeKRR: pd, MethodLocal: pl, MethodCentral: pc, MethodDKLA: pk} {
 		r.RSE[name], r.RMSE[name] = errors2(y, p)
 	}
 	return nil
@@ -398,7 +409,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(tw, "DeKRR-DDRF on %s: %d nodes (%s), topology %s (%d links), D=%d per node, λ=%g, σ=%g, c=%g, %d rounds\n",
 		c.Data, c.Nodes, mode, c.Topology, r.Edges, c.Features, c.Lambda, c.Sigma, c.C, res.Rounds)
 	fmt.Fprintf(tw, "method\ttest RSE\ttest RMSE\n")
-	for _, m := range []string{MethodDeKRR, MethodLocal, MethodCentral} {
+	for _, m := range []string{MethodDeKRR, MethodDKLA, MethodLocal, MethodCentral} {
 		fmt.Fprintf(tw, "%s\t%.4f\t%.4f\n", m, r.RSE[m], r.RMSE[m])
 	}
 	conv := "NOT converged"
@@ -409,6 +420,10 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(tw, "per round: %.1f messages, %.0f bytes; setup (features, Gram matrices): %d bytes; %.1fs\n",
 		res.MessagesPerRound, res.BytesPerRound, res.SetupBytes, res.Seconds)
 	fmt.Fprintf(tw, "ignored messages: %d late, %d duplicate, %d corrupt\n", res.Late, res.Duplicate, res.Corrupt)
+	if k := r.DKLA; k != nil {
+		fmt.Fprintf(tw, "DKLA (simulated in-process): D=%d shared features, %.0f bytes per round, final disagreement max‖θ_j−θ̄‖/‖θ̄‖ %.3g\n",
+			k.Features.D(), k.BytesPerRound, k.Disagreement)
+	}
 	for _, n := range res.Nodes {
 		if n != nil && n.RejoinedAt > 0 {
 			var back []int
