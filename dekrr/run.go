@@ -208,7 +208,7 @@ type Report struct {
 	// Components is the number of connected components the surviving nodes
 	// form (1 unless lost nodes split the graph: then each component
 	// reached consensus only within itself).
-	Components int     `json:"components,omitempty"`
+	Components int `json:"components,omitempty"`
 	// DKLA is the coefficient-consensus baseline run on the same shards
 	// and graph with 2·D shared features, so that its messages carry as
 	// many numbers per round as DeKRR-DDRF's (simulated in-process).
