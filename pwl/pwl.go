@@ -7,9 +7,11 @@
 // the linear inequalities of the region at a point; [Net.Line] counts the
 // linear regions crossed by a segment exactly (breakpoints where a unit's
 // pre-activation changes sign), and [Net.Slice] labels a 2-D slice of input
-// space by activation pattern and draws it as a PNG. [Canonical] is the
-// primer's first model class, the canonical representation of Chua and
-// Kang, and [Run] is what "trustml pwl" does with a checkpoint.
+// space by activation pattern and draws it as a PNG. The primer's shallow
+// model classes are here too: [Canonical] (the canonical representation of
+// Chua and Kang), [Hinging] (Breiman's hinging hyperplanes) and [Lattice]
+// (max-min of planes), each with exact piece counts along segments. [Run]
+// is what "trustml pwl" does with a checkpoint.
 //
 // Arithmetic is float64 on the network's float32 weights, so the affine
 // map equals this package's forward pass up to rounding (1e-9) and the

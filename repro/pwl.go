@@ -254,9 +254,11 @@ func pwlCheckPieces(n *pwl.Net, x0, x1 []float64, res *pwl.LineResult) error {
 	return nil
 }
 
-// pwlCanonicalRows adds the primer's first model class beside the MLPs: the
-// canonical representation of Chua and Kang with as many hyperplanes as the
-// first architecture has hidden units, and the linear model.
+// pwlCanonicalRows adds the primer's shallow model classes beside the MLPs:
+// the canonical representation of Chua and Kang with as many hyperplanes as
+// the first architecture has hidden units, Breiman's hinging hyperplanes
+// (4 hinges per class), the lattice representation (max of 4 mins of 4
+// planes per class) and the linear model.
 func pwlCanonicalRows(t *Table, cfg *PWLConfig, tr, te *data.Dataset, name string, archs [][]int) {
 	k := 0
 	for _, w := range archs[0] {
@@ -272,13 +274,32 @@ func pwlCanonicalRows(t *Table, cfg *PWLConfig, tr, te *data.Dataset, name strin
 	}
 	xtr, xte := f64(tr), f64(te)
 	paper := NotPublic(pwlSource, "canonical PWL (Chua–Kang), hinging hyperplanes, lattice and ReLU networks compared as model classes")
-	for _, kk := range []int{0, k} {
+	type shallow interface {
+		Predict(x []float64) []float64
+		LinePieces(x0, x1 []float64) int
+	}
+	classes := len(tr.Classes)
+	models := []struct {
+		method, differs string
+		fit             func(rng *rand.Rand) (shallow, error)
+	}{
+		{"linear (K=0)", "tabular sets", func(rng *rand.Rand) (shallow, error) { return pwl.FitCanonical(xtr, tr.Y, d, classes, 0, 1e-2, rng) }},
+		{fmt.Sprintf("canonical PWL, K=%d", k), "tabular sets; random hyperplanes through data points",
+			func(rng *rand.Rand) (shallow, error) { return pwl.FitCanonical(xtr, tr.Y, d, classes, k, 1e-2, rng) }},
+		{"hinging hyperplanes, K=4 per class", "tabular sets; backfitting with the hinge-finding algorithm on one-hot targets",
+			func(rng *rand.Rand) (shallow, error) { return pwl.FitHinging(xtr, tr.Y, d, classes, 4, 3, 1e-2, rng) }},
+		{"lattice, 4×4 per class", "tabular sets; max-min of planes trained by Adam on cross-entropy",
+			func(rng *rand.Rand) (shallow, error) {
+				return pwl.FitLattice(xtr, tr.Y, d, classes, 4, 4, 300, 0.02, rng)
+			}},
+	}
+	for mi, mod := range models {
 		var acc, pieces []float64
 		for rep := 0; rep < cfg.Reps; rep++ {
 			rng := rand.New(rand.NewPCG(uint64(rep+1), 78))
-			m, err := pwl.FitCanonical(xtr, tr.Y, d, len(tr.Classes), kk, 1e-2, rng)
+			m, err := mod.fit(rng)
 			if err != nil {
-				t.Failed = append(t.Failed, fmt.Sprintf("%s canonical K=%d: %v", name, kk, err))
+				t.Failed = append(t.Failed, fmt.Sprintf("%s %s: %v", name, mod.method, err))
 				return
 			}
 			ok := 0
@@ -302,14 +323,13 @@ func pwlCanonicalRows(t *Table, cfg *PWLConfig, tr, te *data.Dataset, name strin
 			}
 			pieces = append(pieces, sum/float64(cfg.Lines))
 		}
-		method := fmt.Sprintf("canonical PWL, K=%d", kk)
-		if kk == 0 {
-			method = "linear (K=0)"
-		}
 		setting := name + ", least squares"
-		t.Rows = append(t.Rows, Row{Setting: setting, Method: method, Metric: "test accuracy %", Paper: paper, Ours: NewStat(acc), Differs: "tabular sets; random hyperplanes through data points"})
-		if kk > 0 {
-			t.Rows = append(t.Rows, Row{Setting: setting, Method: method, Metric: "pieces/segment", Paper: paper, Ours: NewStat(pieces), Differs: "tabular sets; random hyperplanes through data points"})
+		if mi == len(models)-1 {
+			setting = name + ", cross-entropy"
+		}
+		t.Rows = append(t.Rows, Row{Setting: setting, Method: mod.method, Metric: "test accuracy %", Paper: paper, Ours: NewStat(acc), Differs: mod.differs})
+		if mi > 0 {
+			t.Rows = append(t.Rows, Row{Setting: setting, Method: mod.method, Metric: "pieces/segment", Paper: paper, Ours: NewStat(pieces), Differs: mod.differs})
 		}
 	}
 }
