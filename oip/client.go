@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,6 +53,12 @@ type ClientOptions struct {
 	// [*FeatureClient], a [model.FeatureExtractor]. Empty (the default)
 	// reads no features: the client is not a model.FeatureExtractor.
 	FeaturesOutput string
+	// Binary sends inputs and asks for outputs as binary tensor data (the
+	// protocol's binary extension, [HeaderContentLength]) instead of JSON
+	// numbers over HTTP: smaller bodies, no number parsing. The server must
+	// support the extension (Triton, KServe and trustml serve do). A gRPC
+	// model (grpc://) always sends raw bytes.
+	Binary bool `flag:"binary" help:"send and receive tensors as binary data (the v2 binary tensor extension) instead of JSON"`
 }
 
 func (o *ClientOptions) defaults() {
@@ -83,7 +90,8 @@ func (o *ClientOptions) defaults() {
 // it like a local model, and package serve puts a defense in front of it. It
 // is safe for concurrent use and immutable after [Dial].
 type Client struct {
-	base   string // .../v2/models/NAME
+	base   string    // .../v2/models/NAME or grpc://host:port/NAME
+	g      *grpcConn // the gRPC connection of a grpc:// model, else nil
 	o      ClientOptions
 	meta   ModelMetadata
 	shape  []int
@@ -111,33 +119,40 @@ var (
 )
 
 // Dial connects to a model at a URL of the form
-// http://host:port/v2/models/NAME, reads its metadata and checks that it
-// has one FP32 input [-1 dims...] and an FP32 (or FP64) output [-1 K], and,
-// with [ClientOptions.FeaturesOutput], that output too. Use [Client.Model]
-// for the classifier with its features.
+// http://host:port/v2/models/NAME (the REST protocol, JSON or, with
+// [ClientOptions.Binary], binary tensors) or grpc://host:port/NAME (the v2
+// gRPC service), reads its metadata and checks that it has one FP32 input
+// [-1 dims...] and an FP32 (or FP64) output [-1 K], and, with
+// [ClientOptions.FeaturesOutput], that output too. Use [Client.Model] for
+// the classifier with its features.
 func Dial(ctx context.Context, modelURL string, o ClientOptions) (*Client, error) {
+	o.defaults()
+	if strings.HasPrefix(modelURL, "grpc://") {
+		return dialGRPC(ctx, modelURL, o)
+	}
 	u, err := url.Parse(modelURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
 		!strings.HasPrefix(u.Path, "/v2/models/") || len(strings.Trim(strings.TrimPrefix(u.Path, "/v2/models/"), "/")) == 0 {
-		return nil, fmt.Errorf("oip: model URL %q: want http://host:port/v2/models/NAME", modelURL)
+		return nil, fmt.Errorf("oip: model URL %q: want http://host:port/v2/models/NAME or grpc://host:port/NAME", modelURL)
 	}
-	o.defaults()
 	c := &Client{base: strings.TrimSuffix(modelURL, "/"), o: o}
-	body, err := c.do(ctx, http.MethodGet, c.base, nil)
+	body, _, err := c.do(ctx, http.MethodGet, c.base, nil, -1)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.setMetadata(body); err != nil {
+	var md ModelMetadata
+	if err := json.Unmarshal(body, &md); err != nil {
+		return nil, fmt.Errorf("%w %s: malformed metadata: %v", ErrRemote, c.base, err)
+	}
+	if err := c.setMetadata(md); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// setMetadata reads and checks a metadata reply.
-func (c *Client) setMetadata(body []byte) error {
-	if err := json.Unmarshal(body, &c.meta); err != nil {
-		return fmt.Errorf("%w %s: malformed metadata: %v", ErrRemote, c.base, err)
-	}
+// setMetadata checks the model's metadata and keeps it.
+func (c *Client) setMetadata(md ModelMetadata) error {
+	c.meta = md
 	if len(c.meta.Inputs) != 1 {
 		return fmt.Errorf("%w %s: %d inputs, trustml needs exactly one", ErrRemote, c.base, len(c.meta.Inputs))
 	}
@@ -289,8 +304,8 @@ func (f *FeatureClient) Features(ctx context.Context, dst, x []float32) error {
 	if err != nil {
 		return err
 	}
-	return c.run(ctx, x, n, c.features, func(body []byte, lo, hi int) error {
-		return c.decodeFeatures(dst[lo*c.fdim:hi*c.fdim], hi-lo, body)
+	return c.run(ctx, x, n, c.features, func(resp *InferenceResponse, lo, hi int) error {
+		return c.decodeFeatures(dst[lo*c.fdim:hi*c.fdim], hi-lo, resp)
 	})
 }
 
@@ -302,14 +317,14 @@ func (c *Client) Logits(ctx context.Context, dst, x []float32) error {
 	if err != nil {
 		return err
 	}
-	return c.run(ctx, x, n, c.output, func(body []byte, lo, hi int) error {
-		return c.decodeLogits(dst[lo*c.k:hi*c.k], body)
+	return c.run(ctx, x, n, c.output, func(resp *InferenceResponse, lo, hi int) error {
+		return c.decodeLogits(dst[lo*c.k:hi*c.k], resp)
 	})
 }
 
 // run sends the n inputs in x in requests of at most MaxBatch inputs that
-// ask for output, and passes each reply body to read with its inputs' range.
-func (c *Client) run(ctx context.Context, x []float32, n int, output string, read func(body []byte, lo, hi int) error) error {
+// ask for output, and passes each reply with its inputs' range to read.
+func (c *Client) run(ctx context.Context, x []float32, n int, output string, read func(resp *InferenceResponse, lo, hi int) error) error {
 	size := len(x) / max(n, 1)
 	for lo := 0; lo < n; lo += c.o.MaxBatch {
 		hi := min(lo+c.o.MaxBatch, n)
@@ -321,30 +336,42 @@ func (c *Client) run(ctx context.Context, x []float32, n int, output string, rea
 			Inputs:  []RequestInput{{Name: c.input, Shape: shape, Datatype: FP32, Data: x[lo*size : hi*size]}},
 			Outputs: []RequestOutput{{Name: output}},
 		}
-		b, err := json.Marshal(&req)
-		if err != nil {
-			return fmt.Errorf("oip: encoding request: %w", err)
-		}
-		body, err := c.do(ctx, http.MethodPost, c.base+"/infer", b)
+		resp, err := c.infer(ctx, &req)
 		if err != nil {
 			return err
 		}
-		if err := read(body, lo, hi); err != nil {
+		if err := read(resp, lo, hi); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// infer sends one request over the client's transport.
+func (c *Client) infer(ctx context.Context, req *InferenceRequest) (*InferenceResponse, error) {
+	if c.g != nil {
+		return c.g.infer(ctx, c, req)
+	}
+	body, jsonLen, err := EncodeRequest(req, c.o.Binary)
+	if err != nil {
+		return nil, err
+	}
+	reply, replyLen, err := c.do(ctx, http.MethodPost, c.base+"/infer", body, jsonLen)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := DecodeResponse(reply, replyLen)
+	if err != nil {
+		return nil, fmt.Errorf("%w (%s)", err, c.base)
+	}
+	return resp, nil
+}
+
 // decodeFeatures reads an inference reply's feature output for n inputs
 // into dst (n×FeatureDim): its datatype must be FP32 or FP64 and its shape
 // [n dims...] with the metadata's number of values per input, its values
 // finite.
-func (c *Client) decodeFeatures(dst []float32, n int, body []byte) error {
-	var resp InferenceResponse
-	if err := json.Unmarshal(body, &resp); err != nil {
-		return fmt.Errorf("%w %s: malformed reply: %v", ErrRemote, c.base, err)
-	}
+func (c *Client) decodeFeatures(dst []float32, n int, resp *InferenceResponse) error {
 	out, ok := resp.Output(c.features)
 	if !ok {
 		return fmt.Errorf("%w %s: reply has no feature output %q", ErrRemote, c.base, c.features)
@@ -369,11 +396,7 @@ func (c *Client) decodeFeatures(dst []float32, n int, body []byte) error {
 }
 
 // decodeLogits reads an inference reply for len(dst)/K inputs into dst.
-func (c *Client) decodeLogits(dst []float32, body []byte) error {
-	var resp InferenceResponse
-	if err := json.Unmarshal(body, &resp); err != nil {
-		return fmt.Errorf("%w %s: malformed reply: %v", ErrRemote, c.base, err)
-	}
+func (c *Client) decodeLogits(dst []float32, resp *InferenceResponse) error {
 	out, ok := resp.Output(c.output)
 	if !ok {
 		return fmt.Errorf("%w %s: reply has no output %q", ErrRemote, c.base, c.output)
@@ -395,23 +418,36 @@ func (c *Client) decodeLogits(dst []float32, body []byte) error {
 	return nil
 }
 
-// do sends a request, retrying transient failures, and returns the body of
-// the 200 reply.
-func (c *Client) do(ctx context.Context, method, u string, body []byte) ([]byte, error) {
-	wait := c.o.Backoff
-	for attempt := 0; ; attempt++ {
-		b, transient, err := c.once(ctx, method, u, body)
-		if err == nil || !transient || attempt >= c.o.Retries || ctx.Err() != nil {
-			if err != nil && attempt > 0 {
-				err = fmt.Errorf("%w (after %d attempts)", err, attempt+1)
+// do sends a request (with the binary extension's header when jsonLen is
+// not negative), retrying transient failures, and returns the body of the
+// 200 reply and its JSON header's length (-1 for a plain JSON reply).
+func (c *Client) do(ctx context.Context, method, u string, body []byte, jsonLen int) ([]byte, int, error) {
+	var reply []byte
+	var replyLen int
+	err := retry(ctx, c.o, u, func() (transient bool, err error) {
+		reply, replyLen, transient, err = c.once(ctx, method, u, body, jsonLen)
+		return transient, err
+	})
+	return reply, replyLen, err
+}
+
+// retry calls attempt until it succeeds, fails for good, or has been
+// retried o.Retries times, with exponential backoff from o.Backoff.
+func retry(ctx context.Context, o ClientOptions, u string, attempt func() (transient bool, err error)) error {
+	wait := o.Backoff
+	for i := 0; ; i++ {
+		transient, err := attempt()
+		if err == nil || !transient || i >= o.Retries || ctx.Err() != nil {
+			if err != nil && i > 0 {
+				err = fmt.Errorf("%w (after %d attempts)", err, i+1)
 			}
-			return b, err
+			return err
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, fmt.Errorf("oip: %s: %w", u, ctx.Err())
+			return fmt.Errorf("oip: %s: %w", u, ctx.Err())
 		case <-t.C:
 		}
 		wait *= 2
@@ -419,7 +455,7 @@ func (c *Client) do(ctx context.Context, method, u string, body []byte) ([]byte,
 }
 
 // once makes one attempt; transient says whether a retry may succeed.
-func (c *Client) once(ctx context.Context, method, u string, body []byte) ([]byte, bool, error) {
+func (c *Client) once(ctx context.Context, method, u string, body []byte, jsonLen int) ([]byte, int, bool, error) {
 	actx, cancel := context.WithTimeout(ctx, c.o.Timeout)
 	defer cancel()
 	var rd io.Reader
@@ -428,22 +464,27 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte) ([]byt
 	}
 	req, err := http.NewRequestWithContext(actx, method, u, rd)
 	if err != nil {
-		return nil, false, fmt.Errorf("%w %s: %w", ErrRemote, u, err)
+		return nil, -1, false, fmt.Errorf("%w %s: %w", ErrRemote, u, err)
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		if jsonLen >= 0 {
+			req.Header.Set("Content-Type", "application/octet-stream")
+			req.Header.Set(HeaderContentLength, strconv.Itoa(jsonLen))
+		} else {
+			req.Header.Set("Content-Type", "application/json")
+		}
 	}
 	resp, err := c.o.HTTP.Do(req)
 	if err != nil {
-		return nil, true, c.netError(ctx, actx, u, err)
+		return nil, -1, true, c.netError(ctx, actx, u, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, c.o.MaxResponseBytes+1))
 	if err != nil {
-		return nil, true, c.netError(ctx, actx, u, err)
+		return nil, -1, true, c.netError(ctx, actx, u, err)
 	}
 	if int64(len(b)) > c.o.MaxResponseBytes {
-		return nil, false, fmt.Errorf("%w %s: reply larger than %d bytes", ErrRemote, u, c.o.MaxResponseBytes)
+		return nil, -1, false, fmt.Errorf("%w %s: reply larger than %d bytes", ErrRemote, u, c.o.MaxResponseBytes)
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e ErrorResponse
@@ -459,9 +500,15 @@ func (c *Client) once(ctx context.Context, method, u string, body []byte) ([]byt
 		case http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 			transient = true
 		}
-		return nil, transient, fmt.Errorf("%w %s: status %d: %s", ErrRemote, u, resp.StatusCode, msg)
+		return nil, -1, transient, fmt.Errorf("%w %s: status %d: %s", ErrRemote, u, resp.StatusCode, msg)
 	}
-	return b, false, nil
+	replyLen := -1
+	if v := resp.Header.Get(HeaderContentLength); v != "" {
+		if replyLen, err = strconv.Atoi(strings.TrimSpace(v)); err != nil || replyLen < 0 {
+			return nil, -1, false, fmt.Errorf("%w %s: reply header %s %q is not a byte count", ErrRemote, u, HeaderContentLength, v)
+		}
+	}
+	return b, replyLen, false, nil
 }
 
 // netError classifies a transport error: the caller's cancellation is

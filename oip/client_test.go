@@ -168,7 +168,7 @@ func TestConcurrent(t *testing.T) {
 func fuzzClient(t testing.TB, probs bool) *Client {
 	c := &Client{base: "test", o: ClientOptions{Probabilities: probs}}
 	c.o.defaults()
-	if err := c.setMetadata([]byte(testMeta)); err != nil {
+	if err := c.setMetadataJSON([]byte(testMeta)); err != nil {
 		t.Fatal(err)
 	}
 	return c
@@ -185,7 +185,7 @@ func FuzzInferenceReply(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, n uint8, probs bool) {
 		c := fuzzClient(t, probs)
 		dst := make([]float32, int(n%8)*2)
-		if err := c.decodeLogits(dst, body); err != nil {
+		if err := c.decodeLogitsJSON(dst, body); err != nil {
 			if !errors.Is(err, ErrRemote) {
 				t.Fatalf("error %v does not wrap ErrRemote", err)
 			}
@@ -209,7 +209,7 @@ func FuzzMetadataReply(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		c := &Client{base: "test"}
 		c.o.defaults()
-		if err := c.setMetadata(body); err != nil {
+		if err := c.setMetadataJSON(body); err != nil {
 			if !errors.Is(err, ErrRemote) {
 				t.Fatalf("error %v does not wrap ErrRemote", err)
 			}

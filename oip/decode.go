@@ -20,6 +20,38 @@ func DecodeRequest(body []byte) (*InferenceRequest, error) {
 	return decodeJSON(body)
 }
 
+// params reads an object of parameters whose values are booleans, numbers
+// (as float64, like encoding/json) or strings without escapes.
+func (s *scanner) params() (map[string]any, bool) {
+	p := map[string]any{}
+	ok := s.object(func(k string) bool {
+		switch c := s.peek(); {
+		case c == '"':
+			v, ok := s.str()
+			p[k] = v
+			return ok
+		case c == 't' || c == 'f':
+			for _, w := range []string{"true", "false"} {
+				if len(s.b)-s.i >= len(w) && string(s.b[s.i:s.i+len(w)]) == w {
+					s.i += len(w)
+					p[k] = w == "true"
+					return true
+				}
+			}
+			return false
+		default:
+			t, ok := s.number()
+			if !ok {
+				return false
+			}
+			v, err := strconv.ParseFloat(string(t), 64)
+			p[k] = v
+			return err == nil
+		}
+	})
+	return p, ok
+}
+
 // scanner reads the restricted JSON the fast path accepts. Every method
 // returns false on anything it does not handle; the caller then falls back.
 type scanner struct {
@@ -207,6 +239,13 @@ func (s *scanner) object(member func(key string) bool) bool {
 
 // fastDecode parses the common request shape; ok is false for anything else.
 func fastDecode(body []byte) (*InferenceRequest, bool) {
+	return fastDecodeBinary(body, nil, false)
+}
+
+// fastDecodeBinary is fastDecode for the JSON header of a binary
+// extension request when binary is true: inputs with the binary_data_size
+// parameter take their values from bin, which they must use up.
+func fastDecodeBinary(body, bin []byte, binary bool) (*InferenceRequest, bool) {
 	s := &scanner{b: body}
 	req := &InferenceRequest{}
 	var haveInputs bool
@@ -216,10 +255,16 @@ func fastDecode(body []byte) (*InferenceRequest, bool) {
 			id, ok := s.str()
 			req.ID = id
 			return ok
+		case "parameters":
+			var ok bool
+			req.Parameters, ok = s.params()
+			return ok
 		case "inputs":
 			haveInputs = true
 			return s.list(func() bool {
-				in, ok := s.input(len(body))
+				var in RequestInput
+				var ok bool
+				in, bin, ok = s.input(len(body)+len(bin), bin, binary)
 				if ok {
 					req.Inputs = append(req.Inputs, in)
 				}
@@ -230,11 +275,13 @@ func fastDecode(body []byte) (*InferenceRequest, bool) {
 			return s.list(func() bool {
 				var o RequestOutput
 				ok := s.object(func(k string) bool {
-					if k != "name" {
-						return false
-					}
 					var ok bool
-					o.Name, ok = s.str()
+					switch k {
+					case "name":
+						o.Name, ok = s.str()
+					case "parameters":
+						o.Parameters, ok = s.params()
+					}
 					return ok
 				})
 				req.Outputs = append(req.Outputs, o)
@@ -243,7 +290,7 @@ func fastDecode(body []byte) (*InferenceRequest, bool) {
 		}
 		return false
 	})
-	if !ok || !haveInputs || len(req.Inputs) == 0 {
+	if !ok || !haveInputs || len(req.Inputs) == 0 || len(bin) > 0 {
 		return nil, false
 	}
 	if s.ws(); s.i != len(body) {
@@ -252,11 +299,14 @@ func fastDecode(body []byte) (*InferenceRequest, bool) {
 	return req, true
 }
 
-// input reads one input tensor with name, shape, datatype and flat data, in
-// any order; its element count must match the data.
-func (s *scanner) input(bodyLen int) (RequestInput, bool) {
+// input reads one input tensor with name, shape, datatype, parameters and
+// flat data, in any order; its element count must match the data, which
+// with binary true and a binary_data_size parameter is read from the front
+// of bin (returned without it).
+func (s *scanner) input(bodyLen int, bin []byte, binary bool) (RequestInput, []byte, bool) {
 	in := RequestInput{Datatype: FP32}
 	var haveShape, haveType, haveData bool
+	var dt string
 	count := int64(1)
 	ok := s.object(func(k string) bool {
 		switch k {
@@ -265,9 +315,14 @@ func (s *scanner) input(bodyLen int) (RequestInput, bool) {
 			in.Name, ok = s.str()
 			return ok
 		case "datatype":
-			dt, ok := s.str()
+			var ok bool
+			dt, ok = s.str()
 			haveType = true
 			return ok && (dt == FP32 || dt == FP64)
+		case "parameters":
+			var ok bool
+			in.Parameters, ok = s.params()
+			return ok
 		case "shape":
 			haveShape = true
 			in.Shape = []int64{}
@@ -307,8 +362,21 @@ func (s *scanner) input(bodyLen int) (RequestInput, bool) {
 		}
 		return false
 	})
-	if !ok || !haveShape || !haveType || !haveData || len(in.Shape) == 0 || int64(len(in.Data)) != count {
-		return in, false
+	if !ok || !haveShape || !haveType || len(in.Shape) == 0 {
+		return in, bin, false
 	}
-	return in, true
+	if size, isBin := in.Parameters[BinaryDataSize]; isBin {
+		if !binary || haveData {
+			return in, bin, false
+		}
+		var err error
+		if in.Data, bin, err = takeBinary(bin, size, dt, count); err != nil {
+			return in, bin, false
+		}
+		return in, bin, true
+	}
+	if !haveData || int64(len(in.Data)) != count {
+		return in, bin, false
+	}
+	return in, bin, true
 }

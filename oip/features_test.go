@@ -150,7 +150,7 @@ func TestFeatureDialErrors(t *testing.T) {
 func TestFeatureReplyErrors(t *testing.T) {
 	c := &Client{base: "test", o: ClientOptions{FeaturesOutput: "features"}}
 	c.o.defaults()
-	if err := c.setMetadata([]byte(featMeta)); err != nil {
+	if err := c.setMetadataJSON([]byte(featMeta)); err != nil {
 		t.Fatal(err)
 	}
 	for _, c2 := range []struct{ body, msg string }{
@@ -167,7 +167,7 @@ func TestFeatureReplyErrors(t *testing.T) {
 		{`{"outputs":[{"name":"features","shape":[2,3],"datatype":"FP32","data":[1,2,3,4,5,"x"]}]}`, `malformed reply`},
 	} {
 		dst := make([]float32, 6)
-		err := c.decodeFeatures(dst, 2, []byte(c2.body))
+		err := c.decodeFeaturesJSON(dst, 2, []byte(c2.body))
 		if c2.msg == "" {
 			if err != nil || dst[5] != 6 {
 				t.Errorf("reply %s: %v, features %v", c2.body, err, dst)
@@ -192,12 +192,12 @@ func FuzzFeatureReply(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, n uint8) {
 		c := &Client{base: "test", o: ClientOptions{FeaturesOutput: "features"}}
 		c.o.defaults()
-		if err := c.setMetadata([]byte(featMeta)); err != nil {
+		if err := c.setMetadataJSON([]byte(featMeta)); err != nil {
 			t.Fatal(err)
 		}
 		rows := int(n % 8)
 		dst := make([]float32, rows*3)
-		if err := c.decodeFeatures(dst, rows, body); err != nil {
+		if err := c.decodeFeaturesJSON(dst, rows, body); err != nil {
 			if !errors.Is(err, ErrRemote) {
 				t.Fatalf("error %v does not wrap ErrRemote", err)
 			}
@@ -232,7 +232,7 @@ func FuzzFeatureMetadata(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		c := &Client{base: "test", o: ClientOptions{FeaturesOutput: "features"}}
 		c.o.defaults()
-		if err := c.setMetadata(body); err != nil {
+		if err := c.setMetadataJSON(body); err != nil {
 			if !errors.Is(err, ErrRemote) {
 				t.Fatalf("error %v does not wrap ErrRemote", err)
 			}

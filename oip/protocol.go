@@ -21,6 +21,12 @@
 //	GET  /v2/models/{name}/ready
 //	POST /v2/models/{name}/infer
 //
+// Besides JSON, bodies may carry tensors as binary data (the binary tensor
+// data extension of KServe and Triton: [HeaderContentLength],
+// [DecodeBinaryRequest], [EncodeResponse], [ClientOptions.Binary]), and the
+// same model may be served and reached over the v2 gRPC predict service
+// (package [v2grpc]; [GRPCService], grpc://host:port/NAME in [Dial]).
+//
 // A classifier is served with one FP32 input tensor named "input" of shape
 // [-1, C, H, W] (or [-1, D]) and two FP32 outputs of shape [-1, K]:
 // "logits" and "probabilities".
@@ -87,11 +93,14 @@ type InferenceRequest struct {
 }
 
 // ResponseOutput is one output tensor of an inference response.
+// Parameters are the output's parameters as received (binary_data_size for
+// an output sent as binary data); a server sets none.
 type ResponseOutput struct {
-	Name     string    `json:"name"`
-	Shape    []int64   `json:"shape"`
-	Datatype string    `json:"datatype"`
-	Data     []float32 `json:"data"`
+	Name       string         `json:"name"`
+	Shape      []int64        `json:"shape"`
+	Datatype   string         `json:"datatype"`
+	Parameters map[string]any `json:"parameters,omitempty"`
+	Data       []float32      `json:"data"`
 }
 
 // InferenceResponse is the reply to an inference request.
@@ -145,6 +154,13 @@ const maxElements = 1 << 26
 // decodeJSON is [DecodeRequest] with encoding/json: it accepts every valid
 // request and words every error.
 func decodeJSON(body []byte) (*InferenceRequest, error) {
+	return decodeJSONBinary(body, nil, false)
+}
+
+// decodeJSONBinary is decodeJSON for a request of the binary tensor data
+// extension when binary is true: the values of inputs with the parameter
+// binary_data_size are read, in order, from bin, which they must use up.
+func decodeJSONBinary(body, bin []byte, binary bool) (*InferenceRequest, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrBadRequest, fmt.Sprintf(format, args...))
 	}
@@ -181,15 +197,32 @@ func decodeJSON(body []byte) (*InferenceRequest, error) {
 			}
 			count *= d
 		}
-		vals := make([]float32, 0, min(count, int64(len(in.Data)/2+1)))
-		vals, err := appendNumbers(vals, in.Data, 0)
-		if err != nil {
-			return nil, bad("input %q: data: %v", name, err)
+		var vals []float32
+		if size, ok := in.Parameters[BinaryDataSize]; ok {
+			if !binary {
+				return nil, bad("input %q: parameter %s without the %s header", name, BinaryDataSize, HeaderContentLength)
+			}
+			if d := bytes.TrimSpace(in.Data); len(d) > 0 && !bytes.Equal(d, []byte("null")) {
+				return nil, bad("input %q: both data and parameter %s", name, BinaryDataSize)
+			}
+			var err error
+			if vals, bin, err = takeBinary(bin, size, in.Datatype, count); err != nil {
+				return nil, bad("input %q: %v", name, err)
+			}
+		} else {
+			vals = make([]float32, 0, min(count, int64(len(in.Data)/2+1)))
+			var err error
+			if vals, err = appendNumbers(vals, in.Data, 0); err != nil {
+				return nil, bad("input %q: data: %v", name, err)
+			}
 		}
 		if int64(len(vals)) != count {
 			return nil, bad("input %q: shape %v needs %d values, data has %d", name, in.Shape, count, len(vals))
 		}
 		req.Inputs = append(req.Inputs, RequestInput{Name: in.Name, Shape: in.Shape, Datatype: FP32, Parameters: in.Parameters, Data: vals})
+	}
+	if len(bin) > 0 {
+		return nil, bad("%d bytes of binary data after the inputs' (their %s parameters do not add up to the body)", len(bin), BinaryDataSize)
 	}
 	return req, nil
 }

@@ -77,7 +77,7 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, ErrorStatus(err), err.Error())
 		return
 	}
-	req, err := DecodeRequest(body)
+	req, err := ParseRequest(r.Header, body)
 	if err != nil {
 		WriteError(w, http.StatusBadRequest, err.Error())
 		return
@@ -91,7 +91,7 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, status, err.Error())
 		return
 	}
-	WriteJSON(w, http.StatusOK, resp)
+	WriteResponse(w, req, resp)
 }
 
 // Infer answers a decoded request: it checks the input against the model's

@@ -25,6 +25,16 @@
 // output — get 400, 404 or 413 with a v2 error body {"error": "..."}; a
 // failed upstream gets 502, one that does not answer in time 504.
 //
+// Requests and replies may carry their tensors as binary data (the
+// protocol's binary tensor data extension, [oip.HeaderContentLength]); a
+// reply's outputs are binary when the request asks for it, as Triton does.
+// [NewGRPCServer] (Config.GRPCAddr, "trustml serve --grpc") serves the same
+// model over KServe's v2 gRPC predict service ([Server.GRPCService]), with
+// raw tensor contents, the same keys ("authorization" metadata) and
+// metrics; errors map to gRPC codes (InvalidArgument, NotFound,
+// Unauthenticated, ResourceExhausted, Unavailable, DeadlineExceeded). An
+// upstream may be a gRPC model (grpc://host:port/NAME).
+//
 // # Features
 //
 // With [Options.FeaturesOutput] (off by default), the model's

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
 
 	"github.com/trustml/trustml/oip"
 )
@@ -33,6 +34,9 @@ type HTTPOptions struct {
 	// MetricsListener, if set, serves /metrics there instead of on the
 	// main listener (to keep per-key counts off a public port).
 	MetricsListener net.Listener
+	// GRPCListener, if set, serves the v2 gRPC predict service there
+	// ([NewGRPCServer]) beside HTTP, stopped gracefully with it.
+	GRPCListener net.Listener
 	// Logger receives the HTTP server's own errors (default: the
 	// server's).
 	Logger *slog.Logger
@@ -94,12 +98,17 @@ func Serve(ctx context.Context, ln net.Listener, s *Server, o HTTPOptions) error
 		}
 	}
 	srv := newServer(h)
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- srv.Serve(ln) }()
 	var msrv *http.Server
 	if o.MetricsListener != nil {
 		msrv = newServer(s.MetricsHandler())
 		go func() { errc <- msrv.Serve(o.MetricsListener) }()
+	}
+	var gs *grpc.Server
+	if o.GRPCListener != nil {
+		gs = NewGRPCServer(s)
+		go serveGRPC(gs, o.GRPCListener, errc)
 	}
 	var serveErr error
 	select {
@@ -113,6 +122,9 @@ func Serve(ctx context.Context, ln net.Listener, s *Server, o HTTPOptions) error
 	err := srv.Shutdown(sctx)
 	if msrv != nil {
 		err = errors.Join(err, msrv.Shutdown(sctx))
+	}
+	if gs != nil {
+		err = errors.Join(err, stopGRPC(sctx, gs))
 	}
 	err = errors.Join(err, s.Close(sctx))
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {

@@ -21,6 +21,9 @@ import (
 type Config struct {
 	// Addr is the address to listen on (":8080" for all interfaces).
 	Addr string `flag:"addr" help:"address to listen on (\":8080\" for all interfaces)"`
+	// GRPCAddr, if set, also serves the v2 gRPC predict service there (the
+	// same model, defense, batching, keys and metrics).
+	GRPCAddr string `flag:"grpc" help:"also serve the v2 gRPC predict service (KServe's GRPCInferenceService) on this address, e.g. 127.0.0.1:8081"`
 	// MetricsAddr, if set, serves /metrics there instead of on Addr.
 	MetricsAddr string `flag:"metrics-addr" help:"serve /metrics on this address instead of --addr"`
 	// Model is the model to serve; nil in proxy mode, and otherwise opened
@@ -29,12 +32,13 @@ type Config struct {
 	// defaults to [ModelName] of it).
 	Model     model.Classifier
 	ModelSpec string `flag:"model" help:"model: \"default\" (the embedded Fashion-MNIST CNN), another embedded name, a checkpoint file written by \"trustml train\", or an ONNX model (model.onnx)"`
-	// Upstream, if set, is the URL http://host:port/v2/models/NAME of the
-	// model to forward requests to (proxy mode), dialled with UpstreamOptions.
+	// Upstream, if set, is the URL http://host:port/v2/models/NAME (or
+	// grpc://host:port/NAME) of the model to forward requests to (proxy
+	// mode), dialled with UpstreamOptions (Binary for the binary extension).
 	// With Server.FeaturesOutput set, the upstream's feature output of that
 	// name (or UpstreamOptions.FeaturesOutput) is forwarded; an upstream
 	// without it is an error naming its outputs.
-	Upstream        string            `flag:"upstream" help:"proxy mode: forward requests to the v2 model at http://host:port/v2/models/NAME"`
+	Upstream        string            `flag:"upstream" help:"proxy mode: forward requests to the v2 model at http://host:port/v2/models/NAME or grpc://host:port/NAME"`
 	UpstreamOptions oip.ClientOptions `flagprefix:"upstream-"`
 	// KServe holds the arguments KServe gives a transformer, applied by
 	// [KServe.Apply] before anything else.
@@ -132,6 +136,15 @@ func Run(ctx context.Context, cfg Config) (err error) {
 			return errors.Join(fmt.Errorf("serve: metrics: %w", err), srv.Close(ctx))
 		}
 	}
+	if cfg.GRPCAddr != "" {
+		if cfg.HTTP.GRPCListener, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
+			ln.Close()
+			if cfg.HTTP.MetricsListener != nil {
+				cfg.HTTP.MetricsListener.Close()
+			}
+			return errors.Join(fmt.Errorf("serve: grpc: %w", err), srv.Close(ctx))
+		}
+	}
 	o := srv.o
 	attrs := []any{"url", "http://" + ln.Addr().String() + "/v2/models/" + o.Name, "defense", o.Defense,
 		"max_batch", o.Batch.MaxBatch, "max_delay", o.Batch.MaxDelay, "workers", o.Batch.Workers}
@@ -140,6 +153,9 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	if o.FeaturesOutput != "" {
 		attrs = append(attrs, "features", o.FeaturesOutput, "features_defended", false)
+	}
+	if cfg.HTTP.GRPCListener != nil {
+		attrs = append(attrs, "grpc", grpcURL(cfg.HTTP.GRPCListener, o.Name))
 	}
 	if cfg.HTTP.MetricsListener != nil {
 		attrs = append(attrs, "metrics", "http://"+cfg.HTTP.MetricsListener.Addr().String()+"/metrics")
@@ -158,7 +174,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 type KServe struct {
 	Name           string `flag:"model_name" help:"KServe: the InferenceService's name (sets --name)"`
 	PredictorHost  string `flag:"predictor_host" help:"KServe: host[:port] of the predictor (sets --upstream)"`
-	Protocol       string `flag:"protocol" help:"KServe: the predictor's protocol (only v2 is supported)"`
+	Protocol       string `flag:"protocol" help:"KServe: the predictor's protocol (v2, or grpc-v2 for its gRPC service)"`
 	PredictorModel string `flag:"upstream-model" help:"with --predictor_host: the model's name at the predictor (default: --model_name)"`
 	Port           int    `flag:"http_port" help:"KServe: port to listen on (sets --addr :PORT)"`
 }
@@ -166,8 +182,8 @@ type KServe struct {
 // Apply sets cfg from the KServe arguments: the name, the port to listen
 // on, and the predictor as the upstream, where cfg does not set them.
 func (k KServe) Apply(cfg *Config) error {
-	if k.Protocol != "" && k.Protocol != "v2" {
-		return fmt.Errorf("serve: KServe protocol %q: trustml serve speaks the v2 REST protocol only", k.Protocol)
+	if k.Protocol != "" && k.Protocol != "v2" && k.Protocol != "grpc-v2" {
+		return fmt.Errorf("serve: KServe protocol %q: trustml serve speaks v2 (REST) and grpc-v2 only", k.Protocol)
 	}
 	if k.Name != "" && cfg.Server.Name == "" {
 		cfg.Server.Name = k.Name
@@ -184,6 +200,13 @@ func (k KServe) Apply(cfg *Config) error {
 			return errors.New("serve: a KServe predictor host needs the model name (--model_name or --upstream-model) to name the predictor's model")
 		}
 		host := k.PredictorHost
+		if k.Protocol == "grpc-v2" {
+			if _, rest, ok := strings.Cut(host, "://"); ok {
+				host = rest
+			}
+			cfg.Upstream = "grpc://" + strings.TrimSuffix(host, "/") + "/" + m
+			return nil
+		}
 		if !strings.Contains(host, "://") {
 			host = "http://" + host
 		}

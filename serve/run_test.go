@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"net"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -19,7 +20,9 @@ func TestKServeApply(t *testing.T) {
 		{KServe{Name: "fraud", PredictorHost: "fraud-predictor.ns", Port: 8080, Protocol: "v2"}, "fraud", ":8080", "http://fraud-predictor.ns/v2/models/fraud", ""},
 		{KServe{Name: "a", PredictorHost: "https://p:81/", PredictorModel: "b"}, "a", "", "https://p:81/v2/models/b", ""},
 		{KServe{PredictorHost: "x:80"}, "", "", "", "model name"},
-		{KServe{Protocol: "grpc-v2"}, "", "", "", "v2 REST protocol only"},
+		{KServe{Name: "m", PredictorHost: "p.ns:9000", Protocol: "grpc-v2"}, "m", "", "grpc://p.ns:9000/m", ""},
+		{KServe{Name: "m", PredictorHost: "http://p.ns:9000/", Protocol: "grpc-v2"}, "m", "", "grpc://p.ns:9000/m", ""},
+		{KServe{Protocol: "v1"}, "", "", "", "v2 (REST) and grpc-v2 only"},
 	} {
 		var cfg Config
 		err := c.k.Apply(&cfg)
@@ -63,5 +66,43 @@ func TestRun(t *testing.T) {
 		if err := Run(context.Background(), c.cfg); err == nil || !strings.Contains(err.Error(), c.msg) {
 			t.Errorf("Run(%+v): err %v, want %q", c.cfg, err, c.msg)
 		}
+	}
+}
+
+// TestRunGRPC serves a model over HTTP and gRPC through Run, queries it
+// over gRPC, and checks that both shut down cleanly when the context ends.
+func TestRunGRPC(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Config{Addr: "127.0.0.1:0", GRPCAddr: addr, Model: testNet(t), Server: Options{Name: "cnn"}})
+	}()
+	var c *oip.Client
+	for i := 0; i < 50; i++ {
+		if c, err = oip.Dial(ctx, "grpc://"+addr+"/cnn", oip.ClientOptions{Retries: -1}); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Logits(ctx, make([]float32, 3), images(1, 1, 36)); err != nil {
+		t.Errorf("gRPC query through Run: %v", err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	err = Run(context.Background(), Config{Addr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:-1", Model: testNet(t), Server: Options{Name: "m"}})
+	if err == nil || !strings.Contains(err.Error(), "grpc") {
+		t.Errorf("bad gRPC address: %v", err)
 	}
 }

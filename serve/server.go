@@ -273,7 +273,7 @@ func (s *Server) infer(ctx context.Context, req *oip.InferenceRequest, n int) (*
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v2", s.counted("server", func(w http.ResponseWriter, _ *http.Request) int {
-		return oip.WriteJSON(w, http.StatusOK, map[string]any{"name": "trustml", "version": "v2", "extensions": []string{}})
+		return oip.WriteJSON(w, http.StatusOK, map[string]any{"name": "trustml", "version": "v2", "extensions": []string{"binary_tensor_data"}})
 	}))
 	mux.HandleFunc("GET /v2/health/live", s.counted("live", func(w http.ResponseWriter, _ *http.Request) int {
 		return oip.WriteJSON(w, http.StatusOK, map[string]bool{"live": true})
@@ -376,7 +376,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) (string, int, in
 	if err != nil {
 		return keyName, 0, oip.WriteError(w, oip.ErrorStatus(err), err.Error()), err
 	}
-	req, err := oip.DecodeRequest(body)
+	req, err := oip.ParseRequest(r.Header, body)
 	if err != nil {
 		return keyName, 0, oip.WriteError(w, http.StatusBadRequest, err.Error()), err
 	}
@@ -401,7 +401,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request) (string, int, in
 	if err != nil {
 		return keyName, n, oip.WriteError(w, errorStatus(err), err.Error()), err
 	}
-	return keyName, n, oip.WriteJSON(w, http.StatusOK, resp), nil
+	return keyName, n, oip.WriteResponse(w, req, resp), nil
 }
 
 // errorStatus maps an inference error to its HTTP status.

@@ -14,16 +14,16 @@ import (
 
 // SpecHelp describes the model specifications [Open] and [OpenNetwork]
 // accept, for flag help.
-const SpecHelp = `model: "default" (the embedded Fashion-MNIST CNN), another embedded name, a checkpoint file written by "trustml train", an ONNX model (model.onnx), or (where a served model will do) http://host:port/v2/models/NAME`
+const SpecHelp = `model: "default" (the embedded Fashion-MNIST CNN), another embedded name, a checkpoint file written by "trustml train", an ONNX model (model.onnx), or (where a served model will do) http://host:port/v2/models/NAME or grpc://host:port/NAME`
 
 // FeaturesHelp describes the flag that sets [oip.ClientOptions.FeaturesOutput]
 // (--features-output), for flag help.
 const FeaturesHelp = `served model: the server's output holding the penultimate features ("trustml serve --features-output NAME"), which feature-based OoD detectors need`
 
 // IsRemote reports whether spec names a model served over the Open
-// Inference Protocol (an http or https URL).
+// Inference Protocol (an http, https or grpc URL).
 func IsRemote(spec string) bool {
-	return strings.HasPrefix(spec, "http://") || strings.HasPrefix(spec, "https://")
+	return strings.HasPrefix(spec, "http://") || strings.HasPrefix(spec, "https://") || strings.HasPrefix(spec, "grpc://")
 }
 
 // OpenNetwork resolves a model specification to a network trustml can run,
@@ -56,7 +56,8 @@ func OpenNetwork(spec string) (*nn.Network, map[string]string, error) {
 
 // Open resolves a model specification to a classifier: what
 // [OpenNetwork] accepts, or the URL of a model served over the Open
-// Inference Protocol (http://host:port/v2/models/NAME), reached with opts
+// Inference Protocol (http://host:port/v2/models/NAME, or
+// grpc://host:port/NAME for its gRPC service), reached with opts
 // (a [model.FeatureExtractor] when opts.FeaturesOutput names the server's
 // feature output; local networks always are one).
 func Open(ctx context.Context, spec string, opts oip.ClientOptions) (model.Classifier, error) {

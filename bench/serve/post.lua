@@ -1,9 +1,16 @@
 -- wrk script for bench/serve/run.sh: POST the same v2 inference request
--- ($BODY) on every connection; each thread stops after $MAX_PER_THREAD
+-- ($BODY, JSON or binary) on every connection; each thread stops after $MAX_PER_THREAD
 -- replies (0: no limit, wrk's -d bounds the time). done() prints one JSON
 -- line that bench/serve reads.
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
+-- $HEADER_LEN set: $BODY is a binary tensor extension body whose JSON
+-- header has that many bytes.
+local hl = os.getenv("HEADER_LEN")
+if hl and hl ~= "" then
+  wrk.headers["Content-Type"] = "application/octet-stream"
+  wrk.headers["Inference-Header-Content-Length"] = hl
+end
 local f = assert(io.open(os.getenv("BODY"), "rb"))
 wrk.body = f:read("*a")
 f:close()

@@ -67,5 +67,6 @@ served over the Open Inference Protocol (http://host:port/v2/models/NAME).`,
 	cmd.Flags().StringVar(&split, "split", "test", "split: train or test")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().StringVar(&co.FeaturesOutput, "features-output", "", zoo.FeaturesHelp)
+	cmd.Flags().BoolVar(&co.Binary, "binary", false, "served model over HTTP: send and receive tensors as binary data (the v2 binary tensor extension)")
 	return cmd
 }

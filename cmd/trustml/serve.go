@@ -36,7 +36,8 @@ model (--model) or, with --upstream, a model an existing v2 server serves: each
 request is forwarded, and the defense is applied to what comes back.
 
 Endpoints: GET /v2/health/live, /v2/health/ready, /v2/models/NAME,
-/v2/models/NAME/ready; POST /v2/models/NAME/infer; GET /metrics. The model
+/v2/models/NAME/ready; POST /v2/models/NAME/infer (JSON, or the binary tensor
+extension); GET /metrics; with --grpc, KServe's v2 gRPC service. The model
 takes one FP32 input "input" [N dims...] with values in [0, 1] and returns
 "logits" and "probabilities" (or the defense's one output).
 
@@ -51,6 +52,7 @@ gracefully. As a KServe transformer, KServe's arguments (--model_name,
 Defenses: ` + strings.Join(defense.Names(), ", "),
 		Example: `  trustml serve --addr 127.0.0.1:8080
   trustml serve --upstream http://triton:8000/v2/models/resnet --addr :8080
+  trustml serve --grpc 127.0.0.1:8081   # then: trustml eval --model grpc://127.0.0.1:8081/fashion-cnn
   trustml serve --keys keys.txt --counts /var/lib/trustml/counts --budget 10000 --rate 20
   trustml attack --model http://127.0.0.1:8080/v2/models/fashion-cnn --defenses none`,
 		Args: cobra.NoArgs,

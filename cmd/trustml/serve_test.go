@@ -232,7 +232,7 @@ func TestServeCLIErrors(t *testing.T) {
 		{[]string{"--defense-param", "colour=1"}, "", "unknown parameter"},
 		{[]string{"--input-range", "1,0"}, "", "--input-range"},
 		{[]string{"--log-format", "xml"}, "", "--log-format"},
-		{[]string{"--protocol", "grpc-v2"}, "", "v2 REST protocol only"},
+		{[]string{"--protocol", "v1"}, "", "v2 (REST) and grpc-v2 only"},
 		{[]string{"--predictor_host", "x:80"}, "", "--model_name"},
 		{[]string{"--upstream", "http://127.0.0.1:1/v2/models/m"}, "", "upstream"},
 		{[]string{"--model", filepath.Join(dir, "missing.ckpt")}, "", "missing.ckpt"},
