@@ -19,6 +19,12 @@
 // Buffers are owned by the layers and reused across steps: a training step
 // allocates nothing once the batch size has been seen.
 //
+// A [MapNet] ([MapSpec], [NewMapNet]) is the fully convolutional variant
+// for dense prediction: no final dense layer, an optional siamese stem
+// shared by several input images, and several output maps (a detector's
+// per-scale heads); [KindUpsample] and [PyramidPooling] are the layers such
+// networks add.
+//
 // A Network implements [model.Classifier], [model.InputGrader],
 // [model.ParamGrader], [model.FeatureExtractor] and [model.Cloner]. It is not
 // safe for concurrent use; [Network.Clone] makes an independent copy.

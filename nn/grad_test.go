@@ -41,7 +41,7 @@ func gradCases(t *testing.T) []gradCase {
 		{"residual identity", Spec{InputShape: img, NumClasses: 3, Layers: l(LayerSpec{Kind: KindConv, Out: 2, Kernel: 3, Pad: 1}, LayerSpec{Kind: KindResidual, Body: []LayerSpec{{Kind: KindConv, Out: 2, Kernel: 3, Pad: 1}}})}, false},
 		{"resnet8", res, true},
 		{"resnet8 eval", res, false},
-	}, importedGradCases(img)...)
+	}, append(importedGradCases(img), detectionGradCases(img)...)...)
 }
 
 // separated returns n values in [0, 1] that are pairwise at least 1/(2n)

@@ -139,6 +139,8 @@ func newLayer(s LayerSpec) (layer, error) {
 		return newConcat(s.Branches)
 	case KindSlice:
 		return newSlice(s.Channels)
+	case KindUpsample:
+		return newUpsample(s.Stride)
 	case KindResidual:
 		body, err := newSeq(s.Body)
 		if err != nil {

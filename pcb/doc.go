@@ -24,6 +24,25 @@
 // image) and a multinomial logistic regression fitted on the training pairs
 // ([Fit]) gives its defect [Class] and a confidence.
 //
+// # Deep detector
+//
+// [Deep] is the paper's kind of detector in trustml's engine (an
+// [nn.MapNet] built by [DeepSpec]): the template and the tested image,
+// downscaled by DeepParams.Down, go through one shared convolutional stem
+// (siamese: the same weights for both) whose features are concatenated; a
+// strided trunk holds a group pyramid pooling module ([nn.PyramidPooling]:
+// average pooling over 2, 4 and 8 cells at stride 8, 1×1 convolutions,
+// nearest upsampling, concatenation) inside a residual block that brings
+// the context back to stride 4. Two anchor-free prediction heads, at
+// strides 4 and 8, give per cell a logit per defect type and the log
+// distances to the box's four edges (FCOS-style centre regression; a box
+// goes to one head by its size, its positive cells are those near its
+// centre). [TrainDeep] minimises the sigmoid focal loss of the logits plus
+// the L1 loss of the distances with Adam on random crops (one per pair and
+// epoch, mostly around a defect, flipped at random); [Deep.Detect] decodes
+// every cell whose best type is confident enough and applies per-type
+// non-maximum suppression.
+//
 // # Evaluation
 //
 // [Evaluate] follows the authors' protocol: a detection is correct when its

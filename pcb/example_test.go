@@ -57,3 +57,37 @@ func ExampleFit() {
 	fmt.Println(st.Pairs, "training pairs;", len(dets) > 0, err, "shift", al.DX, al.DY)
 	// Output: 4 training pairs; true <nil> shift 0 0
 }
+
+// TrainDeep trains the two-input CNN on DeepPCB pairs (here a tiny one on
+// the 4 training pairs of the test data, at a tenth of the resolution) and
+// Detect finds defects with it.
+func ExampleTrainDeep() {
+	pairs, err := pcb.ReadSplit("testdata/deeppcb", "trainval")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	p := pcb.DefaultDeepParams()
+	p.Down, p.Width, p.Crop, p.Epochs, p.Batch = 10, 2, 64, 1, 2
+	d, st, err := pcb.TrainDeep(context.Background(), pairs, p, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("%d pairs, %d steps, %d parameters\n", st.Pairs, st.Steps, st.Params)
+	for _, s := range d.Net().OutputShapes() {
+		fmt.Printf("head: %d×%d cells of %d outputs\n", s[0], s[1], s[2])
+	}
+	tmpl, test, err := pairs[0].Load()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	dets, err := d.Detect(tmpl, test)
+	fmt.Println(err == nil && len(dets) <= 100)
+	// Output:
+	// 4 pairs, 2 steps, 5376 parameters
+	// head: 16×16 cells of 10 outputs
+	// head: 8×8 cells of 10 outputs
+	// true
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"math"
 	"os"
@@ -22,24 +23,36 @@ type TrainConfig struct {
 	DataDir string `flag:"data-dir" help:"DeepPCB root holding PCBData/ (default $TRUSTML_DEEPPCB, then ../shared/data/deeppcb)"`
 	Split   string `flag:"split" help:"pairs to fit on: trainval or test"`
 	Limit   int    `flag:"limit" help:"fit on the first n pairs only (0: all)"`
-	Out     string `flag:"out" help:"write the fitted baseline here (JSON, atomically)"`
+	Out     string `flag:"out" help:"write the fitted detector here, atomically (empty: pcb-baseline.json, or pcb-deep.ckpt with --detector deep)"`
+	// Detector is "baseline" (the image-difference detector) or "deep"
+	// (the two-input CNN, [TrainDeep]).
+	Detector string `flag:"detector" help:"baseline (image difference and a classifier) or deep (the two-input CNN with group pyramid pooling)"`
 	Params
+	Deep DeepParams `flagprefix:"deep-"`
 }
 
-// DefaultTrainConfig fits on the 1,000 trainval pairs with [DefaultParams].
+// DefaultTrainConfig fits the baseline on the 1,000 trainval pairs with
+// [DefaultParams]; with Detector "deep" it trains the deep detector with
+// [DefaultDeepParams].
 func DefaultTrainConfig() TrainConfig {
-	return TrainConfig{Split: "trainval", Out: "pcb-baseline.json", Params: DefaultParams()}
+	return TrainConfig{Split: "trainval", Detector: "baseline", Params: DefaultParams(), Deep: DefaultDeepParams()}
 }
 
 // TrainReport is what [RunTrain] returns.
 type TrainReport struct {
 	TrainStats
-	Out     string  `json:"out"`
-	Seconds float64 `json:"seconds"`
+	// Deep is set when the deep detector was trained.
+	Deep    *DeepStats `json:"deep,omitempty"`
+	Out     string     `json:"out"`
+	Seconds float64    `json:"seconds"`
 }
 
 // WriteText prints the fit's summary.
 func (r *TrainReport) WriteText(w io.Writer) error {
+	if r.Deep != nil {
+		_, err := fmt.Fprintf(w, "trained the deep detector (%d parameters) on %d pairs: %d steps, last epoch's mean loss %.4f, %.1fs\nwrote %s\n", r.Deep.Params, r.Deep.Pairs, r.Deep.Steps, r.Deep.Loss, r.Seconds, r.Out)
+		return err
+	}
 	fmt.Fprintf(w, "fitted the baseline's classifier on %d pairs: %d candidate components (background %d", r.Pairs, r.Candidates, r.PerClass[0])
 	for _, c := range Classes() {
 		fmt.Fprintf(w, ", %s %d", c, r.PerClass[c])
@@ -51,22 +64,48 @@ func (r *TrainReport) WriteText(w io.Writer) error {
 // RunTrain reads the pairs, fits a [Baseline] ([Fit]) and saves it to
 // c.Out.
 func RunTrain(ctx context.Context, c *TrainConfig, rep progress.Reporter) (*TrainReport, error) {
-	if c.Out == "" {
-		return nil, errors.New("pcb: train needs --out, the file to save the baseline to")
+	deep, err := isDeep(c.Detector)
+	if err != nil {
+		return nil, err
+	}
+	out := c.Out
+	if out == "" {
+		out = map[bool]string{false: "pcb-baseline.json", true: "pcb-deep.ckpt"}[deep]
 	}
 	pairs, err := readLimited(c.DataDir, c.Split, c.Limit)
 	if err != nil {
 		return nil, err
 	}
 	t0 := time.Now()
+	if deep {
+		d, st, err := TrainDeep(ctx, pairs, c.Deep, rep)
+		if err != nil {
+			return nil, err
+		}
+		if err := d.Save(out, st); err != nil {
+			return nil, fmt.Errorf("pcb: saving the deep detector: %w", err)
+		}
+		return &TrainReport{Deep: &st, Out: out, Seconds: time.Since(t0).Seconds()}, nil
+	}
 	b, st, err := Fit(ctx, pairs, c.Params, rep)
 	if err != nil {
 		return nil, err
 	}
-	if err := atomicfile.Write(c.Out, 0o644, b.Write); err != nil {
+	if err := atomicfile.Write(out, 0o644, b.Write); err != nil {
 		return nil, fmt.Errorf("pcb: saving the baseline: %w", err)
 	}
-	return &TrainReport{TrainStats: st, Out: c.Out, Seconds: time.Since(t0).Seconds()}, nil
+	return &TrainReport{TrainStats: st, Out: out, Seconds: time.Since(t0).Seconds()}, nil
+}
+
+// isDeep reads a detector name: "baseline" (or empty) or "deep".
+func isDeep(name string) (bool, error) {
+	switch name {
+	case "", "baseline":
+		return false, nil
+	case "deep":
+		return true, nil
+	}
+	return false, fmt.Errorf("pcb: detector %q: want baseline or deep", name)
 }
 
 func readLimited(dir, split string, limit int) ([]Pair, error) {
@@ -103,17 +142,20 @@ type DetectConfig struct {
 	Split   string     `flag:"split" help:"pairs to detect on: test or trainval"`
 	Limit   int        `flag:"limit" help:"the first n pairs only (0: all)"`
 	Shard   shard.Spec `flag:"shard" help:"only shard i/N of the pairs"`
-	Model   string     `flag:"model" help:"the baseline saved by trustml pcb train --out"`
-	Out     string     `flag:"out" help:"directory for one NAME.txt of x1,y1,x2,y2,confidence,type lines per tested image (empty: none)"`
-	PNG     string     `flag:"png" help:"directory for NAME.png: template and tested image side by side with the boxes (empty: none)"`
-	MinConf float64    `flag:"min-conf" help:"draw only detections at least this confident"`
-	Base    *Baseline  `json:"-"` // used instead of Model when set
-	Pairs   []Pair     `json:"-"` // used instead of DataDir and Split when set
+	Model   string     `flag:"model" help:"the detector saved by trustml pcb train --out (empty: pcb-baseline.json, or pcb-deep.ckpt with --detector deep)"`
+	// Detector is "baseline" or "deep": which kind Model holds.
+	Detector string    `flag:"detector" help:"baseline or deep: the kind of detector --model holds"`
+	Out      string    `flag:"out" help:"directory for one NAME.txt of x1,y1,x2,y2,confidence,type lines per tested image (empty: none)"`
+	PNG      string    `flag:"png" help:"directory for NAME.png: template and tested image side by side with the boxes (empty: none)"`
+	MinConf  float64   `flag:"min-conf" help:"draw only detections at least this confident"`
+	Base     *Baseline `json:"-"` // used instead of Model when set
+	Deep     *Deep     `json:"-"` // used instead of Model (and Base) when set
+	Pairs    []Pair    `json:"-"` // used instead of DataDir and Split when set
 }
 
 // DefaultDetectConfig detects on the 500 test pairs with pcb-baseline.json.
 func DefaultDetectConfig() DetectConfig {
-	return DetectConfig{Split: "test", Model: "pcb-baseline.json", MinConf: 0.3}
+	return DetectConfig{Split: "test", Detector: "baseline", MinConf: 0.3}
 }
 
 // DetectReport is what [RunDetect] returns: the detections of every pair,
@@ -139,12 +181,9 @@ func (r *DetectReport) WriteText(w io.Writer) error {
 // annotations.
 func RunDetect(ctx context.Context, c *DetectConfig, rep progress.Reporter) (*DetectReport, error) {
 	rep = progress.Or(rep)
-	b := c.Base
-	var err error
-	if b == nil {
-		if b, err = OpenBaseline(c.Model); err != nil {
-			return nil, err
-		}
+	detect, err := c.detector()
+	if err != nil {
+		return nil, err
 	}
 	pairs := c.Pairs
 	if pairs == nil {
@@ -175,7 +214,7 @@ func RunDetect(ctx context.Context, c *DetectConfig, rep progress.Reporter) (*De
 		if err != nil {
 			return nil, err
 		}
-		dets, al, err := b.Detect(tmpl, test)
+		dets, al, err := detect(tmpl, test)
 		if err != nil {
 			return nil, fmt.Errorf("pcb: %s: %w", p.Name, err)
 		}
@@ -203,6 +242,41 @@ func RunDetect(ctx context.Context, c *DetectConfig, rep progress.Reporter) (*De
 		return nil, err
 	}
 	return r, nil
+}
+
+// detector returns the detection function of the configured detector.
+func (c *DetectConfig) detector() (func(tmpl, test *image.Gray) ([]Detection, Alignment, error), error) {
+	if c.Deep != nil {
+		return func(tmpl, test *image.Gray) ([]Detection, Alignment, error) {
+			dets, err := c.Deep.Detect(tmpl, test)
+			return dets, Alignment{}, err
+		}, nil
+	}
+	if c.Base != nil {
+		return c.Base.Detect, nil
+	}
+	deep, err := isDeep(c.Detector)
+	if err != nil {
+		return nil, err
+	}
+	if deep {
+		model := c.Model
+		if model == "" {
+			model = "pcb-deep.ckpt"
+		}
+		if c.Deep, _, err = OpenDeep(model); err != nil {
+			return nil, err
+		}
+		return c.detector()
+	}
+	model := c.Model
+	if model == "" {
+		model = "pcb-baseline.json"
+	}
+	if c.Base, err = OpenBaseline(model); err != nil {
+		return nil, err
+	}
+	return c.Base.Detect, nil
 }
 
 // EvalConfig configures [RunEval]; its tags are the flags of
