@@ -139,6 +139,20 @@ type CSVOptions struct {
 	// caller: a first row dropped as a header, an inferred task or layout.
 	// Notes and errors name the command-line options of [FileFlags].
 	Warn func(msg string)
+	// Missing reads an empty feature field, NA, NaN, N/A or ? as a missing
+	// value (NaN) instead of an error, for imputation; labels and targets
+	// must still be present.
+	Missing bool
+}
+
+// isMissing reports whether a feature field marks a missing value (see
+// CSVOptions.Missing).
+func isMissing(f string) bool {
+	switch strings.ToLower(f) {
+	case "", "na", "nan", "n/a", "?":
+		return true
+	}
+	return false
 }
 
 func (o *CSVOptions) warn(format string, args ...any) {
@@ -275,7 +289,7 @@ func ReadCSV(r io.Reader, name string, opt CSVOptions) (*Dataset, error) {
 						continue
 					}
 					f = strings.TrimSpace(f)
-					if _, err := strconv.ParseFloat(f, 64); f != "" && err != nil && !errors.Is(err, strconv.ErrRange) {
+					if _, err := strconv.ParseFloat(f, 64); f != "" && err != nil && !errors.Is(err, strconv.ErrRange) && !(opt.Missing && isMissing(f)) {
 						header = true
 						opt.warn("%s: line %d read as a header (%s): its column %d, %q, is not a number (--header no reads it as data)", name, line, headerList(rec), j+1, f)
 						break
@@ -324,6 +338,9 @@ func ReadCSV(r io.Reader, name string, opt CSVOptions) (*Dataset, error) {
 				continue
 			}
 			v, err := parseValue64(f)
+			if opt.Missing && isMissing(f) {
+				v, err = math.NaN(), nil
+			}
 			if err != nil {
 				return nil, lineError(name, line, colName(j), "%v", err)
 			}

@@ -67,6 +67,8 @@ type FileOptions struct {
 	// Warn, if not nil, receives notes on choices made while reading (a
 	// dropped header row, an inferred task); see [CSVOptions].
 	Warn func(msg string)
+	// Missing reads missing CSV feature values as NaN (CSVOptions.Missing).
+	Missing bool
 }
 
 // FileFlag describes a command-line option of [FileOptions], set by
@@ -280,7 +282,7 @@ func OpenFile(path string, opt FileOptions) (*Dataset, error) {
 			shape = []int{opt.Features}
 		}
 		return LoadCSV(path, CSVOptions{Header: opt.Header, LabelColumn: opt.LabelColumn, LabelName: opt.LabelName, NoLabel: opt.NoLabel,
-			Regression: opt.Regression, Classification: opt.Classification, Comma: comma, Shape: shape, Float64: opt.Float64, Warn: opt.Warn})
+			Regression: opt.Regression, Classification: opt.Classification, Comma: comma, Shape: shape, Float64: opt.Float64, Warn: opt.Warn, Missing: opt.Missing})
 	case "libsvm":
 		return LoadLIBSVM(path, LIBSVMOptions{Regression: opt.Regression})
 	case "npy":

@@ -1,6 +1,7 @@
 package impute_test
 
 import (
+	"context"
 	"fmt"
 	"math"
 
@@ -26,4 +27,20 @@ func Example() {
 	// Output:
 	// mean: 26.67 2.333
 	// knn:  25 2.5
+}
+
+// ExampleRun removes 20% of iris's entries at random, fills them by
+// column means and scores the downstream LS-SVM on held-out rows, as
+// "trustml kernel impute --data iris --remove 0.2 --method mean" does.
+func ExampleRun() {
+	cfg := impute.DefaultConfig()
+	cfg.Data, cfg.Method, cfg.Remove = "iris", impute.MethodMean, 0.2
+	r, err := impute.Run(context.Background(), cfg)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(r.Rows, r.Features, r.Missing == r.Removed, r.Metric, r.TestRows)
+	// Output:
+	// 150 4 true test accuracy 45
 }

@@ -1,8 +1,11 @@
 // Package impute fills missing features (NaN) of tabular data: column
-// means, k nearest neighbours (scikit-learn's KNNImputer semantics) and a
-// supervised kernel imputation that learns the bandwidth of an
-// observed-coordinate Gaussian kernel for the downstream task
-// (methods/kernels.md §9, reduced; see [Supervised]).
+// means ([Mean]), k nearest neighbours ([KNN], scikit-learn's KNNImputer
+// semantics), supervised kernel imputation ([Supervised],
+// methods/kernels.md §9: a kernel matrix learned for the downstream SVM,
+// then missing entries whose distances agree with it) and its reduced form
+// ([Bandwidth]: only the kernel's bandwidth learned, kernel-weighted
+// means). [Run] imputes a data file and scores a downstream model on the
+// result (trustml kernel impute).
 //
 // Matrices hold one sample per row; NaN marks a missing entry.
 package impute
@@ -166,8 +169,8 @@ func KNN(X *mat.Dense, k int) (*mat.Dense, error) {
 	return out, nil
 }
 
-// Config configures [Supervised].
-type Config struct {
+// BandwidthConfig configures [Bandwidth].
+type BandwidthConfig struct {
 	// Gammas are the candidate γ of the observed-coordinate Gaussian
 	// kernel exp(−γ·d²_nan) with d²_nan the nan-Euclidean squared distance
 	// divided by the number of features (default 1/2, 1, 2, 4, 8, 16).
@@ -181,13 +184,14 @@ type Config struct {
 	Seed uint64
 }
 
-// DefaultConfig returns the defaults of [Config] for classification.
-func DefaultConfig() Config {
-	return Config{Gammas: []float64{0.5, 1, 2, 4, 8, 16}, Reg: 1, Folds: 3, Seed: 1}
+// DefaultBandwidthConfig returns the defaults of [BandwidthConfig] for
+// classification.
+func DefaultBandwidthConfig() BandwidthConfig {
+	return BandwidthConfig{Gammas: []float64{0.5, 1, 2, 4, 8, 16}, Reg: 1, Folds: 3, Seed: 1}
 }
 
-// Result is the output of [Supervised].
-type Result struct {
+// BandwidthResult is the output of [Bandwidth].
+type BandwidthResult struct {
 	// X is the imputed matrix.
 	X *mat.Dense
 	// Gamma is the kernel parameter chosen for the downstream task.
@@ -205,8 +209,8 @@ type Labels struct {
 
 func (l Labels) n() int { return max(len(l.Class), len(l.Target)) }
 
-// Supervised imputes X in two stages (a reduced form of methods/kernels.md
-// §9). Stage 1 learns the kernel for the downstream task: the
+// Bandwidth imputes X in two stages (a reduced form of methods/kernels.md
+// §9; [Supervised] is the full one). Stage 1 learns the kernel for the downstream task: the
 // observed-coordinate Gaussian kernel K_ik = exp(−γ·d²_nan(x_i, x_k)/d)
 // is computed on the rows with missing entries left missing, and γ is
 // chosen among cfg.Gammas by K-fold cross-validation of the downstream
@@ -216,9 +220,9 @@ func (l Labels) n() int { return max(len(l.Class), len(l.Target)) }
 // (kernel regression to the learned similarity), the column mean where
 // those weights vanish. The paper's stage 1 learns a full matrix K by
 // alternating Adam steps on the SVM dual and its stage 2 fits distances to
-// K; neither is done here.
-func Supervised(ctx context.Context, X *mat.Dense, y Labels, cfg Config) (*Result, error) {
-	def := DefaultConfig()
+// K; [Supervised] does both.
+func Bandwidth(ctx context.Context, X *mat.Dense, y Labels, cfg BandwidthConfig) (*BandwidthResult, error) {
+	def := DefaultBandwidthConfig()
 	if len(cfg.Gammas) == 0 {
 		cfg.Gammas = def.Gammas
 	}
@@ -256,7 +260,7 @@ func Supervised(ctx context.Context, X *mat.Dense, y Labels, cfg Config) (*Resul
 		}
 	}
 	fold := rand.New(rand.NewPCG(cfg.Seed, 0x1b)).Perm(nl)
-	best := &Result{Gamma: math.NaN(), CVScore: math.Inf(-1)}
+	best := &BandwidthResult{Gamma: math.NaN(), CVScore: math.Inf(-1)}
 	var bestK *mat.Dense
 	for _, g := range cfg.Gammas {
 		if !(g > 0) {
@@ -311,7 +315,7 @@ func Supervised(ctx context.Context, X *mat.Dense, y Labels, cfg Config) (*Resul
 
 // cvScore is the mean held-out accuracy or R² of the downstream model on
 // the Gram matrix K over the labeled rows; perm assigns rows to folds.
-func cvScore(ctx context.Context, K *mat.Dense, y Labels, perm []int, cfg Config) (float64, error) {
+func cvScore(ctx context.Context, K *mat.Dense, y Labels, perm []int, cfg BandwidthConfig) (float64, error) {
 	var total float64
 	for f := range cfg.Folds {
 		var tr, te []int

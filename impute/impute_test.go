@@ -89,11 +89,11 @@ func TestMeanAndErrors(t *testing.T) {
 		{"k = 0", func() error { _, err := impute.KNN(X, 0); return err }()},
 		{"rate 1", func() error { _, err := impute.MCAR(X, 1, rand.NewPCG(1, 1)); return err }()},
 		{"constant targets", func() error {
-			_, err := impute.Supervised(context.Background(), X, impute.Labels{Target: []float64{1, 1, 1}}, impute.DefaultConfig())
+			_, err := impute.Bandwidth(context.Background(), X, impute.Labels{Target: []float64{1, 1, 1}}, impute.DefaultBandwidthConfig())
 			return err
 		}()},
 		{"no labels", func() error {
-			_, err := impute.Supervised(context.Background(), X, impute.Labels{}, impute.DefaultConfig())
+			_, err := impute.Bandwidth(context.Background(), X, impute.Labels{}, impute.DefaultBandwidthConfig())
 			return err
 		}()},
 	}
@@ -120,13 +120,13 @@ func twoBlobs(n, d int, seed uint64) (*mat.Dense, []int) {
 	return X, y
 }
 
-func TestSupervisedBeatsMean(t *testing.T) {
+func TestBandwidthBeatsMean(t *testing.T) {
 	X, y := twoBlobs(80, 4, 3)
 	miss, err := impute.MCAR(X, 0.3, rand.NewPCG(5, 5))
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := impute.Supervised(context.Background(), miss, impute.Labels{Class: y[:60]}, impute.DefaultConfig())
+	res, err := impute.Bandwidth(context.Background(), miss, impute.Labels{Class: y[:60]}, impute.DefaultBandwidthConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestSupervisedBeatsMean(t *testing.T) {
 			}
 		}
 	}
-	again, err := impute.Supervised(context.Background(), miss, impute.Labels{Class: y[:60]}, impute.DefaultConfig())
+	again, err := impute.Bandwidth(context.Background(), miss, impute.Labels{Class: y[:60]}, impute.DefaultBandwidthConfig())
 	if err != nil || !mat.Equal(again.X, res.X) || again.Gamma != res.Gamma {
 		t.Errorf("same seed, different result (err %v)", err)
 	}
@@ -157,16 +157,16 @@ func TestSupervisedBeatsMean(t *testing.T) {
 	for i := range target {
 		target[i] = X.At(i, 0) + X.At(i, 1)
 	}
-	if _, err := impute.Supervised(context.Background(), miss, impute.Labels{Target: target}, impute.Config{}); err != nil {
+	if _, err := impute.Bandwidth(context.Background(), miss, impute.Labels{Target: target}, impute.BandwidthConfig{}); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func TestSupervisedCancelled(t *testing.T) {
+func TestBandwidthCancelled(t *testing.T) {
 	X, y := twoBlobs(30, 3, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := impute.Supervised(ctx, X, impute.Labels{Class: y}, impute.DefaultConfig()); !errors.Is(err, context.Canceled) {
+	if _, err := impute.Bandwidth(ctx, X, impute.Labels{Class: y}, impute.DefaultBandwidthConfig()); !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
 }

@@ -90,9 +90,9 @@ func ExampleNewClassifier() {
 	_, err = kernel.NewClassifier("svm", k, 10, nil)
 	fmt.Println(err)
 	// Output:
-	// [askls krr labrbf lssvm tlssvm-mtl]
+	// [askls krr labrbf lssvm tlssvm-mtl tsvm-mtl]
 	// *kernel.AsKLS <nil>
-	// kernel: unknown method "svm" (known: askls, krr, labrbf, lssvm, tlssvm-mtl)
+	// kernel: unknown method "svm" (known: askls, krr, labrbf, lssvm, tlssvm-mtl, tsvm-mtl)
 }
 
 // Kernel PCA of standardized wine; scikit-learn's StandardScaler +

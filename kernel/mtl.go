@@ -28,7 +28,10 @@ import (
 // until the relative change of the factors is below Tol or MaxIter rounds,
 // then a last L-step makes the dual coefficients agree with the final
 // factors. Prediction is f_t(x) = Σ_j β_j k(x, x_j)⟨ũ_t(j), ũ_t⟩ + b_t
-// (β_j = α_j y_j for classification). Tasks absent from the training rows
+// (β_j = α_j y_j for classification). With Loss = [LossSVM] (tSVM-MTL)
+// every step is instead the SVM dual with the same coupled kernel and one
+// equality constraint per task (the same alternation; Gamma is the box
+// C). Tasks absent from the training rows
 // get no bias (b_t = 0). The problem is not convex: different seeds give
 // different local optima.
 //
@@ -52,6 +55,18 @@ type TensorMTL struct {
 	// InitFactors, if not nil, are the starting task factors U⁽ⁿ⁾
 	// (T_n×Rank, one per mode) instead of the random ones.
 	InitFactors []*mat.Dense
+	// Loss is [LossLSSVM] (tLSSVM-MTL; "" means it) or [LossSVM]
+	// (tSVM-MTL: hinge loss for classification, ε-insensitive loss for
+	// regression, Gamma playing the SVM's C; each step a QP with one
+	// equality constraint per task, solved by SMO within task blocks).
+	Loss string
+	// Epsilon is tSVM-MTL regression's ε (on standardized targets); 0
+	// means 0.1.
+	Epsilon float64
+	// SVMTol is the KKT violation at which tSVM-MTL's SMO stops; 0 means
+	// 1e-3 (LIBSVM's default). A step on which SMO stalls (a numerically
+	// low-rank kernel) is finished by an interior-point method.
+	SVMTol float64
 	// TaskColumn, if > 0, is the 1-based column of X holding the task of
 	// each row as a number (one task per distinct value; a single task
 	// mode), removed from the features; Fit, Predict and Decision then take
@@ -230,6 +245,53 @@ func mtlLSSVM(Q []float64, n int, y []float64, task []int, ids []int, gamma floa
 	return alpha, bias, f.info, nil
 }
 
+// stepSolver returns the solver of one step for the model's loss: given
+// the n×n coupled matrix Q (labels not folded in), the targets, each row's
+// task and the distinct tasks ids, it returns β (f_i = Σ_j Q_ij β_j +
+// b_task(i)) and the bias of each task in ids. V, if not nil, is a
+// low-rank factor (n×R, Q = VVᵀ: the U-steps' linear kernel), which the
+// SVM step uses.
+func (m *TensorMTL) stepSolver(ctx context.Context, cls bool) (func(Q []float64, n int, y []float64, task, ids []int, V []float64) ([]float64, []float64, SolveInfo, error), error) {
+	switch m.Loss {
+	case "", LossLSSVM:
+		return func(Q []float64, n int, y []float64, task, ids []int, _ []float64) ([]float64, []float64, SolveInfo, error) {
+			if cls {
+				Q = slices.Clone(Q)
+				for i := 0; i < n; i++ {
+					for j := 0; j < n; j++ {
+						Q[i*n+j] *= y[i] * y[j]
+					}
+				}
+			}
+			alpha, bias, info, err := mtlLSSVM(Q, n, y, task, ids, m.Gamma, cls)
+			if err == nil && cls {
+				for i := range alpha {
+					alpha[i] *= y[i]
+				}
+			}
+			return alpha, bias, info, err
+		}, nil
+	case LossSVM:
+		eps, tol, err := m.svmDefaults()
+		if err != nil {
+			return nil, err
+		}
+		return func(Q []float64, n int, y []float64, task, ids []int, V []float64) ([]float64, []float64, SolveInfo, error) {
+			beta, bias, _, err := mtlSVM(ctx, Q, n, y, task, ids, V, m.Gamma, eps, tol, cls)
+			return beta, bias, SolveInfo{}, err
+		}, nil
+	}
+	return nil, fmt.Errorf("kernel: TensorMTL Loss %q, want %q or %q: %w", m.Loss, LossLSSVM, LossSVM, ErrParam)
+}
+
+// name is the method's name in messages: tLSSVM-MTL or tSVM-MTL.
+func (m *TensorMTL) name() string {
+	if m.Loss == LossSVM {
+		return "tSVM-MTL"
+	}
+	return "tLSSVM-MTL"
+}
+
 // fitMTL runs the alternating algorithm on the n×n training Gram matrix K
 // with targets y (±1 when cls) and task multi-indices tasks.
 func (m *TensorMTL) fitMTL(ctx context.Context, K []float64, y []float64, tasks [][]int, cls bool) (*mtlFit, SolveInfo, error) {
@@ -255,10 +317,14 @@ func (m *TensorMTL) fitMTL(ctx context.Context, K []float64, y []float64, tasks 
 	if err != nil {
 		return nil, SolveInfo{}, err
 	}
+	solve, err := m.stepSolver(ctx, cls)
+	if err != nil {
+		return nil, SolveInfo{}, err
+	}
 	ut := make([]float64, n*R)
 	Q := make([]float64, n*n)
 	var info SolveInfo
-	// lStep solves for α and the biases with the current factors.
+	// lStep solves for β and the biases with the current factors.
 	lStep := func() ([]float64, []float64, error) {
 		for i, t := range tasks {
 			khatriRao(U, t, R, -1, ut[i*R:(i+1)*R])
@@ -269,25 +335,12 @@ func (m *TensorMTL) fitMTL(ctx context.Context, K []float64, y []float64, tasks 
 				for r := 0; r < R; r++ {
 					g += ut[i*R+r] * ut[j*R+r]
 				}
-				q := K[i*n+j] * g
-				if cls {
-					q *= y[i] * y[j]
-				}
-				Q[i*n+j] = q
+				Q[i*n+j] = K[i*n+j] * g
 			}
 		}
-		alpha, bias, inf, err := mtlLSSVM(Q, n, y, lin, ids, m.Gamma, cls)
+		beta, bias, inf, err := solve(Q, n, y, lin, ids, nil)
 		info = inf
-		return alpha, bias, err
-	}
-	beta := func(alpha []float64) []float64 {
-		b := slices.Clone(alpha)
-		if cls {
-			for i := range b {
-				b[i] *= y[i]
-			}
-		}
-		return b
+		return beta, bias, err
 	}
 	iters := 0
 	for iters < maxIter {
@@ -295,11 +348,10 @@ func (m *TensorMTL) fitMTL(ctx context.Context, K []float64, y []float64, tasks 
 			return nil, info, err
 		}
 		iters++
-		alpha, _, err := lStep()
+		bt, _, err := lStep()
 		if err != nil {
 			return nil, info, err
 		}
-		bt := beta(alpha)
 		// Z = K·diag(β)·Ũ (n×R).
 		Z := make([]float64, n*R)
 		for i := 0; i < n; i++ {
@@ -341,26 +393,19 @@ func (m *TensorMTL) fitMTL(ctx context.Context, K []float64, y []float64, tasks 
 						for r := 0; r < R; r++ {
 							g += zs[a*R+r] * zs[b*R+r]
 						}
-						if cls {
-							g *= ys[a] * ys[b]
-						}
 						Qs[a*ns+b] = g
 					}
 				}
 				sub := slices.Compact(slices.Sorted(slices.Values(slices.Clone(ls))))
-				as, _, _, err := mtlLSSVM(Qs, ns, ys, ls, sub, m.Gamma, cls)
+				bs, _, _, err := solve(Qs, ns, ys, ls, sub, zs)
 				if err != nil {
-					return nil, info, fmt.Errorf("kernel: tLSSVM-MTL U-step (mode %d, index %d): %w", k, tau, err)
+					return nil, info, fmt.Errorf("kernel: %s U-step (mode %d, index %d): %w", m.name(), k, tau, err)
 				}
 				row := U[k][tau*R : (tau+1)*R]
 				for r := 0; r < R; r++ {
 					var v float64
 					for a := 0; a < ns; a++ {
-						c := as[a]
-						if cls {
-							c *= ys[a]
-						}
-						v += c * zs[a*R+r]
+						v += bs[a] * zs[a*R+r]
 					}
 					diff += (v - row[r]) * (v - row[r])
 					norm += row[r] * row[r]
@@ -372,7 +417,7 @@ func (m *TensorMTL) fitMTL(ctx context.Context, K []float64, y []float64, tasks 
 			break
 		}
 	}
-	alpha, b, err := lStep()
+	beta, b, err := lStep()
 	if err != nil {
 		return nil, info, err
 	}
@@ -380,7 +425,7 @@ func (m *TensorMTL) fitMTL(ctx context.Context, K []float64, y []float64, tasks 
 	for c, id := range ids {
 		bias[id] = b[c]
 	}
-	return &mtlFit{Dims: dims, U: U, Beta: beta(alpha), Tasks: lin, Bias: bias, Iters: iters}, info, nil
+	return &mtlFit{Dims: dims, U: U, Beta: beta, Tasks: lin, Bias: bias, Iters: iters}, info, nil
 }
 
 // predict returns f_t(x) for the m×n test-to-train kernel rows Kt.

@@ -271,6 +271,9 @@ type mtlState struct {
 	MaxIter    int          `json:"max_iter,omitempty"`
 	Tol        float64      `json:"tol,omitempty"`
 	Seed       uint64       `json:"seed,omitempty"`
+	Loss       string       `json:"loss,omitempty"`
+	Epsilon    float64      `json:"epsilon,omitempty"`
+	SVMTol     float64      `json:"svm_tol,omitempty"`
 	TaskColumn int          `json:"task_column"`
 	TaskValues []float64    `json:"task_values,omitempty"`
 	YMean      float64      `json:"y_mean,omitempty"`
@@ -286,7 +289,8 @@ func (m *TensorMTL) state(t *trained, values []float64, classes []int, fits []*m
 	if err != nil {
 		return nil, err
 	}
-	return mtlState{Gamma: m.Gamma, Rank: m.Rank, MaxIter: m.MaxIter, Tol: m.Tol, Seed: m.Seed, TaskColumn: m.TaskColumn,
+	return mtlState{Gamma: m.Gamma, Rank: m.Rank, MaxIter: m.MaxIter, Tol: m.Tol, Seed: m.Seed,
+		Loss: m.Loss, Epsilon: m.Epsilon, SVMTol: m.SVMTol, TaskColumn: m.TaskColumn,
 		TaskValues: values, Trained: ts, Classes: classes, Fits: fits, Info: info}, nil
 }
 
@@ -329,6 +333,9 @@ func restoreMTL(raw json.RawMessage, machines func(classes []int) int) (*mtlStat
 			}
 		}
 	}
+	if s.Loss != "" && s.Loss != LossLSSVM && s.Loss != LossSVM {
+		return nil, trained{}, nil, fmt.Errorf("loss %q, want %q or %q: %w", s.Loss, LossLSSVM, LossSVM, ErrFormat)
+	}
 	if s.TaskColumn < 0 || s.TaskColumn > 0 && (len(s.TaskValues) == 0 || len(s.Fits[0].Dims) != 1 || len(s.TaskValues) != s.Fits[0].Dims[0]) {
 		return nil, trained{}, nil, fmt.Errorf("task column %d with %d task values: %w", s.TaskColumn, len(s.TaskValues), ErrFormat)
 	}
@@ -341,11 +348,21 @@ func restoreMTL(raw json.RawMessage, machines func(classes []int) int) (*mtlStat
 }
 
 func (s *mtlState) settings(k Kernel) TensorMTL {
-	return TensorMTL{Kernel: k, Gamma: s.Gamma, Rank: s.Rank, MaxIter: s.MaxIter, Tol: s.Tol, Seed: s.Seed, TaskColumn: s.TaskColumn}
+	return TensorMTL{Kernel: k, Gamma: s.Gamma, Rank: s.Rank, MaxIter: s.MaxIter, Tol: s.Tol, Seed: s.Seed,
+		Loss: s.Loss, Epsilon: s.Epsilon, SVMTol: s.SVMTol, TaskColumn: s.TaskColumn}
 }
 
-// ModelKind returns "tlssvm-mtl-regressor".
-func (m *TensorMTLRegressor) ModelKind() string { return "tlssvm-mtl-regressor" }
+// ModelKind returns "tlssvm-mtl-regressor" (or "tsvm-mtl-regressor" for
+// Loss = [LossSVM]).
+func (m *TensorMTLRegressor) ModelKind() string { return m.kind("regressor") }
+
+// kind is the model kind for files: tlssvm-mtl-… or tsvm-mtl-….
+func (m *TensorMTL) kind(what string) string {
+	if m.Loss == LossSVM {
+		return "tsvm-mtl-" + what
+	}
+	return "tlssvm-mtl-" + what
+}
 
 func (m *TensorMTLRegressor) marshalModel() (any, error) {
 	if m.fit == nil {
@@ -371,8 +388,9 @@ func (m *TensorMTLRegressor) unmarshalModel(raw json.RawMessage) error {
 	return nil
 }
 
-// ModelKind returns "tlssvm-mtl-classifier".
-func (m *TensorMTLClassifier) ModelKind() string { return "tlssvm-mtl-classifier" }
+// ModelKind returns "tlssvm-mtl-classifier" (or "tsvm-mtl-classifier"
+// for Loss = [LossSVM]).
+func (m *TensorMTLClassifier) ModelKind() string { return m.kind("classifier") }
 
 func (m *TensorMTLClassifier) marshalModel() (any, error) {
 	if m.fits == nil {
@@ -406,6 +424,15 @@ func init() {
 		},
 		Classifier: func(k Kernel, reg float64, rng *rand.Rand) Classifier {
 			return &TensorMTLClassifier{TensorMTL: TensorMTL{Kernel: k, Gamma: reg, Seed: seedOf(rng)}}
+		},
+	})
+	RegisterMethod("tsvm-mtl", Method{
+		Doc: "tensorized multitask SVM (hinge / ε-insensitive loss, rank-3 task factors; needs --tasks COL)", RegName: "C", DefaultReg: 1,
+		Regressor: func(k Kernel, reg float64, rng *rand.Rand) Regressor {
+			return &TensorMTLRegressor{TensorMTL: TensorMTL{Kernel: k, Gamma: reg, Seed: seedOf(rng), Loss: LossSVM}}
+		},
+		Classifier: func(k Kernel, reg float64, rng *rand.Rand) Classifier {
+			return &TensorMTLClassifier{TensorMTL: TensorMTL{Kernel: k, Gamma: reg, Seed: seedOf(rng), Loss: LossSVM}}
 		},
 	})
 }

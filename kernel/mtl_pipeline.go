@@ -53,7 +53,7 @@ func (p *Pipeline) setTasks(r Regressor, c Classifier) error {
 		return nil
 	}
 	if !setTaskColumn(m, p.taskCol) {
-		return fmt.Errorf("kernel: method %s takes no task column; drop Tasks (--tasks) or use tlssvm-mtl: %w", p.Method, ErrParam)
+		return fmt.Errorf("kernel: method %s takes no task column; drop Tasks (--tasks) or use tlssvm-mtl or tsvm-mtl: %w", p.Method, ErrParam)
 	}
 	return nil
 }

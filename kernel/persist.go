@@ -110,9 +110,9 @@ func Load(r io.Reader) (Model, error) {
 		m = &Nystrom{}
 	case "kpca":
 		m = &KPCA{}
-	case "tlssvm-mtl-regressor":
+	case "tlssvm-mtl-regressor", "tsvm-mtl-regressor":
 		m = &TensorMTLRegressor{}
-	case "tlssvm-mtl-classifier":
+	case "tlssvm-mtl-classifier", "tsvm-mtl-classifier":
 		m = &TensorMTLClassifier{}
 	case "pipeline":
 		m = &Pipeline{}

@@ -49,7 +49,7 @@ type TMTLConfig struct {
 }
 
 // tmtlMethods are the compared models, in row order.
-var tmtlMethods = []string{"tLSSVM-MTL", "single-task LS-SVM per task", "one shared LS-SVM"}
+var tmtlMethods = []string{"tLSSVM-MTL", "tSVM-MTL", "single-task LS-SVM per task", "one shared LS-SVM"}
 
 // tmtlGammas is the regularization grid each method selects from on a
 // validation quarter of its training rows.
@@ -64,7 +64,8 @@ type tmtlProblem struct {
 }
 
 // TMTL reproduces the tLSSVM-MTL comparison at small scale: tLSSVM-MTL
-// against one LS-SVM per task and one LS-SVM shared by all tasks, each
+// and tSVM-MTL (hinge / ε-insensitive loss, ε = 0.1 on standardized
+// targets, γ as C) against one LS-SVM per task and one LS-SVM shared by all tasks, each
 // selecting γ ∈ {1, 10, 100} on a validation quarter of its training rows,
 // with (regression) test RMSE and Q² = 1 − SSE/SST pooled over tasks.
 // Settings:
@@ -383,13 +384,13 @@ func tmtlSelectFit(ctx context.Context, mi int, p *tmtlProblem, cfg TMTLConfig, 
 func tmtlFitPredict(ctx context.Context, mi int, gamma float64, k kernel.Kernel, cfg TMTLConfig, seed uint64,
 	X *mat.Dense, y []float64, tasks [][]int, Xt *mat.Dense, tt [][]int) ([]float64, error) {
 	switch mi {
-	case 0:
-		m := &kernel.TensorMTLRegressor{TensorMTL: kernel.TensorMTL{Kernel: k, Gamma: gamma, Rank: cfg.Rank, MaxIter: cfg.MaxIter, Seed: seed}}
+	case 0, 1:
+		m := &kernel.TensorMTLRegressor{TensorMTL: tmtlSettings(mi, k, gamma, cfg, seed)}
 		if err := m.FitTasks(ctx, X, y, tasks); err != nil {
 			return nil, err
 		}
 		return m.PredictTasks(Xt, tt)
-	case 1:
+	case 2:
 		out := make([]float64, len(tt))
 		key := func(t []int) string { return fmt.Sprint(t) }
 		groups := map[string][]int{}
@@ -425,6 +426,16 @@ func tmtlFitPredict(ctx context.Context, mi int, gamma float64, k kernel.Kernel,
 		}
 		return m.Predict(Xt)
 	}
+}
+
+// tmtlSettings are the settings of tLSSVM-MTL (mi 0) or tSVM-MTL (mi 1,
+// γ as the SVM's C).
+func tmtlSettings(mi int, k kernel.Kernel, gamma float64, cfg TMTLConfig, seed uint64) kernel.TensorMTL {
+	m := kernel.TensorMTL{Kernel: k, Gamma: gamma, Rank: cfg.Rank, MaxIter: cfg.MaxIter, Seed: seed}
+	if mi == 1 {
+		m.Loss = kernel.LossSVM
+	}
+	return m
 }
 
 // tmtlScores returns RMSE and Q² = 1 − SSE/SST.

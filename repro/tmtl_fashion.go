@@ -89,13 +89,13 @@ func tmtlFashionRun(ctx context.Context, mi int, p *tmtlFashionProblem, cfg TMTL
 func tmtlFitPredictCls(ctx context.Context, mi int, gamma float64, k kernel.Kernel, cfg TMTLConfig, seed uint64,
 	X *mat.Dense, y []int, tasks [][]int, Xt *mat.Dense, tt [][]int) ([]int, error) {
 	switch mi {
-	case 0:
-		m := &kernel.TensorMTLClassifier{TensorMTL: kernel.TensorMTL{Kernel: k, Gamma: gamma, Rank: cfg.Rank, MaxIter: cfg.MaxIter, Seed: seed}}
+	case 0, 1:
+		m := &kernel.TensorMTLClassifier{TensorMTL: tmtlSettings(mi, k, gamma, cfg, seed)}
 		if err := m.FitTasks(ctx, X, y, tasks); err != nil {
 			return nil, err
 		}
 		return m.PredictTasks(Xt, tt)
-	case 1:
+	case 2:
 		out := make([]int, len(tt))
 		for task := 0; task < 3; task++ {
 			var tr, te []int

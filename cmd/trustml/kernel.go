@@ -32,7 +32,7 @@ Kernels (--kernel):
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newKernelFitCmd(), newKernelPredictCmd(), newKernelCVCmd(), newKernelPCACmd(), newKernelDeKRRCmd())
+	cmd.AddCommand(newKernelFitCmd(), newKernelPredictCmd(), newKernelCVCmd(), newKernelPCACmd(), newKernelDeKRRCmd(), newKernelImputeCmd())
 	return cmd
 }
 
