@@ -1,15 +1,24 @@
 package nn
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // relu is max(x, 0).
 type relu struct {
 	y, dx []float32
+	// intoPool: the max pooling that follows applies this ReLU (see
+	// [pool]), so forward and backward pass values through unchanged.
+	intoPool bool
 }
 
 func (l *relu) setup(in []int, _ *builder) ([]int, error) { return in, nil }
 
 func (l *relu) forward(x []float32, n int, _ bool) []float32 {
+	if l.intoPool {
+		return x
+	}
 	l.y = grow(l.y, len(x))
 	y := l.y
 	parallelFor(len(x), 1, func(lo, hi int) {
@@ -24,15 +33,16 @@ func (l *relu) backward(dy []float32, needDX bool) []float32 {
 	if !needDX {
 		return nil
 	}
+	if l.intoPool {
+		return dy
+	}
 	l.dx = grow(l.dx, len(dy))
 	y, dx := l.y, l.dx
 	parallelFor(len(dy), 1, func(lo, hi int) {
 		for i, v := range dy[lo:hi] {
-			if y[lo+i] > 0 {
-				dx[lo+i] = v
-			} else {
-				dx[lo+i] = 0
-			}
+			// Branch-free: the sign pattern of activations is random,
+			// so a branch here mispredicts about half the time.
+			dx[lo+i] = math.Float32frombits(math.Float32bits(v) & posMask(y[lo+i]))
 		}
 	})
 	return l.dx

@@ -21,6 +21,10 @@ type conv struct {
 	dcol, dx            []float32
 	dy                  []float32 // the output gradient of the last backward ([Network.Taps])
 	direct              bool      // 1×1, stride 1, no padding: col is x itself
+	// The inference path (infer.go): folded weights (K×out) and bias, and
+	// per-worker blocks.
+	wf, bf  []float32
+	scratch []*inferScratch
 }
 
 func (l *conv) setup(in []int, b *builder) ([]int, error) {
@@ -60,9 +64,7 @@ func (l *conv) forward(x []float32, n int, _ bool) []float32 {
 		})
 	}
 	l.y = grow(l.y, rows*l.out)
-	for r := 0; r < rows; r++ {
-		copy(l.y[r*l.out:(r+1)*l.out], l.b.W)
-	}
+	fillRows(l.y, l.b.W)
 	linalg.Sgemm(false, true, rows, l.out, K, 1, l.col, K, l.wt.W, K, 1, l.y, l.out)
 	return l.y
 }
@@ -71,9 +73,15 @@ func (l *conv) forward(x []float32, n int, _ bool) []float32 {
 func (l *conv) im2col(x []float32, i int) {
 	K, c := l.kdim(), l.c
 	xs := x[i*l.h*l.w*c : (i+1)*l.h*l.w*c]
-	col := l.col[i*l.oh*l.ow*K : (i+1)*l.oh*l.ow*K]
+	l.im2colRows(l.col[i*l.oh*l.ow*K:(i+1)*l.oh*l.ow*K], xs, 0, l.oh)
+}
+
+// im2colRows fills col with the patch rows of output rows oy0..oy1-1 of
+// one sample xs (H×W×C), one row of K values per output pixel.
+func (l *conv) im2colRows(col, xs []float32, oy0, oy1 int) {
+	c := l.c
 	p := 0
-	for oy := 0; oy < l.oh; oy++ {
+	for oy := oy0; oy < oy1; oy++ {
 		for ox := 0; ox < l.ow; ox++ {
 			iy0, ix0 := oy*l.stride-l.pad, ox*l.stride-l.pad
 			for ky := 0; ky < l.k; ky++ {
@@ -84,6 +92,27 @@ func (l *conv) im2col(x []float32, i int) {
 					continue
 				}
 				rowBase := iy * l.w
+				if ix0 >= 0 && ix0+l.k <= l.w {
+					// The whole kernel row is inside the image: its k
+					// taps are k·c contiguous values.
+					copy(col[p:p+l.k*c], xs[(rowBase+ix0)*c:(rowBase+ix0+l.k)*c])
+					p += l.k * c
+					continue
+				}
+				if c == 1 {
+					// One value per tap: a copy call per value costs more
+					// than the value.
+					for kx := 0; kx < l.k; kx++ {
+						ix := ix0 + kx
+						v := float32(0)
+						if ix >= 0 && ix < l.w {
+							v = xs[rowBase+ix]
+						}
+						col[p] = v
+						p++
+					}
+					continue
+				}
 				for kx := 0; kx < l.k; kx++ {
 					ix := ix0 + kx
 					if ix < 0 || ix >= l.w {

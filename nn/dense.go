@@ -31,9 +31,7 @@ func (l *dense) setup(in []int, b *builder) ([]int, error) {
 func (l *dense) forward(x []float32, n int, _ bool) []float32 {
 	l.x, l.n = x, n
 	l.y = grow(l.y, n*l.out)
-	for i := 0; i < n; i++ {
-		copy(l.y[i*l.out:(i+1)*l.out], l.b.W)
-	}
+	fillRows(l.y, l.b.W)
 	linalg.Sgemm(false, true, n, l.out, l.in, 1, x, l.in, l.w.W, l.in, 1, l.y, l.out)
 	return l.y
 }

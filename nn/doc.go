@@ -25,6 +25,20 @@
 // per-scale heads); [KindUpsample] and [PyramidPooling] are the layers such
 // networks add.
 //
+// # Inference path
+//
+// Training keeps every layer's output for the backward pass; inference does
+// not need them. [Network.Infer] (used by [Network.Logits] and
+// [Network.Features], so by serving and every method that only queries a
+// model) folds each batch norm into the convolution before it, applies the
+// bias, ReLU and a non-overlapping max pooling in the epilogue of the
+// convolution's GEMM while its output is in cache, and splits the batch over
+// the cores one sample at a time, each core multiplying cache-sized bands of
+// the patch matrix. Its logits equal those of Forward(x, n, false) up to
+// float32 rounding (tested within 2e-5 relative on random shapes). In
+// training, a ReLU directly before a max pooling is applied by the pooling
+// (max and ReLU commute), bit for bit as the two layers would.
+//
 // A Network implements [model.Classifier], [model.InputGrader],
 // [model.ParamGrader], [model.FeatureExtractor] and [model.Cloner]. It is not
 // safe for concurrent use; [Network.Clone] makes an independent copy.

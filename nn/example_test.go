@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/trustml/trustml/nn"
 )
@@ -52,4 +53,22 @@ func ExampleNetwork_Backward() {
 	net.Backward(dlogits, false)
 	fmt.Printf("loss %.2f, %d gradients for %d tensors\n", loss, len(net.Grads()), len(net.Params()))
 	// Output: loss 1.18, 67 gradients for 4 tensors
+}
+
+// Inference through the fused path: the same logits as an inference-mode
+// Forward, up to float32 rounding, without the state a backward pass needs.
+func ExampleNetwork_Infer() {
+	net, _ := nn.New(nn.CNN([]int{1, 28, 28}, 10, nn.CNNOptions{BatchNorm: true}), 1)
+	x := make([]float32, 4*28*28)
+	for i := range x {
+		x[i] = float32(i%29) / 29
+	}
+	plain := append([]float32(nil), net.Forward(x, 4, false)...)
+	fused := net.Infer(x, 4)
+	var worst float64
+	for i := range plain {
+		worst = max(worst, math.Abs(float64(fused[i]-plain[i])))
+	}
+	fmt.Println(len(fused), "logits; largest difference below 1e-5:", worst < 1e-5)
+	// Output: 40 logits; largest difference below 1e-5: true
 }

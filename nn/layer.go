@@ -167,7 +167,21 @@ func newSeq(specs []LayerSpec) (seq, error) {
 		}
 		s[i] = l
 	}
+	fuseReLUPool(s)
 	return s, nil
+}
+
+// fuseReLUPool lets each max pooling that directly follows a ReLU apply the
+// ReLU itself (see [pool]); the results are unchanged, one pass over the
+// activations and the ReLU's branchy backward pass are saved.
+func fuseReLUPool(s seq) {
+	for i := 1; i < len(s); i++ {
+		r, ok := s[i-1].(*relu)
+		p, ok2 := s[i].(*pool)
+		if ok && ok2 && p.max {
+			r.intoPool, p.relu = true, true
+		}
+	}
 }
 
 func (s seq) setup(in []int, b *builder) ([]int, error) {

@@ -30,6 +30,9 @@ type Network struct {
 	logits  []float32
 	dlogits []float32
 	n       int
+	// inferred: the last pass was [Network.Infer], which keeps nothing for
+	// a backward pass.
+	inferred bool
 }
 
 var (
@@ -217,6 +220,7 @@ func (net *Network) Forward(x []float32, n int, train bool) []float32 {
 		panic(fmt.Sprintf("nn: Forward got %d values for %d inputs of size %d", len(x), n, net.inSize))
 	}
 	net.n = n
+	net.inferred = false
 	in := x
 	if len(net.inShape) == 3 && net.inShape[0] > 1 {
 		net.xbuf = grow(net.xbuf, len(x))
@@ -232,6 +236,9 @@ func (net *Network) Forward(x []float32, n int, train bool) []float32 {
 // gradients into [Network.Grads]. When needInput is set it returns the
 // gradient with respect to the input (NCHW), owned by the network.
 func (net *Network) Backward(dlogits []float32, needInput bool) []float32 {
+	if net.inferred {
+		panic("nn: Backward after Infer; differentiate a Forward pass")
+	}
 	dx := net.layers.backward(dlogits, needInput)
 	if !needInput {
 		return nil
@@ -281,8 +288,8 @@ func (net *Network) checkInput(x []float32) (int, error) {
 	return len(x) / net.inSize, nil
 }
 
-// Logits implements [model.Classifier] in inference mode, in chunks of at
-// most 256 inputs.
+// Logits implements [model.Classifier] in inference mode through
+// [Network.Infer], in chunks of at most 256 inputs.
 func (net *Network) Logits(ctx context.Context, dst, x []float32) error {
 	n, err := net.checkInput(x)
 	if err != nil {
@@ -297,7 +304,7 @@ func (net *Network) Logits(ctx context.Context, dst, x []float32) error {
 			return err
 		}
 		hi := min(lo+inferenceChunk, n)
-		out := net.Forward(x[lo*net.inSize:hi*net.inSize], hi-lo, false)
+		out := net.Infer(x[lo*net.inSize:hi*net.inSize], hi-lo)
 		copy(dst[lo*k:hi*k], out)
 	}
 	return nil
@@ -307,7 +314,8 @@ func (net *Network) Logits(ctx context.Context, dst, x []float32) error {
 // layer.
 func (net *Network) FeatureDim() int { return net.head.in }
 
-// Features implements [model.FeatureExtractor] in inference mode.
+// Features implements [model.FeatureExtractor] in inference mode through
+// [Network.Infer].
 func (net *Network) Features(ctx context.Context, dst, x []float32) error {
 	n, err := net.checkInput(x)
 	if err != nil {
@@ -322,7 +330,7 @@ func (net *Network) Features(ctx context.Context, dst, x []float32) error {
 			return err
 		}
 		hi := min(lo+inferenceChunk, n)
-		net.Forward(x[lo*net.inSize:hi*net.inSize], hi-lo, false)
+		net.Infer(x[lo*net.inSize:hi*net.inSize], hi-lo)
 		copy(dst[lo*f:hi*f], net.head.x[:(hi-lo)*f])
 	}
 	return nil

@@ -44,3 +44,26 @@ func clear32(x []float32) {
 		x[i] = 0
 	}
 }
+
+// posMask is all ones when v > 0 and zero otherwise (NaN included), for
+// branch-free selection on the bits of a float32.
+func posMask(v float32) uint32 {
+	var m uint32
+	if v > 0 {
+		m = ^uint32(0)
+	}
+	return m
+}
+
+// fillRows fills dst (a whole number of rows of len(row) values) with
+// copies of row, doubling the filled prefix with each copy: a few large
+// copies instead of one small copy per row.
+func fillRows(dst, row []float32) {
+	if len(dst) == 0 {
+		return
+	}
+	filled := copy(dst, row)
+	for filled < len(dst) {
+		filled += copy(dst[filled:], dst[:filled])
+	}
+}

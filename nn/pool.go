@@ -4,8 +4,16 @@ import "fmt"
 
 // pool is max or average pooling over k×k windows (no padding) on NHWC
 // activations.
+//
+// A ReLU directly before a max pooling is fused into it (see [fuseReLUPool]):
+// max and ReLU commute, so the pool takes the maximum of the raw inputs and
+// clamps it at zero, and its backward pass lets the gradient through only
+// where the clamped maximum is positive, which is exactly what the separate
+// ReLU's backward pass would have done. Values and gradients are bit for bit
+// those of the unfused pair; the ReLU layer passes its input through.
 type pool struct {
 	max       bool
+	relu      bool // a preceding ReLU is fused into this max pooling
 	k, stride int
 	h, w, c   int
 	oh, ow    int
@@ -29,7 +37,7 @@ func (l *pool) setup(in []int, _ *builder) ([]int, error) {
 	return []int{l.oh, l.ow, l.c}, nil
 }
 
-func (l *pool) forward(x []float32, n int, _ bool) []float32 {
+func (l *pool) forward(x []float32, n int, train bool) []float32 {
 	l.n = n
 	in, out := l.h*l.w*l.c, l.oh*l.ow*l.c
 	l.y = grow(l.y, n*out)
@@ -39,50 +47,77 @@ func (l *pool) forward(x []float32, n int, _ bool) []float32 {
 		}
 		l.arg = l.arg[:n*out]
 	}
-	inv := 1 / float32(l.k*l.k)
 	parallelFor(n, in, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			xs, ys := x[i*in:(i+1)*in], l.y[i*out:(i+1)*out]
-			for oy := 0; oy < l.oh; oy++ {
-				for ox := 0; ox < l.ow; ox++ {
-					o := (oy*l.ow + ox) * l.c
-					first := ((oy*l.stride)*l.w + ox*l.stride) * l.c
-					if l.max {
-						arg := l.arg[i*out+o : i*out+o+l.c]
-						copy(ys[o:o+l.c], xs[first:first+l.c])
-						for ch := range arg {
-							arg[ch] = int32(first + ch)
-						}
-						for ky := 0; ky < l.k; ky++ {
-							for kx := 0; kx < l.k; kx++ {
-								p := ((oy*l.stride+ky)*l.w + ox*l.stride + kx) * l.c
-								for ch, v := range xs[p : p+l.c] {
-									if v > ys[o+ch] {
-										ys[o+ch] = v
-										arg[ch] = int32(p + ch)
-									}
-								}
-							}
-						}
-						continue
-					}
-					clear32(ys[o : o+l.c])
-					for ky := 0; ky < l.k; ky++ {
-						for kx := 0; kx < l.k; kx++ {
-							p := ((oy*l.stride+ky)*l.w + ox*l.stride + kx) * l.c
-							for ch, v := range xs[p : p+l.c] {
-								ys[o+ch] += v
-							}
-						}
-					}
-					for ch := range ys[o : o+l.c] {
-						ys[o+ch] *= inv
-					}
-				}
+			if l.max {
+				l.maxSample(xs, ys, l.arg[i*out:(i+1)*out])
+			} else {
+				l.avgSample(xs, ys)
 			}
 		}
 	})
 	return l.y
+}
+
+// maxSample max-pools one sample xs into ys, recording in arg the index of
+// the first maximum of each window (the one the gradient goes to).
+func (l *pool) maxSample(xs, ys []float32, arg []int32) {
+	c := l.c
+	for oy := 0; oy < l.oh; oy++ {
+		for ox := 0; ox < l.ow; ox++ {
+			o := (oy*l.ow + ox) * c
+			first := ((oy*l.stride)*l.w + ox*l.stride) * c
+			yo, ao := ys[o:o+c], arg[o:o+c]
+			copy(yo, xs[first:first+c])
+			for ch := range ao {
+				ao[ch] = int32(first + ch)
+			}
+			for ky := 0; ky < l.k; ky++ {
+				for kx := 0; kx < l.k; kx++ {
+					if ky == 0 && kx == 0 {
+						continue
+					}
+					p := ((oy*l.stride+ky)*l.w + ox*l.stride + kx) * c
+					xp := xs[p : p+c]
+					for ch, v := range xp {
+						if v > yo[ch] {
+							yo[ch] = v
+							ao[ch] = int32(p + ch)
+						}
+					}
+				}
+			}
+			if l.relu {
+				for ch, v := range yo {
+					yo[ch] = max(v, 0)
+				}
+			}
+		}
+	}
+}
+
+func (l *pool) avgSample(xs, ys []float32) {
+	c := l.c
+	inv := 1 / float32(l.k*l.k)
+	for oy := 0; oy < l.oh; oy++ {
+		for ox := 0; ox < l.ow; ox++ {
+			o := (oy*l.ow + ox) * c
+			yo := ys[o : o+c]
+			clear32(yo)
+			for ky := 0; ky < l.k; ky++ {
+				for kx := 0; kx < l.k; kx++ {
+					p := ((oy*l.stride+ky)*l.w + ox*l.stride + kx) * c
+					for ch, v := range xs[p : p+c] {
+						yo[ch] += v
+					}
+				}
+			}
+			for ch := range yo {
+				yo[ch] *= inv
+			}
+		}
+	}
 }
 
 func (l *pool) backward(dy []float32, needDX bool) []float32 {
@@ -97,8 +132,11 @@ func (l *pool) backward(dy []float32, needDX bool) []float32 {
 		for i := lo; i < hi; i++ {
 			dxs, dys := l.dx[i*in:(i+1)*in], dy[i*out:(i+1)*out]
 			if l.max {
+				ys := l.y[i*out : (i+1)*out]
 				for o, a := range l.arg[i*out : (i+1)*out] {
-					dxs[a] += dys[o]
+					if !l.relu || ys[o] > 0 {
+						dxs[a] += dys[o]
+					}
 				}
 				continue
 			}

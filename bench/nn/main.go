@@ -57,7 +57,7 @@ func main() {
 			return l, nil
 		})
 	}
-	inferStep := func() { net.Forward(x, n, false) }
+	inferStep := func() { net.Infer(x, n) } // the path of Logits and serving
 	measure := func(step func()) float64 {
 		step() // warm up buffers
 		var rates []float64
