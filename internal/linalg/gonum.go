@@ -20,14 +20,26 @@ func trans(t bool) blas.Transpose {
 	return blas.NoTrans
 }
 
-// gonum runs a product serially unless both m and n are large, so products
+// sgemm runs the AVX2/FMA micro-kernel of sgemm_amd64.go where the CPU has
+// AVX2 and FMA, and gonum's portable Sgemm otherwise: on other
+// architectures, older CPUs and under the purego build tag.
+func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if useAsmSgemm {
+		sgemmAsm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	sgemmGonum(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// sgemmGonum is sgemm on gonum's Sgemm, the portable path. gonum runs a
+// product serially unless both m and n are large, so products
 // with a long inner dimension (weight gradients) would use one core; they
 // are split over goroutines here, as in the OpenBLAS build.
 //
 // gonum computes A·Bᵀ with one dot product per element, several times slower
 // than A·B (measured 6.8 against 28 GFLOP/s on the CNN's shapes), so Bᵀ is
 // materialized first when it is small next to the product.
-func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func sgemmGonum(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if transB && !transA && m >= 16 && n*k <= maxTransposed {
 		bt := transposed32(b, ldb, n, k)
 		defer pool32.Put(bt)
@@ -41,7 +53,7 @@ func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 			*p = make([]float32, m*n)
 		}
 		t := (*p)[:m*n]
-		sgemm(true, false, n, m, k, alpha, b, ldb, a, lda, 0, t, m)
+		sgemmGonum(true, false, n, m, k, alpha, b, ldb, a, lda, 0, t, m)
 		for i := 0; i < m; i++ {
 			row := c[i*ldc : i*ldc+n]
 			for j := range row {

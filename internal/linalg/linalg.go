@@ -4,7 +4,9 @@
 // library (float64) goes through the functions here, so that one build tag
 // switches the whole toolkit between two implementations:
 //
-//   - the default, pure-Go build uses gonum's BLAS and LAPACK and always builds;
+//   - the default, pure-Go build uses gonum's BLAS and LAPACK and always builds
+//     (its float32 products run an assembly micro-kernel on amd64 CPUs with
+//     AVX2 and FMA; the purego build tag forces gonum there too);
 //   - the "openblas" build (go build -tags openblas) calls OpenBLAS through
 //     cgo (Debian: libopenblas-dev, liblapacke-dev).
 //

@@ -80,22 +80,3 @@ func dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int
 			C.double(alpha), p64(pa), C.blasint(lda), p64(pb), C.blasint(ldb), C.double(beta), p64(pc), C.blasint(ldc))
 	})
 }
-
-// checkGemm panics, as gonum does, when a slice is too short for the declared
-// shape: cgo must never read or write past a Go slice.
-func checkGemm(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {
-	ar, ac := m, k
-	if transA {
-		ar, ac = k, m
-	}
-	br, bc := k, n
-	if transB {
-		br, bc = n, k
-	}
-	need := func(l, rows, cols, ld int) bool {
-		return rows == 0 || cols == 0 || (ld >= cols && l >= (rows-1)*ld+cols)
-	}
-	if !need(la, ar, ac, lda) || !need(lb, br, bc, ldb) || !need(lc, m, n, ldc) {
-		panic("linalg: gemm slice too short for its shape")
-	}
-}
