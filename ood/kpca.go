@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"sort"
+	"sync"
+	"sync/atomic"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -145,11 +148,13 @@ func (k *KPCA) mapFeatures(x []float64, n int, gamma float64) ([]float64, error)
 		m := len(k.lmk) / k.d
 		kx := make([]float64, n*m)
 		rbf := kernel.RBF{Gamma: gamma}
-		for i := range n {
-			for j := range m {
-				kx[i*m+j] = rbf.Eval(x[i*k.d:(i+1)*k.d], k.lmk[j*k.d:(j+1)*k.d])
+		parallelRows(n, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				for j := range m {
+					kx[i*m+j] = rbf.Eval(x[i*k.d:(i+1)*k.d], k.lmk[j*k.d:(j+1)*k.d])
+				}
 			}
-		}
+		})
 		out := make([]float64, n*m)
 		linalg.Dgemm(false, false, n, m, m, 1, kx, m, k.proj, m, 0, out, m)
 		return out, nil
@@ -222,10 +227,17 @@ func (k *KPCA) Fit(ctx context.Context, m model.Classifier, in *Inputs) error {
 		}
 		kll := make([]float64, mm*mm)
 		rbf := kernel.RBF{Gamma: gamma}
+		parallelRows(mm, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				for j := range i + 1 {
+					v := rbf.Eval(k.lmk[i*d:(i+1)*d], k.lmk[j*d:(j+1)*d])
+					kll[i*mm+j] = v
+				}
+			}
+		})
 		for i := range mm {
-			for j := range i + 1 {
-				v := rbf.Eval(k.lmk[i*d:(i+1)*d], k.lmk[j*d:(j+1)*d])
-				kll[i*mm+j], kll[j*mm+i] = v, v
+			for j := range i {
+				kll[j*mm+i] = kll[i*mm+j]
 			}
 		}
 		s, u, err := symEig(kll, mm, mm)
@@ -420,4 +432,33 @@ func (f *Fused) Score(ctx context.Context, m model.Classifier, dst []float64, in
 		dst[i] *= 1 - e[i]
 	}
 	return nil
+}
+
+// parallelRows runs f over blocks of rows [0, n) on GOMAXPROCS goroutines.
+// Each row is computed as the serial loop would, so results do not depend
+// on the split.
+func parallelRows(n int, f func(lo, hi int)) {
+	const block = 64
+	parts := (n + block - 1) / block
+	workers := min(runtime.GOMAXPROCS(0), parts)
+	if workers <= 1 {
+		f(0, n)
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				p := int(next.Add(1) - 1)
+				if p >= parts {
+					return
+				}
+				f(p*block, min((p+1)*block, n))
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -17,6 +17,9 @@ import sklearn
 from sklearn.decomposition import KernelPCA
 from sklearn.kernel_ridge import KernelRidge
 
+sys.path.insert(0, "bench")
+from emit import emit  # noqa: E402  (a row of `make bench`; no-op unless $BENCH_JSONL is set)
+
 
 def load(d, name, shape):
     return np.fromfile(os.path.join(d, name), dtype="<f8").reshape(shape)
@@ -77,8 +80,13 @@ def main():
                      f"max rel projection diff (up to sign) {diff:.1e}"))
     w = max(len(r_[0]) for r_ in rows)
     print(f"{'task':<{w}}  {'trustml s':>10}  {'sklearn s':>10}  {'speed-up':>8}  agreement")
+    engine = "openblas" if r["backend"].startswith("openblas") else "pure-go"
     for name, go_t, sk_t, note in rows:
         print(f"{name:<{w}}  {go_t:>10.3f}  {sk_t:>10.3f}  {sk_t / go_t:>7.2f}x  {note}")
+        emit("kernel", name.split(" d=")[0], engine, go_t, "scikit-learn", sk_t, "s",
+             higher_is_better=False, goal=3 if name.startswith("KRR") else None, note=note)
+    emit("kernel", f"Cholesky {r['gemm_n']} rate / DGEMM rate", engine, r["chol_gflops"], "own DGEMM",
+         r["gemm_gflops"], "GFLOP/s", goal=0.8)
     print(f"\nseam ({r['backend']}): DGEMM {r['gemm_n']}: {r['gemm_gflops']:.1f} GFLOP/s, "
           f"Cholesky {r['gemm_n']}: {r['chol_gflops']:.1f} GFLOP/s "
           f"({100 * r['chol_gflops'] / r['gemm_gflops']:.0f}% of DGEMM); mixed-precision SPD solve "

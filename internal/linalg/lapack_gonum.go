@@ -215,6 +215,13 @@ func tridiagInverseIteration(n int, d, e, lam []float64, y []float64, ldy int) e
 	for i := range order {
 		order[i] = i
 	}
+	// The vectors are kept contiguous, one row of vt per eigenvector in
+	// processing order, so that reorthogonalization against a large cluster
+	// (the near-null space of a kernel matrix can hold most of its
+	// eigenvalues) streams through memory instead of striding over y; the
+	// arithmetic, and so every bit of the result, is that of the strided
+	// loop it replaces.
+	vt := make([]float64, k*n)
 	// Process eigenvalues in descending order so clusters are contiguous.
 	sort.Slice(order, func(a, b int) bool { return lam[order[a]] > lam[order[b]] })
 	for oi, j := range order {
@@ -246,23 +253,45 @@ func tridiagInverseIteration(n int, d, e, lam []float64, y []float64, ldy int) e
 				continue
 			}
 			// Reorthogonalize against already computed vectors of the
-			// same cluster.
+			// same cluster (modified Gram–Schmidt, latest first), each
+			// subtraction fused with the next dot product and the last
+			// with the norm: one pass over x per vector, same operations
+			// in the same order as separate loops.
+			var prev []float64
+			var dot float64
 			for pi := oi - 1; pi >= 0; pi-- {
-				p := order[pi]
-				if math.Abs(lam[p]-lam[j]) > ortol {
+				if math.Abs(lam[order[pi]]-lam[j]) > ortol {
 					break
 				}
-				var dot float64
-				for i := 0; i < n; i++ {
-					dot += x[i] * y[i*ldy+p]
+				yp := vt[pi*n : (pi+1)*n]
+				xs := x[:len(yp)]
+				var nd float64
+				if prev == nil {
+					for i, v := range yp {
+						nd += xs[i] * v
+					}
+				} else {
+					pv := prev[:len(yp)]
+					for i, v := range yp {
+						xi := xs[i] - dot*pv[i]
+						xs[i] = xi
+						nd += xi * v
+					}
 				}
-				for i := 0; i < n; i++ {
-					x[i] -= dot * y[i*ldy+p]
-				}
+				prev, dot = yp, nd
 			}
 			var nrm float64
-			for _, v := range x {
-				nrm += v * v
+			if prev == nil {
+				for _, v := range x {
+					nrm += v * v
+				}
+			} else {
+				xs := x[:len(prev)]
+				for i, v := range prev {
+					xi := xs[i] - dot*v
+					xs[i] = xi
+					nrm += xi * xi
+				}
 			}
 			nrm = math.Sqrt(nrm)
 			if nrm == 0 || math.IsNaN(nrm) || math.IsInf(nrm, 0) {
@@ -272,6 +301,7 @@ func tridiagInverseIteration(n int, d, e, lam []float64, y []float64, ldy int) e
 				x[i] /= nrm
 			}
 		}
+		copy(vt[oi*n:(oi+1)*n], x)
 		for i := 0; i < n; i++ {
 			y[i*ldy+j] = x[i]
 		}
