@@ -30,6 +30,8 @@ for arch in $ARCHS; do
   done
   /usr/bin/python3 - "$arch" "$tmp" "$ROUNDS" <<'PY'
 import json, statistics, sys
+sys.path.insert(0, "bench")
+from emit import emit
 arch, d, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
 def load(name):
     rs = [json.load(open(f"{d}/{name}.{i}.json")) for i in range(1, rounds + 1)]
@@ -49,6 +51,10 @@ print(f"\n{arch}, batch {t['batch']}: images/s (median of {rounds} interleaved r
 print(f"{'engine':<22}{'train img/s':>12}{'ratio':>8}{'infer img/s':>13}{'ratio':>8}")
 for name, r in rows:
     print(f"{name:<22}{r['train_img_s']:>12.0f}{r['train_img_s']/t['train_img_s']:>8.2f}{r['infer_img_s']:>13.0f}{r['infer_img_s']/t['infer_img_s']:>8.2f}")
+    if r is not t:  # issue 19's goals: ≥ 2× PyTorch with OpenBLAS, ≥ 1× in pure Go
+        goal = 2 if "openblas" in name else 1
+        emit("nn", f"{arch} training, batch {t['batch']}", name, r["train_img_s"], "PyTorch 1.13 (2 threads)", t["train_img_s"], "img/s", goal=goal)
+        emit("nn", f"{arch} inference, batch {t['batch']}", name, r["infer_img_s"], "PyTorch 1.13 (2 threads)", t["infer_img_s"], "img/s", goal=goal)
 PY
 done
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at end"
