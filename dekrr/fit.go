@@ -3,8 +3,6 @@ package dekrr
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/trustml/trustml/natsnet"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -173,11 +172,7 @@ func summarize(nodes []*NodeResult, iters int, tol float64) *Result {
 }
 
 // NewRunID returns a random identifier for a run's NATS subjects.
-func NewRunID() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
+func NewRunID() string { return natsnet.RunID() }
 
 // Prefix is the subject prefix of run id.
 func Prefix(run string) string { return "trustml.dekrr." + run }

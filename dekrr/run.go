@@ -12,9 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -79,25 +77,7 @@ func (c Config) model() DeKRR {
 }
 
 // Args returns c's tagged fields as command-line flags (--name=value).
-func (c Config) Args() []string {
-	var out []string
-	v := reflect.ValueOf(c)
-	for i := range v.NumField() {
-		name, ok := v.Type().Field(i).Tag.Lookup("flag")
-		if !ok {
-			continue
-		}
-		var s string
-		switch x := v.Field(i).Interface().(type) {
-		case float64:
-			s = strconv.FormatFloat(x, 'g', -1, 64)
-		default:
-			s = fmt.Sprint(x)
-		}
-		out = append(out, "--"+name+"="+s)
-	}
-	return out
-}
+func (c Config) Args() []string { return natsnet.Args(c) }
 
 // Shards are the data split across the nodes.
 type Shards struct {

@@ -2,8 +2,6 @@ package fed
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/trustml/trustml/natsnet"
 	"github.com/trustml/trustml/nn"
 	"github.com/trustml/trustml/progress"
 )
@@ -141,11 +140,7 @@ func (r *Result) summarize() {
 }
 
 // NewRunID returns a random identifier for a run's NATS subjects.
-func NewRunID() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
+func NewRunID() string { return natsnet.RunID() }
 
 // Prefix is the subject prefix of run id.
 func Prefix(run string) string { return "trustml.fed." + run }

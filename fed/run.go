@@ -11,7 +11,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -74,22 +73,7 @@ func DefaultConfig() Config {
 }
 
 // Args returns c's tagged fields as command-line flags (--name=value).
-func (c Config) Args() []string {
-	var out []string
-	v := reflect.ValueOf(c)
-	for i := range v.NumField() {
-		name, ok := v.Type().Field(i).Tag.Lookup("flag")
-		if !ok {
-			continue
-		}
-		s := fmt.Sprint(v.Field(i).Interface())
-		if x, ok := v.Field(i).Interface().(float64); ok {
-			s = strconv.FormatFloat(x, 'g', -1, 64)
-		}
-		out = append(out, "--"+name+"="+s)
-	}
-	return out
-}
+func (c Config) Args() []string { return natsnet.Args(c) }
 
 // options returns the run's shared options for a network spec.
 func (c Config) options(spec nn.Spec) Options {

@@ -45,3 +45,16 @@ func Example() {
 	// true
 	// world
 }
+
+// ExampleArgs turns a node's configuration into the flags of its process.
+func ExampleArgs() {
+	cfg := struct {
+		Nodes  int     `flag:"nodes"`
+		Lambda float64 `flag:"lambda"`
+		Run    string  `flag:"run"`
+		Note   string
+	}{Nodes: 4, Lambda: 1e-4, Run: "r1"}
+	fmt.Println(natsnet.Args(cfg))
+	// Output:
+	// [--nodes=4 --lambda=0.0001 --run=r1]
+}

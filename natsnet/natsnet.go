@@ -5,8 +5,12 @@
 package natsnet
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"reflect"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -36,3 +40,32 @@ func (s *Server) URL() string { return s.s.ClientURL() }
 
 // Close shuts the server down.
 func (s *Server) Close() { s.s.Shutdown(); s.s.WaitForShutdown() }
+
+// RunID returns a random identifier for a run's NATS subjects, shared by a
+// coordinator and the node processes it starts.
+func RunID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Args returns the fields of the struct cfg tagged `flag:"name"` as
+// command-line flags --name=value (floats in their shortest exact form):
+// the command line with which a coordinator starts a node process of its
+// run, given the same configuration.
+func Args(cfg any) []string {
+	var out []string
+	v := reflect.ValueOf(cfg)
+	for i := range v.NumField() {
+		name, ok := v.Type().Field(i).Tag.Lookup("flag")
+		if !ok {
+			continue
+		}
+		s := fmt.Sprint(v.Field(i).Interface())
+		if x, ok := v.Field(i).Interface().(float64); ok {
+			s = strconv.FormatFloat(x, 'g', -1, 64)
+		}
+		out = append(out, "--"+name+"="+s)
+	}
+	return out
+}
