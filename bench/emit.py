@@ -1,7 +1,8 @@
 """One row of `make bench`'s table (bench/all.sh, bench/summary.py).
 
 A suite's summary step calls emit() for each comparison it measured; the row
-is appended to the JSON-lines file $BENCH_JSONL, and nothing happens when
+is appended to the JSON-lines file $BENCH_JSONL (Go programs: package
+bench/internal/benchrow), and nothing happens when
 that variable is unset (the suite run on its own). ratio > 1 means trustml
 is better: faster, or more throughput.
 """

@@ -7,10 +7,11 @@ import (
 	"math"
 	"os"
 	"reflect"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trustml/trustml/natsnet"
 )
 
 func TestRunGoroutines(t *testing.T) {
@@ -54,49 +55,6 @@ func TestRunBadInput(t *testing.T) {
 	}
 }
 
-// setArgs is the inverse of Config.Args for the helper node process.
-func setArgs(c *Config, args []string) error {
-	v := reflect.ValueOf(c).Elem()
-	for _, a := range args {
-		name, val, _ := strings.Cut(strings.TrimPrefix(a, "--"), "=")
-		for i := range v.NumField() {
-			if v.Type().Field(i).Tag.Get("flag") != name {
-				continue
-			}
-			f := v.Field(i)
-			var err error
-			switch f.Interface().(type) {
-			case time.Duration:
-				var d time.Duration
-				d, err = time.ParseDuration(val)
-				f.SetInt(int64(d))
-			case string:
-				f.SetString(val)
-			case bool:
-				var b bool
-				b, err = strconv.ParseBool(val)
-				f.SetBool(b)
-			case int:
-				var n int64
-				n, err = strconv.ParseInt(val, 10, 64)
-				f.SetInt(n)
-			case uint64:
-				var n uint64
-				n, err = strconv.ParseUint(val, 10, 64)
-				f.SetUint(n)
-			case float64:
-				var x float64
-				x, err = strconv.ParseFloat(val, 64)
-				f.SetFloat(x)
-			}
-			if err != nil {
-				return fmt.Errorf("%s: %w", a, err)
-			}
-		}
-	}
-	return nil
-}
-
 // TestHelperNodeProcess is a node process when started by TestProcsKill.
 func TestHelperNodeProcess(t *testing.T) {
 	if os.Getenv("DEKRR_HELPER_NODE") != "1" {
@@ -110,7 +68,7 @@ func TestHelperNodeProcess(t *testing.T) {
 			break
 		}
 	}
-	if err := setArgs(&c, args); err != nil {
+	if err := natsnet.SetArgs(&c, args); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/trustml/trustml/data"
+	"github.com/trustml/trustml/natsnet"
 )
 
 // smallConfig is a run of a second or two on the embedded digits set.
@@ -227,51 +227,6 @@ func TestDuplicateLateCorrupt(t *testing.T) {
 	}
 }
 
-// setArgs is the inverse of Config.Args for the helper client process.
-func setArgs(c *Config, args []string) error {
-	v := reflect.ValueOf(c).Elem()
-	for _, a := range args {
-		name, val, _ := strings.Cut(strings.TrimPrefix(a, "--"), "=")
-		for i := range v.NumField() {
-			if v.Type().Field(i).Tag.Get("flag") != name {
-				continue
-			}
-			f := v.Field(i)
-			var err error
-			switch f.Interface().(type) {
-			case time.Duration:
-				var d time.Duration
-				d, err = time.ParseDuration(val)
-				f.SetInt(int64(d))
-			case string:
-				f.SetString(val)
-			case bool:
-				var b bool
-				b, err = strconv.ParseBool(val)
-				f.SetBool(b)
-			case int:
-				var n int64
-				n, err = strconv.ParseInt(val, 10, 64)
-				f.SetInt(n)
-			case uint64:
-				var n uint64
-				n, err = strconv.ParseUint(val, 10, 64)
-				f.SetUint(n)
-			case float64:
-				var x float64
-				x, err = strconv.ParseFloat(val, 64)
-				f.SetFloat(x)
-			default:
-				err = fmt.Errorf("no parser for %T", f.Interface())
-			}
-			if err != nil {
-				return fmt.Errorf("%s: %w", a, err)
-			}
-		}
-	}
-	return nil
-}
-
 // TestHelperClientProcess is a client process when started by the
 // process tests.
 func TestHelperClientProcess(t *testing.T) {
@@ -286,7 +241,7 @@ func TestHelperClientProcess(t *testing.T) {
 			break
 		}
 	}
-	if err := setArgs(&c, args); err != nil {
+	if err := natsnet.SetArgs(&c, args); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -68,4 +69,52 @@ func Args(cfg any) []string {
 		out = append(out, "--"+name+"="+s)
 	}
 	return out
+}
+
+// SetArgs is the inverse of [Args]: it sets the fields of the struct *cfg
+// from flags --name=value (durations, strings, bools, ints, uint64s and
+// floats), for a node process that receives its coordinator's
+// configuration without a flag parser. A flag naming no field is ignored.
+func SetArgs(cfg any, args []string) error {
+	v := reflect.ValueOf(cfg).Elem()
+	for _, a := range args {
+		name, val, _ := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+		for i := range v.NumField() {
+			if v.Type().Field(i).Tag.Get("flag") != name {
+				continue
+			}
+			f := v.Field(i)
+			var err error
+			switch f.Interface().(type) {
+			case time.Duration:
+				var d time.Duration
+				d, err = time.ParseDuration(val)
+				f.SetInt(int64(d))
+			case string:
+				f.SetString(val)
+			case bool:
+				var b bool
+				b, err = strconv.ParseBool(val)
+				f.SetBool(b)
+			case int:
+				var n int64
+				n, err = strconv.ParseInt(val, 10, 64)
+				f.SetInt(n)
+			case uint64:
+				var n uint64
+				n, err = strconv.ParseUint(val, 10, 64)
+				f.SetUint(n)
+			case float64:
+				var x float64
+				x, err = strconv.ParseFloat(val, 64)
+				f.SetFloat(x)
+			default:
+				err = fmt.Errorf("no parser for %T", f.Interface())
+			}
+			if err != nil {
+				return fmt.Errorf("natsnet: %s: %w", a, err)
+			}
+		}
+	}
+	return nil
 }

@@ -21,7 +21,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -33,6 +32,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/trustml/trustml/bench/internal/benchrow"
 	"github.com/trustml/trustml/data"
 	"github.com/trustml/trustml/internal/linalg"
 	"github.com/trustml/trustml/kernel"
@@ -194,7 +194,8 @@ func run(ctx context.Context, reps, nFit, nScore, nKPCA int, rffMs []int) error 
 		}
 		per := s / float64(nScore)
 		fmt.Printf("%-24s %10.3f %14.2f %12.0f %11.2f%%\n", label, fitS, 1e6*per, 1/per, 100*per/perFwd)
-		emit(label+" scoring cost", 1e6*per, "the model's forward pass", 1e6*perFwd)
+		benchrow.Emit(benchrow.Row{Suite: "ood", Case: label + " scoring cost", Engine: "trustml (" + linalg.Backend() + ")",
+			Value: 1e6 * per, Peer: "the model's forward pass", PeerValue: 1e6 * perFwd, Unit: "µs/input"})
 	}
 
 	// KPCA fit time: RFF and Nyström vs exact kernel PCA at the same n.
@@ -245,26 +246,4 @@ func run(ctx context.Context, reps, nFit, nScore, nKPCA int, rffMs []int) error 
 	per := exactScore / float64(nScore)
 	fmt.Printf("exact KPCA scoring (reconstruction error, n = %d): %.2f µs/input, %.1f%% of forward\n", nKPCA, 1e6*per, 100*per/perFwd)
 	return nil
-}
-
-// emit appends one row of "make bench"'s table (see bench/emit.py) to the
-// file $BENCH_JSONL, if set: the time per input of a detector against the
-// forward pass it adds to (ratio > 1: cheaper than the forward pass).
-func emit(kase string, usPerInput float64, peer string, peerUs float64) {
-	path := os.Getenv("BENCH_JSONL")
-	if path == "" || usPerInput <= 0 {
-		return
-	}
-	row, _ := json.Marshal(map[string]any{"suite": "ood", "case": kase, "engine": "trustml (" + linalg.Backend() + ")",
-		"value": usPerInput, "peer": peer, "peer_value": peerUs, "unit": "µs/input", "higher_is_better": false,
-		"ratio": peerUs / usPerInput, "goal": nil, "note": ""})
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		return
-	}
-	defer f.Close()
-	if _, err := f.Write(append(row, '\n')); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-	}
 }

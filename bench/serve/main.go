@@ -29,6 +29,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/trustml/trustml/bench/internal/benchrow"
 	"github.com/trustml/trustml/oip"
 )
 
@@ -200,36 +201,13 @@ func medians(args []string) error {
 		m.Errors = int64(med(rs, func(r row) float64 { return float64(r.Errors) }))
 		m.print()
 		// Issue 19's goal: ≥ 6,000 single-image req/s with p99 < 25 ms.
-		emit(l+": req/s", m.RPS, "goal 6,000 req/s", 6000, "req/s", true)
-		emit(l+": p99", m.P99, "goal p99 25 ms", 25, "ms", false)
+		const engine = "trustml serve (AAA, batching)"
+		benchrow.Emit(benchrow.Row{Suite: "serve", Case: l + ": req/s", Engine: engine, Value: m.RPS,
+			Peer: "goal 6,000 req/s", PeerValue: 6000, Unit: "req/s", HigherIsBetter: true, Goal: 1})
+		benchrow.Emit(benchrow.Row{Suite: "serve", Case: l + ": p99", Engine: engine, Value: m.P99,
+			Peer: "goal p99 25 ms", PeerValue: 25, Unit: "ms", Goal: 1})
 	}
 	return nil
-}
-
-// emit appends one row of "make bench"'s table (see bench/emit.py) to the
-// file $BENCH_JSONL, if set: here against the issue's goal, so ratio ≥ 1
-// means the goal is met.
-func emit(kase string, v float64, peer string, peerV float64, unit string, higherIsBetter bool) {
-	path := os.Getenv("BENCH_JSONL")
-	if path == "" || v <= 0 {
-		return
-	}
-	ratio := v / peerV
-	if !higherIsBetter {
-		ratio = peerV / v
-	}
-	row, _ := json.Marshal(map[string]any{"suite": "serve", "case": kase, "engine": "trustml serve (AAA, batching)",
-		"value": v, "peer": peer, "peer_value": peerV, "unit": unit, "higher_is_better": higherIsBetter,
-		"ratio": ratio, "goal": 1, "note": ""})
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		return
-	}
-	defer f.Close()
-	if _, err := f.Write(append(row, '\n')); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-	}
 }
 
 // metrics sums the samples of each metric name (labels dropped) in a
