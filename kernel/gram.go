@@ -10,6 +10,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/trustml/trustml/internal/fastexp"
 	"github.com/trustml/trustml/internal/linalg"
 )
 
@@ -181,8 +182,9 @@ func applyInner(k InnerKernel, row []float64, xx float64, zn []float64) {
 	case RBF:
 		g := -kk.Gamma
 		for j, v := range row {
-			row[j] = math.Exp(g * math.Max(xx+zn[j]-2*v, 0))
+			row[j] = g * math.Max(xx+zn[j]-2*v, 0)
 		}
+		fastexp.InPlace(row) // within 2 ulp of math.Exp, twice as fast
 	default:
 		for j, v := range row {
 			row[j] = k.FromInner(v, xx, zn[j])

@@ -86,11 +86,14 @@ func (m *LSSVMRegressor) Predict(X *mat.Dense) ([]float64, error) {
 	if m.alpha == nil {
 		return nil, ErrNotFitted
 	}
-	Kt, err := m.t.cross(context.Background(), X)
+	out, err := m.t.crossMul(context.Background(), X, m.alpha, 1)
 	if err != nil {
 		return nil, err
 	}
-	return m.predict(Kt), nil
+	for i := range out {
+		out[i] += m.bias
+	}
+	return out, nil
 }
 
 // PredictGram returns f for the rows of the m×n test-to-train kernel matrix.

@@ -879,3 +879,43 @@ func TestMixedPrecisionSolve(t *testing.T) {
 		t.Error("mixed precision used with λ = 1e-9")
 	}
 }
+
+// TestPredictInRowBlocks: prediction on more points than fit one block of
+// the test-to-train kernel matrix (2²¹ entries) equals prediction through
+// the whole matrix, for KRR and the LS-SVM regressor.
+func TestPredictInRowBlocks(t *testing.T) {
+	X, y := regression(3, 300, 4, 0.1)
+	Xt, _ := regression(4, 7500, 4, 0.1) // 7500·300 entries: 2 blocks, the last one short
+	k := kernel.RBF{Gamma: 0.5}
+	Kt, err := kernel.Gram(k, Xt, X)
+	if err != nil {
+		t.Fatal(err)
+	}
+	krr := &kernel.KRR{Kernel: k, Lambda: 0.1}
+	ls := &kernel.LSSVMRegressor{Kernel: k, Gamma: 10}
+	for _, m := range []interface {
+		Fit(context.Context, *mat.Dense, []float64) error
+		Predict(*mat.Dense) ([]float64, error)
+		PredictGram(*mat.Dense) ([]float64, error)
+	}{krr, ls} {
+		if err := m.Fit(bg, X, y); err != nil {
+			t.Fatal(err)
+		}
+		got, err := m.Predict(Xt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := m.PredictGram(Kt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%T: %d predictions, want %d", m, len(got), len(want))
+		}
+		for i := range got {
+			if math.Abs(got[i]-want[i]) > 1e-12*(1+math.Abs(want[i])) {
+				t.Fatalf("%T: prediction %d is %g, through the whole matrix %g", m, i, got[i], want[i])
+			}
+		}
+	}
+}

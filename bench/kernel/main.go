@@ -58,18 +58,24 @@ type kpcaCase struct {
 	timing
 }
 
-type results struct {
-	Backend    string  `json:"backend"`
-	GOMAXPROCS int     `json:"gomaxprocs"`
-	Reps       int     `json:"reps"`
-	GemmN      int     `json:"gemm_n"`
+// seamRate is the DGEMM, Cholesky and mixed-precision solve rate at one
+// matrix order.
+type seamRate struct {
+	N          int     `json:"n"`
 	GemmGFlops float64 `json:"gemm_gflops"`
 	CholGFlops float64 `json:"chol_gflops"`
 	// MixedGFlops is n³/3 over the time of a whole mixed-precision SPD
 	// solve (float32 Cholesky + float64 refinement), float64-equivalent.
-	MixedGFlops float64    `json:"mixed_solve_gflops"`
-	KRR         []krrCase  `json:"krr"`
-	KPCA        []kpcaCase `json:"kpca"`
+	MixedGFlops float64 `json:"mixed_solve_gflops"`
+}
+
+type results struct {
+	Backend    string     `json:"backend"`
+	GOMAXPROCS int        `json:"gomaxprocs"`
+	Reps       int        `json:"reps"`
+	Seam       []seamRate `json:"seam"`
+	KRR        []krrCase  `json:"krr"`
+	KPCA       []kpcaCase `json:"kpca"`
 }
 
 func main() {
@@ -82,7 +88,7 @@ func main() {
 	gamma := flag.Float64("gamma", 0.05, "RBF gamma")
 	lambda := flag.Float64("lambda", 1e-2, "KRR ridge")
 	reps := flag.Int("reps", 3, "repetitions (median reported)")
-	gemmN := flag.Int("gemm-n", 4000, "matrix order for the DGEMM/Cholesky rates")
+	gemmN := flag.String("gemm-n", "4000,8000", "matrix orders for the DGEMM/Cholesky rates")
 	flag.Parse()
 	if err := run(*out, *ns, *d, *m, *kpcaN, *comps, *gamma, *lambda, *reps, *gemmN); err != nil {
 		fmt.Fprintln(os.Stderr, "kernel-bench:", err)
@@ -90,12 +96,25 @@ func main() {
 	}
 }
 
-func run(out, ns string, d, m, kpcaN, comps int, gamma, lambda float64, reps, gemmN int) error {
-	res := results{Backend: linalg.Backend(), GOMAXPROCS: runtime.GOMAXPROCS(0), Reps: reps, GemmN: gemmN}
-	res.GemmGFlops, res.CholGFlops, res.MixedGFlops = seamRates(gemmN, reps)
+func run(out, ns string, d, m, kpcaN, comps int, gamma, lambda float64, reps int, gemmNs string) error {
+	res := results{Backend: linalg.Backend(), GOMAXPROCS: runtime.GOMAXPROCS(0), Reps: reps}
 	fmt.Printf("backend %s, GOMAXPROCS %d\n", res.Backend, res.GOMAXPROCS)
-	fmt.Printf("seam: DGEMM %d: %.1f GFLOP/s, Cholesky %d: %.1f GFLOP/s (%.0f%% of DGEMM), mixed-precision SPD solve: %.1f GFLOP/s equivalent\n",
-		gemmN, res.GemmGFlops, gemmN, res.CholGFlops, 100*res.CholGFlops/res.GemmGFlops, res.MixedGFlops)
+	for _, f := range strings.Split(gemmNs, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return fmt.Errorf("-gemm-n: %w", err)
+		}
+		if n == 0 {
+			continue
+		}
+		r, err := seamRates(n, reps)
+		if err != nil {
+			return err
+		}
+		res.Seam = append(res.Seam, r)
+		fmt.Printf("seam: DGEMM %d: %.1f GFLOP/s, Cholesky %d: %.1f GFLOP/s (%.0f%% of DGEMM), mixed-precision SPD solve: %.1f GFLOP/s equivalent\n",
+			n, r.GemmGFlops, n, r.CholGFlops, 100*r.CholGFlops/r.GemmGFlops, r.MixedGFlops)
+	}
 	ctx := context.Background()
 	for _, f := range strings.Split(ns, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -220,7 +239,7 @@ func fmtTimes(t []float64) string {
 
 // seamRates measures DGEMM, Cholesky (dpotrf) and the mixed-precision SPD
 // solve through internal/linalg, median of reps.
-func seamRates(n, reps int) (gemm, chol, mixed float64) {
+func seamRates(n, reps int) (seamRate, error) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	a := make([]float64, n*n)
 	for i := range a {
@@ -231,7 +250,7 @@ func seamRates(n, reps int) (gemm, chol, mixed float64) {
 		linalg.Dgemm(false, true, n, n, n, 1, a, n, a, n, 0, c, n)
 		return nil
 	})
-	gemm = 2 * math.Pow(float64(n), 3) / g.Median / 1e9
+	gemm := 2 * math.Pow(float64(n), 3) / g.Median / 1e9
 	// c = A·Aᵀ is SPD after a diagonal shift.
 	for i := 0; i < n; i++ {
 		c[i*n+i] += float64(n)
@@ -242,13 +261,12 @@ func seamRates(n, reps int) (gemm, chol, mixed float64) {
 		copy(c, spd)
 		start := time.Now()
 		if err := linalg.Dpotrf(n, c, n); err != nil {
-			fmt.Fprintln(os.Stderr, "kernel-bench:", err)
-			os.Exit(1)
+			return seamRate{}, err
 		}
 		times = append(times, time.Since(start).Seconds())
 	}
 	sort.Float64s(times)
-	chol = math.Pow(float64(n), 3) / 3 / times[len(times)/2] / 1e9
+	chol := math.Pow(float64(n), 3) / 3 / times[len(times)/2] / 1e9
 	b := make([]float64, n)
 	for i := range b {
 		b[i] = rng.NormFloat64()
@@ -260,8 +278,7 @@ func seamRates(n, reps int) (gemm, chol, mixed float64) {
 		}
 		return nil
 	})
-	mixed = math.Pow(float64(n), 3) / 3 / mt.Median / 1e9
-	return gemm, chol, mixed
+	return seamRate{N: n, GemmGFlops: gemm, CholGFlops: chol, MixedGFlops: math.Pow(float64(n), 3) / 3 / mt.Median / 1e9}, nil
 }
 
 func writeBin(path string, v []float64) error {

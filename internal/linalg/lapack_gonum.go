@@ -13,6 +13,13 @@ import (
 
 var lapackImpl lapackgonum.Implementation
 
+// The pure-Go build has no threaded whole-matrix Cholesky: blockedPotrfT
+// runs its own blocked algorithm over goroutines.
+var (
+	dpotrfThreads func(n int, a []float64, lda int) error
+	spotrfThreads func(n int, a []float32, lda int) error
+)
+
 func dsyrk1(trans bool, n, k int, alpha float64, a []float64, lda int, beta float64, c []float64, ldc int) {
 	impl.Dsyrk(blas.Lower, transpose(trans), n, k, alpha, a, lda, beta, c, ldc)
 }

@@ -50,6 +50,19 @@ func withThreads(flops float64, f func()) {
 	f()
 }
 
+// dpotrfThreads and spotrfThreads factor a large matrix with OpenBLAS's
+// threaded (recursive) Cholesky, which runs 1.1–1.8× faster than the
+// blocked algorithm over goroutines on a quiet 2-core machine.
+func dpotrfThreads(n int, a []float64, lda int) (err error) {
+	withThreads(float64(n)*float64(n)*float64(n)/3, func() { err = dpotrf1(n, a, lda, 0) })
+	return err
+}
+
+func spotrfThreads(n int, a []float32, lda int) (err error) {
+	withThreads(float64(n)*float64(n)*float64(n)/3, func() { err = spotrf1(n, a, lda, 0) })
+	return err
+}
+
 func dsyrk1(trans bool, n, k int, alpha float64, a []float64, lda int, beta float64, c []float64, ldc int) {
 	C.cblas_dsyrk(C.CblasRowMajor, C.CblasLower, ctrans(trans), C.blasint(n), C.blasint(k),
 		C.double(alpha), p64(a), C.blasint(lda), C.double(beta), p64(c), C.blasint(ldc))
