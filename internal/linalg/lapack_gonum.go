@@ -83,6 +83,10 @@ func strtri1(n int, a []float32, lda int) {
 // spotrs1 solves L·Lᵀ·X = B with the float32 factor L (B n×nrhs,
 // overwritten).
 func spotrs1(n, nrhs int, l []float32, ldl int, b []float32, ldb int) {
+	if nrhs == 1 && ldb == 1 && n >= 2*trsvBlock {
+		parSpotrsVec(n, l, ldl, b)
+		return
+	}
 	impl.Strsm(blas.Left, blas.Lower, blas.NoTrans, blas.NonUnit, n, nrhs, 1, l, ldl, b, ldb)
 	impl.Strsm(blas.Left, blas.Lower, blas.Trans, blas.NonUnit, n, nrhs, 1, l, ldl, b, ldb)
 }
