@@ -20,12 +20,13 @@ import (
 type Spec struct {
 	// Model is what zoo.Open takes: an embedded name, a checkpoint, an
 	// .onnx file or a served model's URL, dialled with Retries, Backoff,
-	// Timeout and FeaturesOutput.
+	// Timeout, Binary and FeaturesOutput.
 	Model          string        `flag:"model" help:"model: \"default\" (the embedded Fashion-MNIST CNN), another embedded name, a checkpoint file, an ONNX model (model.onnx), or http://host:port/v2/models/NAME"`
 	FeaturesOutput string        `flag:"features-output" help:"served model: the server's output holding the penultimate features (\"trustml serve --features-output NAME\")"`
 	Retries        int           `flag:"retries" help:"served model: retries of a request after a timeout, connection error or 5xx (0 to 10)"`
 	Backoff        time.Duration `flag:"retry-backoff" help:"served model: wait before the first retry, doubled for each further one (at most 1m)"`
 	Timeout        time.Duration `flag:"timeout" help:"served model: time limit of each attempt of a request"`
+	Binary         bool          `flag:"binary" help:"served model over HTTP: send and receive tensors as binary data (the v2 binary tensor extension)"`
 	// Split names the split the data set given to Evaluate is, N the
 	// samples evaluated (the first ones; 0: all) and Calibrate the images
 	// from the end of the split AAA's temperature is tuned on (0: keep it).
@@ -110,7 +111,7 @@ func Evaluate(ctx context.Context, s Spec, d *data.Dataset) (*Report, error) {
 		return nil, fmt.Errorf("%w: --retries must be in [0, 10], --retry-backoff in [0, 1m] and --timeout positive", ErrConfig)
 	}
 	// oip's Retries 0 means its default: none is −1.
-	c, err := zoo.Open(ctx, s.Model, oip.ClientOptions{Retries: s.Retries - 1 + min(s.Retries, 1), Backoff: s.Backoff, Timeout: s.Timeout, FeaturesOutput: s.FeaturesOutput})
+	c, err := zoo.Open(ctx, s.Model, oip.ClientOptions{Retries: s.Retries - 1 + min(s.Retries, 1), Backoff: s.Backoff, Timeout: s.Timeout, FeaturesOutput: s.FeaturesOutput, Binary: s.Binary})
 	if err != nil {
 		return nil, err
 	}

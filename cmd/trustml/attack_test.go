@@ -24,15 +24,26 @@ func TestAttackServedModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer((&oip.Server{Name: "fashion-cnn", Model: net}).Handler())
+	var binary atomic.Int64 // requests in the binary tensor extension
+	h := (&oip.Server{Name: "fashion-cnn", Model: net}).Handler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get(oip.HeaderContentLength) != "" {
+			binary.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	}))
 	defer srv.Close()
 	args := []string{"attack", "--n", "6", "--budget", "30", "--checkpoints", "10,30", "--calibrate", "0",
 		"--defenses", "none,aaa-linear", "--seed", "3", "--json"}
 	var reports []robust.Report
-	for _, m := range []string{srv.URL + "/v2/models/fashion-cnn", "default"} {
-		out, err := run(t, append(args, "--model", m)...)
+	url := srv.URL + "/v2/models/fashion-cnn"
+	for _, m := range [][]string{{url}, {url, "--binary"}, {"default"}} {
+		out, err := run(t, append(args, append([]string{"--model"}, m...)...)...)
 		if err != nil {
 			t.Fatalf("--model %s: %v", m, err)
+		}
+		if n := binary.Swap(0); m[0] == url && (len(m) == 2) != (n > 0) {
+			t.Fatalf("--model %s: %d binary requests", m, n)
 		}
 		var r robust.Report
 		if err := json.Unmarshal([]byte(out), &r); err != nil {
@@ -40,10 +51,12 @@ func TestAttackServedModel(t *testing.T) {
 		}
 		reports = append(reports, r)
 	}
-	for i := range reports[0].Pairs {
-		a, b := reports[0].Pairs[i], reports[1].Pairs[i]
-		if !reflect.DeepEqual(a.Samples, b.Samples) {
-			t.Errorf("%s/%s: served %+v, in-process %+v", a.Attack, a.Defense, a.Samples, b.Samples)
+	for _, r := range reports[:2] {
+		for i := range r.Pairs {
+			a, b := r.Pairs[i], reports[2].Pairs[i]
+			if !reflect.DeepEqual(a.Samples, b.Samples) {
+				t.Errorf("%s/%s: served %+v, in-process %+v", a.Attack, a.Defense, a.Samples, b.Samples)
+			}
 		}
 	}
 	// An unreachable model is a clear error, not a hang or a panic.
