@@ -80,7 +80,9 @@ func Dsyrk(trans bool, n, k int, alpha float64, a []float64, lda int, beta float
 
 // Dpotrf computes the Cholesky factorization A = L*Lᵀ of the n×n symmetric
 // positive definite matrix whose lower triangle is in a, overwriting it with
-// L. Orders above 512 use the parallel blocked algorithm. It returns a *[NotPositiveDefiniteError] when A is not positive
+// L. Orders above 512 use all cores: the pure-Go build through a blocked
+// algorithm over goroutines, the OpenBLAS build through OpenBLAS's threaded
+// Cholesky. It returns a *[NotPositiveDefiniteError] when A is not positive
 // definite; a is then partly overwritten.
 func Dpotrf(n int, a []float64, lda int) error {
 	if n == 0 {

@@ -27,10 +27,11 @@ import (
 
 // OpenBLAS runs single-threaded by default in this package (see
 // openblas.go: its spinning threads fight the Go scheduler during many small
-// products). Cholesky and SYRK are therefore blocked over goroutines in
-// lapack.go; the LU factorization and the eigensolver run LAPACK with
-// GOMAXPROCS OpenBLAS threads for the duration of the call, restoring the
-// previous setting afterwards. Such calls are serialized so the setting is
+// products). SYRK is therefore blocked over goroutines in lapack.go; the
+// Cholesky factorization of a large matrix, the LU factorization and the
+// eigensolver run LAPACK with GOMAXPROCS OpenBLAS threads for the duration
+// of the call (one big call, where OpenBLAS's recursive algorithms beat the
+// goroutine-blocked ones), restoring the previous setting afterwards. Such calls are serialized so the setting is
 // not changed under another one.
 var threadsMu sync.Mutex
 
