@@ -96,7 +96,7 @@ func gramSym(ctx context.Context, k Kernel, X *mat.Dense, lowerOnly bool) (*mat.
 		return nil, err
 	}
 	n, _ := X.Dims()
-	dst := mat.NewDense(n, n, nil)
+	dst := mat.NewDense(n, n, linalg.Float64s(n*n))
 	return dst, gramTo(ctx, dst, k, X, X, lowerOnly)
 }
 

@@ -32,7 +32,7 @@ func Dsposv(n, nrhs int, a []float64, lda int, b []float64, ldb int, x []float64
 	if !(anorm > 0) || math.IsInf(anorm, 0) {
 		return 0, false
 	}
-	l := make([]float32, n*n)
+	l := float32s(n * n)
 	parFor(runtime.GOMAXPROCS(0)*4, func(p int) {
 		parts := runtime.GOMAXPROCS(0) * 4
 		for i := p * n / parts; i < (p+1)*n/parts; i++ {
