@@ -145,18 +145,22 @@ func (k *KPCA) mapFeatures(x []float64, n int, gamma float64) ([]float64, error)
 		}
 		return out.RawMatrix().Data, nil
 	case "cos-nystrom":
+		// φ = K(x, landmarks)·proj in row blocks of x (the kernel rows
+		// through GEMM, at most 16 MB of them at a time).
 		m := len(k.lmk) / k.d
-		kx := make([]float64, n*m)
 		rbf := kernel.RBF{Gamma: gamma}
-		parallelRows(n, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				for j := range m {
-					kx[i*m+j] = rbf.Eval(x[i*k.d:(i+1)*k.d], k.lmk[j*k.d:(j+1)*k.d])
-				}
-			}
-		})
+		lmk := mat.NewDense(m, k.d, k.lmk)
 		out := make([]float64, n*m)
-		linalg.Dgemm(false, false, n, m, m, 1, kx, m, k.proj, m, 0, out, m)
+		rows := max(1, min(n, (1<<21)/m))
+		kx := make([]float64, rows*m)
+		for lo := 0; lo < n; lo += rows {
+			hi := min(lo+rows, n)
+			kb := mat.NewDense(hi-lo, m, kx[:(hi-lo)*m])
+			if err := kernel.GramTo(kb, rbf, mat.NewDense(hi-lo, k.d, x[lo*k.d:hi*k.d]), lmk); err != nil {
+				return nil, fmt.Errorf("ood: kpca nystrom features: %w", err)
+			}
+			linalg.Dgemm(false, false, hi-lo, m, m, 1, kx, m, k.proj, m, 0, out[lo*m:], m)
+		}
 		return out, nil
 	}
 	return x, nil
@@ -226,19 +230,9 @@ func (k *KPCA) Fit(ctx context.Context, m model.Classifier, in *Inputs) error {
 			copy(k.lmk[j*d:(j+1)*d], x[i*d:(i+1)*d])
 		}
 		kll := make([]float64, mm*mm)
-		rbf := kernel.RBF{Gamma: gamma}
-		parallelRows(mm, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				for j := range i + 1 {
-					v := rbf.Eval(k.lmk[i*d:(i+1)*d], k.lmk[j*d:(j+1)*d])
-					kll[i*mm+j] = v
-				}
-			}
-		})
-		for i := range mm {
-			for j := range i {
-				kll[j*mm+i] = kll[i*mm+j]
-			}
+		lmk := mat.NewDense(mm, d, k.lmk)
+		if err := kernel.GramTo(mat.NewDense(mm, mm, kll), kernel.RBF{Gamma: gamma}, lmk, lmk); err != nil {
+			return fmt.Errorf("ood: kpca nystrom landmarks: %w", err)
 		}
 		s, u, err := symEig(kll, mm, mm)
 		if err != nil {
