@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/trustml/trustml/metrics"
+	"github.com/trustml/trustml/model"
 )
 
 // Variant selects AAA's target-margin function.
@@ -234,6 +235,13 @@ type AAAStats struct {
 // changes the argmax the row is returned unchanged, so AAA keeps the argmax
 // exactly; [AAA.Stats] counts how often that happens.
 //
+// On amd64, rows are optimised in blocks of 16 or 8 (AVX-512) or 4 (AVX2)
+// by assembly kernels, one row per float64 lane, which compute exactly
+// what the portable scalar loop computes (bit for bit: the same operations
+// in the same order, no fused multiply-add); other CPUs and platforms run
+// the scalar loop. [AAA.ApplyGroups] fills the lanes with the rows of
+// several requests.
+//
 // On one worker, Apply allocates nothing once its scratch buffers have
 // grown to k; splitting a batch across goroutines costs a few small
 // allocations per call. An AAA is not safe for concurrent use.
@@ -244,16 +252,19 @@ type AAA struct {
 	bc2Sqrt  []float64 // √(1 − β2^t)
 	work     []aaaScratch
 	stats    AAAStats
-	eps      float64   // Adam's ε for the current call (×B in Official mode)
+	rowEps   []float64 // each row's Adam ε in the current call (×B in Official mode)
 	run      AAAConfig // cfg with τ resolved for the current call's k
 }
 
 // aaaScratch is one worker's state: the logits z, Adam's moments m and v,
 // the softmax numerators e, and its counts for the current call.
 type aaaScratch struct {
-	z, m, v, e []float64
-	stats      AAAStats
-	_          [64]byte // keep workers' counters on separate cache lines
+	z, m, v, e     []float64
+	zs, ms, vs, es []float64 // k×width: a block's z, m, v, e for the kernel
+	lanes          aaaLanes
+	starts         [maxLanes]rowStart // the block's rows' targets
+	stats          AAAStats
+	_              [64]byte // keep workers' counters on separate cache lines
 }
 
 // minRowsPerWorker is the smallest share of a batch worth a goroutine
@@ -306,24 +317,46 @@ func (d *AAA) ResetStats() { d.stats = AAAStats{} }
 // batches are split across [AAAConfig.Workers] goroutines; the per-row loop
 // allocates nothing once the scratch buffers have grown to k.
 func (d *AAA) Apply(dst, logits []float32, k int) error {
+	return d.ApplyGroups(dst, logits, k, nil)
+}
+
+// ApplyGroups defends consecutive groups of rows, sizes[g] rows each, with
+// exactly the outputs and stats of one [AAA.Apply] call per group, in one
+// pass (nil sizes: one group of all the rows). In [Official] mode a row's
+// output depends on the number of rows of its call: a server that applies
+// AAA once per request, so that dynamic batching never changes an answer,
+// calls ApplyGroups once per batch with the requests' sizes and keeps
+// the kernels' lanes full.
+func (d *AAA) ApplyGroups(dst, logits []float32, k int, sizes []int) error {
 	n, err := checkLogits(d.name, dst, logits, k)
 	if err != nil {
 		return err
 	}
+	d.rowEps = grow(d.rowEps, n)
+	if sizes == nil {
+		d.fillEps(d.rowEps, n)
+	} else {
+		off := 0
+		for g, size := range sizes {
+			if size < 0 || size > n-off {
+				return fmt.Errorf("%w: defense %s: group %d of %d rows after %d of %d rows", model.ErrShape, d.name, g, size, off, n)
+			}
+			d.fillEps(d.rowEps[off:off+size], size)
+			off += size
+		}
+		if off != n {
+			return fmt.Errorf("%w: defense %s: groups hold %d rows, logits %d", model.ErrShape, d.name, off, n)
+		}
+	}
+	eps := d.rowEps
 	workers := d.cfg.Workers
 	if workers == 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = max(1, min(workers, n/minRowsPerWorker))
-	// The official batch-mean loss divides every gradient by n; Adam's
-	// update m/(√v + ε) is then exactly the per-row update with ε·n.
 	d.run = d.cfg
 	if d.run.Tau == 0 {
 		d.run.Tau = AutoTau(d.cfg.Variant, d.cfg.Alpha, k)
-	}
-	d.eps = d.cfg.Eps
-	if d.cfg.Mode == Official {
-		d.eps *= float64(n)
 	}
 	if len(d.work) < workers {
 		d.work = append(d.work, make([]aaaScratch, workers-len(d.work))...)
@@ -331,20 +364,23 @@ func (d *AAA) Apply(dst, logits []float32, k int) error {
 	for i := range workers {
 		w := &d.work[i]
 		w.z, w.m, w.v, w.e = grow(w.z, k), grow(w.m, k), grow(w.v, k), grow(w.e, k)
+		if len(aaaWidths) > 0 {
+			n := aaaWidths[0] * k
+			w.zs, w.ms, w.vs, w.es = grow(w.zs, n), grow(w.ms, n), grow(w.vs, n), grow(w.es, n)
+			w.lanes.setConsts(&d.run)
+		}
 	}
 	if workers == 1 {
-		for i := range n {
-			d.row(&d.work[0], dst[i*k:(i+1)*k], logits[i*k:(i+1)*k], d.eps)
-		}
+		d.rows(&d.work[0], dst, logits, k, eps)
 	} else {
 		var wg sync.WaitGroup
-		per := (n + workers - 1) / workers
+		// Shares are whole blocks of the widest kernel.
+		b := max(aaaWidth, 1)
+		per := (n + b*workers - 1) / (b * workers) * b
 		for w := range workers {
-			lo, hi := w*per, min((w+1)*per, n)
+			lo, hi := min(w*per, n), min((w+1)*per, n)
 			wg.Go(func() {
-				for i := lo; i < hi; i++ {
-					d.row(&d.work[w], dst[i*k:(i+1)*k], logits[i*k:(i+1)*k], d.eps)
-				}
+				d.rows(&d.work[w], dst[lo*k:hi*k], logits[lo*k:hi*k], k, eps[lo:hi])
 			})
 		}
 		wg.Wait()
@@ -357,6 +393,46 @@ func (d *AAA) Apply(dst, logits []float32, k int) error {
 		*st = AAAStats{}
 	}
 	return nil
+}
+
+// fillEps sets the Adam ε of the rows of one group of size rows: the
+// official batch-mean loss divides every gradient by the group's size;
+// Adam's update m/(√v + ε) is then exactly the per-row update with
+// ε·size.
+func (d *AAA) fillEps(eps []float64, size int) {
+	e := d.cfg.Eps
+	if d.cfg.Mode == Official {
+		e *= float64(size)
+	}
+	for i := range eps {
+		eps[i] = e
+	}
+}
+
+// rows defends the rows of logits into dst, row i with Adam constant
+// eps[i]: in blocks with the SIMD kernels where the CPU has them (the
+// narrowest kernel that holds the rows left, padded), a single row alone.
+func (d *AAA) rows(w *aaaScratch, dst, logits []float32, k int, eps []float64) {
+	n := len(logits) / k
+	for i := 0; i < n; {
+		width := 0
+		if aaaWidth > 0 && n-i > 1 {
+			width = aaaWidth
+			for _, wd := range aaaWidths {
+				if wd <= aaaWidth && wd >= n-i {
+					width = wd // aaaWidths is widest first
+				}
+			}
+		}
+		if width == 0 {
+			d.row(w, dst[i*k:(i+1)*k], logits[i*k:(i+1)*k], eps[i])
+			i++
+			continue
+		}
+		hi := min(i+width, n)
+		d.block(w, dst[i*k:hi*k], logits[i*k:hi*k], k, width, eps[i:hi])
+		i = hi
+	}
 }
 
 // top2 returns the indices of the largest and second-largest values of row,
@@ -387,32 +463,58 @@ func sign(x float64) float64 {
 	return 0
 }
 
+// rowStart is a row's state before its first Adam step.
+type rowStart struct {
+	c, i2       int     // the original top-1 and top-2 classes
+	m0, a, t    float64 // the clean margin, its attractor and the target margin
+	pref, s, ec float64 // the calibration target, Σ e_j and e_c
+}
+
+// start prepares one row: it sets z to the logits and, with exps, e to
+// exp(z_j − z_c) (the kernels compute those themselves), and returns the
+// row's targets, with the calibration target pref if asked for (the
+// kernels compute it too at temperature 1).
+func (d *AAA) start(in []float32, z, e []float64, exps, pref bool) rowStart {
+	cfg := &d.run
+	var r rowStart
+	r.c, r.i2 = top2(in)
+	c := r.c
+	r.m0 = float64(in[c]) - float64(in[r.i2])
+	r.a, r.t = cfg.Target(r.m0)
+
+	// Calibration target pref = softmax(z⁰/T)_c, computed exactly as p_c is
+	// below: with T = 1 the first step must see p_c − pref = 0 (sign 0), as
+	// PyTorch does, or Adam's first, normalised step moves every logit.
+	if pref {
+		for j, x := range in {
+			z[j] = float64(x) / cfg.Temperature
+		}
+		s := expShifted(e, z, z[c])
+		r.pref = e[c] * (1 / s)
+	}
+
+	// e holds exp(z_j − max z) for the current z, s their sum.
+	for j, x := range in {
+		z[j] = float64(x)
+	}
+	if exps {
+		r.s = expShifted(e, z, z[c])
+		r.ec = e[c]
+	}
+	return r
+}
+
 // row defends one row of logits with Adam constant eps; out may be the same
 // slice as in.
 func (d *AAA) row(w *aaaScratch, out, in []float32, eps float64) {
 	cfg := &d.run
 	k := len(in)
 	z, m, v, e := w.z[:k], w.m[:k], w.v[:k], w.e[:k]
-
-	c, i2 := top2(in)
-	m0 := float64(in[c]) - float64(in[i2])
-	a, t := cfg.Target(m0)
-
-	// Calibration target pref = softmax(z⁰/T)_c, computed exactly as p_c is
-	// below: with T = 1 the first step must see p_c − pref = 0 (sign 0), as
-	// PyTorch does, or Adam's first, normalised step moves every logit.
-	for j, x := range in {
-		z[j] = float64(x) / cfg.Temperature
+	r := d.start(in, z, e, true, true)
+	c, i1, i2, t, pref, s := r.c, r.c, r.i2, r.t, r.pref, r.s
+	for j := range k {
+		m[j], v[j] = 0, 0
 	}
-	s := expShifted(e, z, z[c])
-	pref := e[c] * (1 / s)
-
-	// e holds exp(z_j − max z) for the current z, s their sum.
-	for j, x := range in {
-		z[j], m[j], v[j] = float64(x), 0, 0
-	}
-	s = expShifted(e, z, z[c])
-	i1 := c
 	w1 := 1 - cfg.Beta1
 	b2, w2 := cfg.Beta2, 1-cfg.Beta2
 	kappa := cfg.Kappa
@@ -454,9 +556,19 @@ func (d *AAA) row(w *aaaScratch, out, in []float32, eps float64) {
 		i1, i2 = n1, n2
 		s = expShifted(e, z, best1)
 	}
+	d.finish(w, out, in, z, r)
+}
 
-	// Guard: keep the argmax of the float32 output exactly, and keep it
-	// finite (an extreme learning rate could overflow float32).
+// finish writes the defended logits z of the row in to out, or in itself
+// if the guard reverts it, and counts the row.
+//
+// The guard keeps the argmax of the float32 output exactly, and keeps it
+// finite (an extreme learning rate could overflow float32). A row whose
+// Adam steps met a NaN (the break of [AAA.row]) has at least k − 1
+// logits that are NaN or −∞, and a non-finite logit stays non-finite under
+// further steps, so such a row is reverted whether or not its steps went on.
+func (d *AAA) finish(w *aaaScratch, out, in []float32, z []float64, r rowStart) {
+	k := len(in)
 	w.stats.Rows++
 	o1, o2 := 0, 1
 	if float32(z[1]) > float32(z[0]) {
@@ -465,7 +577,7 @@ func (d *AAA) row(w *aaaScratch, out, in []float32, eps float64) {
 	finite := true
 	for j := range k {
 		zj := float32(z[j])
-		if math.IsInf(float64(zj), 0) || zj != zj {
+		if math.Float32bits(zj)&0x7f80_0000 == 0x7f80_0000 { // ±∞ or NaN
 			finite = false
 		}
 		if j < 2 {
@@ -478,16 +590,123 @@ func (d *AAA) row(w *aaaScratch, out, in []float32, eps float64) {
 			o2 = j
 		}
 	}
-	if o1 != c || !finite {
+	if o1 != r.c || !finite {
 		w.stats.Reverted++
 		copy(out, in)
 		return
 	}
-	if mh := float64(float32(z[o1])) - float64(float32(z[o2])); (mh-a)*(m0-a) < 0 {
+	if mh := float64(float32(z[o1])) - float64(float32(z[o2])); (mh-r.a)*(r.m0-r.a) < 0 {
 		w.stats.Crossed++
 	}
 	for j := range out {
 		out[j] = float32(z[j])
+	}
+}
+
+// aaaLanes is the state of a block of rows for the SIMD kernels, one row
+// per float64 lane: vectors of k×width float64 with the row index (lane)
+// fastest, per-lane registers, and the constants of the computation
+// broadcast to the lanes. A kernel of width 4 uses the first four lanes of
+// each field. The kernels' assembly reads the fields through go_asm.h.
+type aaaLanes struct {
+	z, m, v, e        *float64 // k×width each
+	stepSize, bc2Sqrt *float64 // iters each
+	table             *uint64  // expBits
+	k, iters          int
+	prefPc            int64 // 1: the kernel sets pref to the first step's pc (temperature 1)
+
+	s, ec, zi1, zi2, t, pref [maxLanes]float64 // Σe, e_c (set by the kernel), z_i1, z_i2, targets
+	eps                      [maxLanes]float64 // Adam's ε
+	c, i1, i2                [maxLanes]int64
+
+	kappa, w1, b2, w2                     [maxLanes]float64
+	one, mone, signBit, negInf            [maxLanes]float64
+	expMin, invLn2, shifter, ln2Hi, ln2Lo [maxLanes]float64
+	half, sixth, c24, c120                [maxLanes]float64
+	mask63, bit4, bit5, incr              [maxLanes]uint64
+	ssbc, epsbc                           [maxLanes]float64 // the current step's
+}
+
+// maxLanes is the widest kernel's number of lanes.
+const maxLanes = 16
+
+// setConsts broadcasts the constants of the computation to l's lanes.
+func (l *aaaLanes) setConsts(cfg *AAAConfig) {
+	l.table = &expBits[0]
+	l.kappa, l.w1 = bcast(cfg.Kappa), bcast(1-cfg.Beta1)
+	l.b2, l.w2 = bcast(cfg.Beta2), bcast(1-cfg.Beta2)
+	l.one, l.mone, l.signBit = bcast(1), bcast(-1), bcast(math.Copysign(0, -1))
+	l.negInf, l.expMin = bcast(math.Inf(-1)), bcast(-708)
+	l.invLn2, l.shifter = bcast(expInvLn2), bcast(expShifter)
+	l.ln2Hi, l.ln2Lo = bcast(expLn2Hi), bcast(expLn2Lo)
+	l.half, l.sixth, l.c24, l.c120 = bcast(1.0/2), bcast(1.0/6), bcast(1.0/24), bcast(1.0/120)
+	for i := range maxLanes {
+		l.mask63[i], l.bit4[i], l.bit5[i], l.incr[i] = 63, 16, 32, 1
+	}
+}
+
+// bcast returns x in every lane.
+func bcast(x float64) (v [maxLanes]float64) {
+	for i := range v {
+		v[i] = x
+	}
+	return v
+}
+
+// block defends one to width rows of k logits with the kernel of width
+// lanes: the same computation as a call of [AAA.row] for each row. Lanes
+// without a row repeat the last row and are discarded (the rows of a call
+// are independent: they share only ε).
+func (d *AAA) block(w *aaaScratch, out, in []float32, k, width int, eps []float64) {
+	cfg := &d.run
+	l := &w.lanes
+	z, e := w.z[:k], w.e[:k]
+	Z, E := w.zs[:width*k], w.es[:width*k]
+	rs := &w.starts
+	rows := len(in) / k
+	// With T = 1 the calibration target is the first step's p_c, computed
+	// by the same operations: the kernel takes it from there.
+	prefPc := cfg.Temperature == 1
+	l.prefPc = 0
+	if prefPc {
+		l.prefPc = 1
+	}
+	for L := range width {
+		if L >= rows {
+			// Padding: the last row's lane again.
+			for j := range k {
+				Z[width*j+L] = Z[width*j+rows-1]
+			}
+			l.zi1[L], l.zi2[L] = l.zi1[rows-1], l.zi2[rows-1]
+			l.t[L], l.pref[L] = l.t[rows-1], l.pref[rows-1]
+			l.c[L], l.i1[L], l.i2[L] = l.c[rows-1], l.i1[rows-1], l.i2[rows-1]
+			l.eps[L] = l.eps[rows-1]
+			continue
+		}
+		r := d.start(in[L*k:(L+1)*k], z, e, false, !prefPc)
+		rs[L] = r
+		for j := range k {
+			Z[width*j+L] = z[j]
+		}
+		l.zi1[L], l.zi2[L] = z[r.c], z[r.i2]
+		l.t[L], l.pref[L] = r.t, r.pref
+		l.c[L], l.i1[L], l.i2[L] = int64(r.c), int64(r.c), int64(r.i2)
+		l.eps[L] = eps[L]
+	}
+	M, V := w.ms[:width*k], w.vs[:width*k]
+	clear(M)
+	clear(V)
+	l.z, l.m, l.v, l.e = &Z[0], &M[0], &V[0], &E[0]
+	l.k, l.iters = k, cfg.Iters
+	if cfg.Iters > 0 {
+		l.stepSize, l.bc2Sqrt = &d.stepSize[0], &d.bc2Sqrt[0]
+	}
+	steps(l, width)
+	for L := range rows {
+		for j := range k {
+			z[j] = Z[width*j+L]
+		}
+		d.finish(w, out[L*k:(L+1)*k], in[L*k:(L+1)*k], z, rs[L])
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 
 	"github.com/trustml/trustml/defense"
@@ -146,4 +147,40 @@ func ExampleTuneTemperature() {
 	fmt.Printf("T = %g, ECE %.3f (undefended %.3f, at or below: %v)\n", res.Temperature, res.ECE, res.Undefended, res.AtOrBelow)
 	// Output:
 	// T = 2, ECE 0.249 (undefended 0.250, at or below: true)
+}
+
+// A server that defends each request's rows as their own AAA batch (in the
+// official mode a row's output depends on its call's size) hands a
+// dynamic batch of requests to ApplyGroups in one call: the same outputs
+// as one Apply per request, with the rows of all requests sharing the
+// SIMD kernels' lanes.
+func ExampleAAA_ApplyGroups() {
+	const k = 10
+	d, err := defense.NewAAA(defense.DefaultAAAConfig(defense.Linear))
+	if err != nil {
+		panic(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	logits := make([]float32, 7*k) // requests of 1, 4 and 2 images
+	for i := range logits {
+		logits[i] = float32(3 * rng.NormFloat64())
+	}
+	sizes := []int{1, 4, 2}
+	batched := make([]float32, len(logits))
+	if err := d.ApplyGroups(batched, logits, k, sizes); err != nil {
+		panic(err)
+	}
+	one := make([]float32, len(logits))
+	off := 0
+	for _, n := range sizes {
+		if err := d.Apply(one[off*k:(off+n)*k], logits[off*k:(off+n)*k], k); err != nil {
+			panic(err)
+		}
+		off += n
+	}
+	fmt.Println("same as one Apply per request:", slices.Equal(batched, one))
+	fmt.Printf("rows defended: %d\n", d.Stats().Rows)
+	// Output:
+	// same as one Apply per request: true
+	// rows defended: 14
 }

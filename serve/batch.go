@@ -81,6 +81,7 @@ type worker struct {
 	pre       defense.Preprocessor
 	x, logits []float32
 	fs        []float32
+	sizes     []int // the live jobs' rows, for a groupApplier
 	batch     []*job
 	pending   *job
 	timer     *time.Timer
@@ -368,6 +369,13 @@ func (w *worker) features(live []*job) error {
 // update).
 type batchSizeDependent interface{ BatchSizeDependent() bool }
 
+// groupApplier is implemented by defenses that apply themselves once per
+// group of rows in one call (defense.AAA.ApplyGroups), as one Apply per
+// request would.
+type groupApplier interface {
+	ApplyGroups(dst, logits []float32, k int, sizes []int) error
+}
+
 // applyDefense runs the defense over the logits of the live jobs. A defense
 // whose rows depend on the batch size runs once per request, so that a
 // client's answer depends only on its own request, never on which other
@@ -376,6 +384,13 @@ func (w *worker) applyDefense(live []*job) error {
 	k := w.b.k
 	if d, ok := w.d.(batchSizeDependent); !ok || !d.BatchSizeDependent() {
 		return w.d.Apply(w.logits, w.logits, k)
+	}
+	if g, ok := w.d.(groupApplier); ok {
+		w.sizes = w.sizes[:0]
+		for _, j := range live {
+			w.sizes = append(w.sizes, j.n)
+		}
+		return g.ApplyGroups(w.logits, w.logits, k, w.sizes)
 	}
 	off := 0
 	for _, j := range live {
