@@ -1,20 +1,21 @@
 package defense
 
-import "math"
+import (
+	"math"
 
-// expBits[j] holds the bits of 2^(j/64).
-var expBits = func() (t [64]uint64) {
-	for j := range t {
-		t[j] = math.Float64bits(math.Exp2(float64(j) / 64))
-	}
-	return t
-}()
+	"github.com/trustml/trustml/internal/fastexp"
+)
+
+// The table and constants of Tang's exponential, shared with
+// internal/fastexp (whose own loop rounds differently: AAA keeps its
+// formula, which its assembly kernels reproduce bit for bit).
+var expBits = &fastexp.Table
 
 const (
-	expShifter = 0x1.8p52 // adding it rounds to an integer held in the low bits
-	expInvLn2  = 64 / math.Ln2
-	expLn2Hi   = 0x1.62e42feep-7 // ln2/64 split for Cody–Waite (fdlibm): k·hi is exact
-	expLn2Lo   = 0x1.a39ef35793c76p-39
+	expShifter = fastexp.Shifter
+	expInvLn2  = fastexp.InvLn2
+	expLn2Hi   = fastexp.Ln2Hi
+	expLn2Lo   = fastexp.Ln2Lo
 )
 
 // expShifted sets e[j] = exp(z[j] − shift) and returns their sum; it is the
