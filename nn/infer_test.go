@@ -150,14 +150,21 @@ func TestInferClassifierAPI(t *testing.T) {
 	}
 }
 
-// TestReLUPoolFusionExact checks that the ReLU fused into a following max
-// pooling gives, bit for bit, the outputs, parameter gradients and input
-// gradients of the separate layers, in training and inference mode.
+// TestReLUPoolFusionExact checks that the ReLU and batch norm fused into a
+// following max pooling give, bit for bit, the outputs, parameter gradients
+// and input gradients of the separate layers, in training and inference
+// mode: with 2×2 windows, wider ones, inputs outside every window (odd
+// sizes), overlapping windows (not fused) and a batch norm first.
 func TestReLUPoolFusionExact(t *testing.T) {
+	bnPool3 := []LayerSpec{{Kind: KindConv, Out: 3, Kernel: 3, Pad: 1}, {Kind: KindBatchNorm}, {Kind: KindReLU}, {Kind: KindMaxPool, Kernel: 3}, {Kind: KindFlatten}, {Kind: KindDense, Out: 3}}
+	bnFirst := []LayerSpec{{Kind: KindBatchNorm}, {Kind: KindReLU}, {Kind: KindMaxPool, Kernel: 2}, {Kind: KindFlatten}, {Kind: KindDense, Out: 3}}
 	specs := map[string]Spec{
-		"cnn-bn":  CNN([]int{1, 12, 12}, 3, CNNOptions{Width: 4, Hidden: 5, BatchNorm: true, Dropout: 0.25}),
-		"cnn":     CNN([]int{2, 9, 9}, 3, CNNOptions{Width: 3, Hidden: 4}),
-		"overlap": {InputShape: []int{2, 7, 7}, NumClasses: 3, Layers: []LayerSpec{{Kind: KindConv, Out: 3, Kernel: 3, Pad: 1}, {Kind: KindReLU}, {Kind: KindMaxPool, Kernel: 3, Stride: 2}, {Kind: KindFlatten}, {Kind: KindDense, Out: 3}}},
+		"cnn-bn":     CNN([]int{1, 12, 12}, 3, CNNOptions{Width: 4, Hidden: 5, BatchNorm: true, Dropout: 0.25}),
+		"cnn-bn-odd": CNN([]int{2, 11, 9}, 3, CNNOptions{Width: 3, Hidden: 4, BatchNorm: true}),
+		"cnn":        CNN([]int{2, 9, 9}, 3, CNNOptions{Width: 3, Hidden: 4}),
+		"bn-pool3":   {InputShape: []int{2, 8, 7}, NumClasses: 3, Layers: bnPool3},
+		"bn-first":   {InputShape: []int{3, 5, 6}, NumClasses: 3, Layers: bnFirst},
+		"overlap":    {InputShape: []int{2, 7, 7}, NumClasses: 3, Layers: []LayerSpec{{Kind: KindConv, Out: 3, Kernel: 3, Pad: 1}, {Kind: KindReLU}, {Kind: KindMaxPool, Kernel: 3, Stride: 2}, {Kind: KindFlatten}, {Kind: KindDense, Out: 3}}},
 	}
 	for name, spec := range specs {
 		for _, train := range []bool{true, false} {
@@ -171,12 +178,23 @@ func TestReLUPoolFusionExact(t *testing.T) {
 				for i, l := range plain.layers {
 					if r, ok := l.(*relu); ok && r.intoPool {
 						r.intoPool = false
-						plain.layers[i+1].(*pool).relu = false
+						p := plain.layers[i+1].(*pool)
+						p.relu = false
+						if p.bn != nil {
+							if p.bn.conv != nil {
+								p.bn.conv.bnNext, p.bn.conv = nil, nil
+							}
+							p.bn.pool, p.bn = nil, nil
+						}
 						n++
 					}
 				}
 				if n == 0 {
 					t.Fatal("no fused ReLU")
+				}
+				bnFused := slices.ContainsFunc(fused.layers, func(l layer) bool { p, ok := l.(*pool); return ok && p.bn != nil })
+				if wantBN := name != "cnn" && name != "overlap"; bnFused != wantBN {
+					t.Fatalf("batch norm fused: %v, want %v", bnFused, wantBN)
 				}
 				r := rand.New(rand.NewPCG(1, 1))
 				const batch = 4
@@ -190,16 +208,25 @@ func TestReLUPoolFusionExact(t *testing.T) {
 					dl[i] = float32(r.NormFloat64())
 				}
 				var outs, gx, gw [2][]float32
+				var taps [2][]Tap
 				for k, net := range []*Network{fused, plain} {
 					net.SetSeed(3)
 					net.ZeroGrad()
 					outs[k] = slices.Clone(net.Forward(x, batch, train))
 					gx[k] = slices.Clone(net.Backward(dl, true))
 					gw[k] = slices.Clone(net.Grads())
+					taps[k] = net.Taps()
 				}
 				if !slices.Equal(outs[0], outs[1]) || !slices.Equal(gx[0], gx[1]) || !slices.Equal(gw[0], gw[1]) {
 					t.Errorf("fused ReLU+pool differs: outputs %v, input gradients %v, weight gradients %v",
 						slices.Equal(outs[0], outs[1]), slices.Equal(gx[0], gx[1]), slices.Equal(gw[0], gw[1]))
+				}
+				// The output gradient of a convolution before a fused
+				// batch norm is built only when asked for.
+				for i, tp := range taps[0] {
+					if !slices.Equal(tp.In, taps[1][i].In) || !slices.Equal(tp.DOut, taps[1][i].DOut) || len(tp.DOut) != tp.Rows*tp.Out {
+						t.Errorf("tap %d (%s) differs: inputs %v, output gradients %v", i, tp.Kind, slices.Equal(tp.In, taps[1][i].In), slices.Equal(tp.DOut, taps[1][i].DOut))
+					}
 				}
 			})
 		}

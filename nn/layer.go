@@ -168,6 +168,7 @@ func newSeq(specs []LayerSpec) (seq, error) {
 		s[i] = l
 	}
 	fuseReLUPool(s)
+	fuseBNPool(s)
 	return s, nil
 }
 
@@ -180,6 +181,29 @@ func fuseReLUPool(s seq) {
 		p, ok2 := s[i].(*pool)
 		if ok && ok2 && p.max {
 			r.intoPool, p.relu = true, true
+		}
+	}
+}
+
+// fuseBNPool lets each max pooling that applies a fused ReLU (see
+// [fuseReLUPool]) with non-overlapping windows also apply a batch norm
+// directly before the ReLU (see [pool]): the batch norm then only computes
+// its statistics in the forward pass, and in the backward pass reads the
+// pooling's window codes instead of a materialized output gradient. A
+// convolution before such a batch norm computes the batch norm's input
+// gradient itself, band by band (see [conv.backward]).
+func fuseBNPool(s seq) {
+	for i := 2; i < len(s); i++ {
+		bn, ok := s[i-2].(*batchNorm)
+		r, ok2 := s[i-1].(*relu)
+		p, ok3 := s[i].(*pool)
+		if ok && ok2 && ok3 && r.intoPool && p.coded() {
+			bn.pool, p.bn = p, bn
+			if i >= 3 {
+				if cv, ok := s[i-3].(*conv); ok && !(cv.k == 1 && cv.stride == 1 && cv.pad == 0) {
+					bn.conv, cv.bnNext = cv, bn
+				}
+			}
 		}
 	}
 }

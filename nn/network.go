@@ -222,9 +222,15 @@ func (net *Network) Forward(x []float32, n int, train bool) []float32 {
 	net.n = n
 	net.inferred = false
 	in := x
-	if len(net.inShape) == 3 && net.inShape[0] > 1 {
+	if len(net.inShape) == 3 {
+		// A copy in any case: a convolution's backward pass reads its
+		// input again, and the caller may change x before Backward.
 		net.xbuf = grow(net.xbuf, len(x))
-		nchwToNHWC(net.xbuf, x, n, net.inShape[0], net.inShape[1]*net.inShape[2])
+		if net.inShape[0] > 1 {
+			nchwToNHWC(net.xbuf, x, n, net.inShape[0], net.inShape[1]*net.inShape[2])
+		} else {
+			copy(net.xbuf, x)
+		}
 		in = net.xbuf
 	}
 	net.logits = net.layers.forward(in, n, train)

@@ -30,7 +30,7 @@ func (net *Network) Taps() []Tap {
 			case *dense:
 				taps = append(taps, Tap{Kind: KindDense, Weight: l.w, Bias: l.b, Rows: l.n, InDim: l.in, Out: l.out, In: l.x, DOut: l.dy})
 			case *conv:
-				taps = append(taps, Tap{Kind: KindConv, Weight: l.wt, Bias: l.b, Rows: l.n * l.oh * l.ow, InDim: l.kdim(), Out: l.out, In: l.col, DOut: l.dy})
+				taps = append(taps, Tap{Kind: KindConv, Weight: l.wt, Bias: l.b, Rows: l.n * l.oh * l.ow, InDim: l.kdim(), Out: l.out, In: l.patches(), DOut: l.outGrad()})
 			case *residual:
 				walk(l.body)
 				walk(l.short)
