@@ -77,7 +77,19 @@ func sgemmGonum(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 	})
 }
 
+// dgemm runs the float64 AVX2/FMA micro-kernel of dgemm_amd64.go where the
+// CPU has AVX2 and FMA, and gonum's portable Dgemm otherwise.
 func dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	if useAsmDgemm {
+		dgemmAsm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	dgemmGonum(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// dgemmGonum is dgemm on gonum's Dgemm, split over goroutines, with Bᵀ
+// materialized as in sgemmGonum.
+func dgemmGonum(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
 	if transB && !transA && m >= 16 && n*k <= maxTransposed {
 		bt := transposed64(b, ldb, n, k)
 		defer pool64.Put(bt)

@@ -20,19 +20,39 @@ var (
 	spotrfThreads func(n int, a []float32, lda int) error
 )
 
+// dsyrk1 and dgemm1 are the serial float64 kernels of the blocked
+// algorithms: the micro-kernel where the CPU has one, gonum otherwise.
 func dsyrk1(trans bool, n, k int, alpha float64, a []float64, lda int, beta float64, c []float64, ldc int) {
+	if useAsmDgemm {
+		dsyrkAsm1(trans, n, k, alpha, a, lda, beta, c, ldc)
+		return
+	}
 	impl.Dsyrk(blas.Lower, transpose(trans), n, k, alpha, a, lda, beta, c, ldc)
 }
 
 func dgemm1(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	if useAsmDgemm {
+		dgemmAsm1(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
 	impl.Dgemm(transpose(transA), transpose(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
+// ssyrk1 and sgemm1 are their float32 counterparts, for the mixed-precision
+// Cholesky.
 func ssyrk1(trans bool, n, k int, alpha float32, a []float32, lda int, beta float32, c []float32, ldc int) {
+	if useAsmSgemm {
+		ssyrkAsm1(trans, n, k, alpha, a, lda, beta, c, ldc)
+		return
+	}
 	impl.Ssyrk(blas.Lower, transpose(trans), n, k, alpha, a, lda, beta, c, ldc)
 }
 
 func sgemm1(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if useAsmSgemm {
+		sgemmAsm1(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
 	impl.Sgemm(transpose(transA), transpose(transB), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 

@@ -12,21 +12,25 @@ import (
 
 // gemmCase is one product with its layout: op(A) is m×k, op(B) k×n, and
 // each leading dimension is padded past its minimum.
-type gemmCase struct {
+type gemmCase[T float32 | float64] struct {
 	ta, tb      bool
 	m, n, k     int
 	pad         int
-	alpha, beta float32
+	alpha, beta T
 }
 
-func (g gemmCase) String() string {
+func (g gemmCase[T]) String() string {
 	return fmt.Sprintf("ta=%v tb=%v m=%d n=%d k=%d pad=%d alpha=%v beta=%v", g.ta, g.tb, g.m, g.n, g.k, g.pad, g.alpha, g.beta)
 }
 
-// operands returns random A, B and C for g with their leading dimensions;
-// C's padding holds a sentinel and, when beta is 0, C holds NaNs, which
+// sentinel marks the padding of C, which no product may write.
+const sentinel = 12345
+
+// operands returns random A, B and C for g with their leading dimensions
+// (at least 1, with A and B at least one element long, as gonum wants);
+// C's padding holds sentinel and, when beta is 0, C holds NaNs, which
 // must not reach the result.
-func (g gemmCase) operands(rng *rand.Rand) (a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+func (g gemmCase[T]) operands(rng *rand.Rand) (a []T, lda int, b []T, ldb int, c []T, ldc int) {
 	ar, ac := g.m, g.k
 	if g.ta {
 		ar, ac = g.k, g.m
@@ -35,33 +39,33 @@ func (g gemmCase) operands(rng *rand.Rand) (a []float32, lda int, b []float32, l
 	if g.tb {
 		br, bc = g.n, g.k
 	}
-	lda, ldb, ldc = ac+g.pad, bc+g.pad, g.n+g.pad
-	a = make([]float32, max(0, (ar-1)*lda+ac))
-	b = make([]float32, max(0, (br-1)*ldb+bc))
-	c = make([]float32, (g.m-1)*ldc+g.n)
+	lda, ldb, ldc = max(ac+g.pad, 1), max(bc+g.pad, 1), g.n+g.pad
+	a = make([]T, max(1, (ar-1)*lda+ac))
+	b = make([]T, max(1, (br-1)*ldb+bc))
+	c = make([]T, (g.m-1)*ldc+g.n)
 	for i := range a {
-		a[i] = float32(rng.NormFloat64())
+		a[i] = T(rng.NormFloat64())
 	}
 	for i := range b {
-		b[i] = float32(rng.NormFloat64())
+		b[i] = T(rng.NormFloat64())
 	}
 	for i := range c {
 		switch {
 		case i%ldc >= g.n:
-			c[i] = 12345
+			c[i] = sentinel
 		case g.beta == 0:
-			c[i] = float32(math.NaN())
+			c[i] = T(math.NaN())
 		default:
-			c[i] = float32(rng.NormFloat64())
+			c[i] = T(rng.NormFloat64())
 		}
 	}
-	return a, max(lda, 1), b, max(ldb, 1), c, max(ldc, 1)
+	return a, lda, b, ldb, c, ldc
 }
 
 // check runs the micro-kernel path on g and compares it with a float64
 // triple loop, elementwise within a float32 bound on the rounding error,
 // and the padding of C with its sentinel.
-func check(t testing.TB, g gemmCase, rng *rand.Rand, portable bool) {
+func check(t testing.TB, g gemmCase[float32], rng *rand.Rand, portable bool) {
 	t.Helper()
 	a, lda, b, ldb, c, ldc := g.operands(rng)
 	got := append([]float32(nil), c...)
@@ -81,7 +85,7 @@ func check(t testing.TB, g gemmCase, rng *rand.Rand, portable bool) {
 		for j := 0; j < ldc && i*ldc+j < len(c); j++ {
 			o := i*ldc + j
 			if j >= g.n {
-				if got[o] != 12345 {
+				if got[o] != sentinel {
 					t.Fatalf("%v: padding c[%d,%d] written: %v", g, i, j, got[o])
 				}
 				continue
@@ -135,7 +139,7 @@ func TestSgemmAsmEdges(t *testing.T) {
 				}
 				for tr := range 4 {
 					s := scalars[(m+nn+k+tr)%len(scalars)]
-					g := gemmCase{ta: tr&1 != 0, tb: tr&2 != 0, m: m, n: nn, k: k, pad: (m + k) % 3, alpha: s[0], beta: s[1]}
+					g := gemmCase[float32]{ta: tr&1 != 0, tb: tr&2 != 0, m: m, n: nn, k: k, pad: (m + k) % 3, alpha: s[0], beta: s[1]}
 					check(t, g, rng, n%7 == 0)
 					n++
 				}
@@ -152,7 +156,7 @@ func TestSgemmAsmParallel(t *testing.T) {
 	needAsm(t)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, g := range []gemmCase{
+	for _, g := range []gemmCase[float32]{
 		{m: 1001, n: 40, k: 100, alpha: 1, beta: 1},                   // rows
 		{ta: true, m: 700, n: 33, k: 97, alpha: 1.5, beta: 0},         // rows, Aᵀ
 		{m: 64, n: 517, k: 70, pad: 2, alpha: 1, beta: 0},             // columns
@@ -202,7 +206,7 @@ func FuzzSgemm(f *testing.F) {
 		if m == 0 || n == 0 {
 			return
 		}
-		g := gemmCase{ta: flags&1 != 0, tb: flags&2 != 0, m: int(m), n: int(n), k: int(k) * (1 + int(flags>>4)), pad: int(pad % 8), alpha: 1, beta: 0}
+		g := gemmCase[float32]{ta: flags&1 != 0, tb: flags&2 != 0, m: int(m), n: int(n), k: int(k) * (1 + int(flags>>4)), pad: int(pad % 8), alpha: 1, beta: 0}
 		if flags&4 != 0 {
 			g.beta = 1
 		}

@@ -1,0 +1,18 @@
+//go:build amd64 && !openblas && !purego
+
+#include "textflag.h"
+
+#define VBCAST VBROADCASTSD
+#define VFMA VFMADD231PD
+#define VMUL VMULPD
+#define VMOVU VMOVUPD
+#define VXOR VXORPD
+#define ESHIFT 3
+#define BETA 64
+#define LOAD 72
+
+// func kern6x8(k int, a *float64, rsa, csa int, b *float64, c *float64, ldc int, alpha, beta float64, load int)
+//
+// The 6×8 float64 tile; the body is shared with kern6x16 (gemm6_amd64.h).
+TEXT ·kern6x8(SB), NOSPLIT, $0-80
+#include "gemm6_amd64.h"
