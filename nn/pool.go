@@ -152,11 +152,18 @@ func (l *pool) codedSample(xs, ys []float32, codes []uint8) {
 					a0, a1, a2, a3 = a0[:len(yo)], a1[:len(yo)], a2[:len(yo)], a3[:len(yo)]
 					co = co[:len(yo)]
 					mean, inv, g, b := mean[:len(yo)], inv[:len(yo)], g[:len(yo)], b[:len(yo)]
-					for ch := range yo {
+					ch0 := 0
+					if poolKernel && len(yo) >= 8 {
+						ch0 = len(yo) &^ 7
+						poolBN2x2AVX2(&a0[0], &a1[0], &a2[0], &a3[0], &mean[0], &inv[0], &g[0], &b[0], &yo[0], &co[0], ch0)
+					}
+					for ch := ch0; ch < len(yo); ch++ {
 						m, s, gg, bb := mean[ch], inv[ch], g[ch], b[ch]
 						// max4, inlined by hand (it is over the
 						// compiler's inlining budget).
-						v0, v1, v2, v3 := gg*((a0[ch]-m)*s)+bb, gg*((a1[ch]-m)*s)+bb, gg*((a2[ch]-m)*s)+bb, gg*((a3[ch]-m)*s)+bb
+						// float32(·) keeps each product rounded (no fused
+						// multiply-add), as the AVX2 kernel computes it.
+						v0, v1, v2, v3 := float32(gg*((a0[ch]-m)*s))+bb, float32(gg*((a1[ch]-m)*s))+bb, float32(gg*((a2[ch]-m)*s))+bb, float32(gg*((a3[ch]-m)*s))+bb
 						bits, code := math.Float32bits(v0), uint32(1)
 						msk := -b2u(v1 > v0)
 						bits, code = bits&^msk|math.Float32bits(v1)&msk, code&^msk|2&msk

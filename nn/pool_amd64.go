@@ -1,0 +1,17 @@
+//go:build amd64 && !purego
+
+package nn
+
+import "golang.org/x/sys/cpu"
+
+// poolKernel reports whether [poolBN2x2AVX2] runs on this CPU.
+var poolKernel = cpu.X86.HasAVX2
+
+// poolBN2x2AVX2 is the 2×2 branch of pool.codedSample with a fused batch
+// norm, 8 channels at a time (n a multiple of 8): for each channel the
+// four window values a0…a3 are normalized as gamma·((a − mean)·inv) + beta, the
+// first maximum is kept, y = max(best, 0) and codes = its position + 1, or
+// 0 when best ≤ 0. Bit for bit the scalar loop (no fused multiply-add).
+//
+//go:noescape
+func poolBN2x2AVX2(a0, a1, a2, a3, mean, inv, gamma, beta, y *float32, codes *uint8, n int)
