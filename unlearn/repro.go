@@ -15,9 +15,9 @@ import (
 
 	"github.com/trustml/trustml/data"
 	"github.com/trustml/trustml/internal/atomicfile"
+	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/nn"
 	"github.com/trustml/trustml/progress"
-	"github.com/trustml/trustml/repro"
 	"github.com/trustml/trustml/shard"
 	"github.com/trustml/trustml/train"
 )
@@ -73,12 +73,12 @@ type ReproRun struct {
 // ReproRow summarises a method on a forget spec over seeds.
 type ReproRow struct {
 	Spec, Method                       string
-	ForgetAcc, RetainAcc, TestAcc, MIA repro.Stat
-	MIAEntropy                         repro.Stat // % of forget samples called members
-	ForgetTestAcc                      repro.Stat // nil values for random forgetting
-	GapF, GapR, GapT, GapMIA           repro.Stat // |method − retrain|
-	GapMIAEntropy                      repro.Stat
-	AvgGap, TimeRatio, Seconds         repro.Stat
+	ForgetAcc, RetainAcc, TestAcc, MIA metrics.Stat
+	MIAEntropy                         metrics.Stat // % of forget samples called members
+	ForgetTestAcc                      metrics.Stat // nil values for random forgetting
+	GapF, GapR, GapT, GapMIA           metrics.Stat // |method − retrain|
+	GapMIAEntropy                      metrics.Stat
+	AvgGap, TimeRatio, Seconds         metrics.Stat
 	Direction                          string // the papers' expectation
 }
 
@@ -304,14 +304,14 @@ func summarize(runs []ReproRun) []ReproRow {
 	var rows []ReproRow
 	for _, k := range order {
 		g := groups[k]
-		stat := func(f func(r ReproRun) float64) repro.Stat {
+		stat := func(f func(r ReproRun) float64) metrics.Stat {
 			var v []float64
 			for _, r := range g {
 				if x := f(r); !math.IsNaN(x) {
 					v = append(v, x)
 				}
 			}
-			return repro.NewStat(v)
+			return metrics.NewStat(v)
 		}
 		rows = append(rows, ReproRow{Spec: k.f, Method: k.m, Direction: directions[k.m],
 			ForgetAcc: stat(func(r ReproRun) float64 { return 100 * r.Metrics.Forget }),
@@ -394,7 +394,7 @@ func (r *ReproResult) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "paper numbers: not public in text form (SFR-on: CIFAR-10 ResNet-18 10% random forgetting; NatMU: CIFAR-10 VGG16 1%/10% and class-wise); the direction column is training.md §19's expectation")
-	f := func(s repro.Stat, verb string) string { return s.Format(verb) }
+	f := func(s metrics.Stat, verb string) string { return s.Format(verb) }
 	cur := ""
 	var tw *tabwriter.Writer
 	for _, row := range r.Rows {
@@ -472,7 +472,7 @@ func writeCLU(w io.Writer, runs []CLUResult) error {
 					mia = append(mia, *s.MIA)
 				}
 			}
-			cells = append(cells, repro.NewStat(kept).Format("%.2f"), repro.NewStat(ft).Format("%.2f"), repro.NewStat(mia).Format("%.3f"))
+			cells = append(cells, metrics.NewStat(kept).Format("%.2f"), metrics.NewStat(ft).Format("%.2f"), metrics.NewStat(mia).Format("%.3f"))
 		}
 		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
