@@ -41,12 +41,18 @@ func bindTrained(k Kernel, X *mat.Dense) (trained, error) {
 	return trained{kern: k, x: mat.DenseCopyOf(X), n: n, d: d}, nil
 }
 
+// checkInputs checks that the model kept its training inputs and that X
+// has their number of features.
+func (t *trained) checkInputs(X *mat.Dense) error {
+	if t.x == nil {
+		return fmt.Errorf("kernel: model was fitted on a precomputed Gram matrix; use the Gram variant of this method: %w", ErrNotFitted)
+	}
+	return checkCols("X", X, t.d)
+}
+
 // cross returns K(X, Xtrain) (m×n) after checking X.
 func (t *trained) cross(ctx context.Context, X *mat.Dense) (*mat.Dense, error) {
-	if t.x == nil {
-		return nil, fmt.Errorf("kernel: model was fitted on a precomputed Gram matrix; use the Gram variant of this method: %w", ErrNotFitted)
-	}
-	if err := checkCols("X", X, t.d); err != nil {
+	if err := t.checkInputs(X); err != nil {
 		return nil, err
 	}
 	return gramCross(ctx, t.kern, X, t.x)
@@ -61,10 +67,7 @@ const crossBlock = 1 << 21
 // m×n kernel matrix (a 10,000-point model predicting 2,000 points would
 // otherwise allocate and fault in 160 MB).
 func (t *trained) crossMul(ctx context.Context, X *mat.Dense, w []float64, c int) ([]float64, error) {
-	if t.x == nil {
-		return nil, fmt.Errorf("kernel: model was fitted on a precomputed Gram matrix; use the Gram variant of this method: %w", ErrNotFitted)
-	}
-	if err := checkCols("X", X, t.d); err != nil {
+	if err := t.checkInputs(X); err != nil {
 		return nil, err
 	}
 	if err := checkGramArgs(t.kern, X, t.x); err != nil {
@@ -92,10 +95,7 @@ func (t *trained) crossMul(ctx context.Context, X *mat.Dense, w []float64, c int
 // crossT returns K(Xtrain, X) (n×m), the "train→test" orientation that
 // asymmetric models need.
 func (t *trained) crossT(ctx context.Context, X *mat.Dense) (*mat.Dense, error) {
-	if t.x == nil {
-		return nil, fmt.Errorf("kernel: model was fitted on a precomputed Gram matrix; use the Gram variant of this method: %w", ErrNotFitted)
-	}
-	if err := checkCols("X", X, t.d); err != nil {
+	if err := t.checkInputs(X); err != nil {
 		return nil, err
 	}
 	return gramCross(ctx, t.kern, t.x, X)

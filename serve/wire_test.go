@@ -258,6 +258,12 @@ func BenchmarkWire(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	benchWires(b, s)
+}
+
+// benchWires serves s over HTTP and gRPC and sends single-image requests
+// over each wire (JSON, binary, gRPC) from 32 clients per core.
+func benchWires(b *testing.B, s *Server) {
 	defer s.Close(context.Background())
 	ts := httptest.NewServer(s.Handler())
 	defer ts.Close()
@@ -342,43 +348,7 @@ func BenchmarkServeDefault(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close(context.Background())
-	ts := httptest.NewServer(s.Handler())
-	defer ts.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	gs := NewGRPCServer(s)
-	go gs.Serve(ln)
-	defer gs.Stop()
-	x := images(1, 1, 784)
-	for _, w := range []struct {
-		name, url string
-		o         oip.ClientOptions
-	}{
-		{"json", ts.URL + "/v2/models/w", oip.ClientOptions{}},
-		{"binary", ts.URL + "/v2/models/w", oip.ClientOptions{Binary: true}},
-		{"grpc", "grpc://" + ln.Addr().String() + "/w", oip.ClientOptions{}},
-	} {
-		b.Run(w.name, func(b *testing.B) {
-			c, err := oip.Dial(context.Background(), w.url, w.o)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer c.Close()
-			b.SetParallelism(32)
-			b.RunParallel(func(pb *testing.PB) {
-				dst := make([]float32, 10)
-				for pb.Next() {
-					if err := c.Logits(context.Background(), dst, x); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-		})
-	}
+	benchWires(b, s)
 }
 
 // TestWireBodyLimit checks that the body limit bounds binary HTTP bodies
