@@ -241,11 +241,13 @@ func fmtTimes(t []float64) string {
 // solve through internal/linalg, median of reps.
 func seamRates(n, reps int) (seamRate, error) {
 	rng := rand.New(rand.NewPCG(1, 1))
-	a := make([]float64, n*n)
+	// The operands are allocated as the kernel package allocates its Gram
+	// matrices (linalg.Float64s: transparent huge pages where available).
+	a := linalg.Float64s(n * n)
 	for i := range a {
 		a[i] = rng.NormFloat64()
 	}
-	c := make([]float64, n*n)
+	c := linalg.Float64s(n * n)
 	g := timeIt(reps, func() error {
 		linalg.Dgemm(false, true, n, n, n, 1, a, n, a, n, 0, c, n)
 		return nil
@@ -255,7 +257,8 @@ func seamRates(n, reps int) (seamRate, error) {
 	for i := 0; i < n; i++ {
 		c[i*n+i] += float64(n)
 	}
-	spd := append([]float64(nil), c...)
+	spd := linalg.Float64s(n * n)
+	copy(spd, c)
 	var times []float64
 	for r := 0; r < reps; r++ {
 		copy(c, spd)

@@ -81,8 +81,8 @@ func Dsyrk(trans bool, n, k int, alpha float64, a []float64, lda int, beta float
 // Dpotrf computes the Cholesky factorization A = L*Lᵀ of the n×n symmetric
 // positive definite matrix whose lower triangle is in a, overwriting it with
 // L. Orders above 512 use all cores: the pure-Go build through a blocked
-// algorithm over goroutines, the OpenBLAS build through OpenBLAS's threaded
-// Cholesky. It returns a *[NotPositiveDefiniteError] when A is not positive
+// algorithm over goroutines, the OpenBLAS build through a blocked algorithm
+// whose products run on OpenBLAS's threads. It returns a *[NotPositiveDefiniteError] when A is not positive
 // definite; a is then partly overwritten.
 func Dpotrf(n int, a []float64, lda int) error {
 	if n == 0 {
@@ -334,9 +334,9 @@ type cholOps[T float32 | float64] struct {
 	trtri func(n int, a []T, lda int)
 	gemm  func(transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int)
 	syrk  func(trans bool, n, k int, alpha T, a []T, lda int, beta T, c []T, ldc int)
-	// whole, when the build has one, factors a large matrix at once with
-	// the library's own threads (OpenBLAS: 1.45–1.8× the blocked algorithm
-	// below on 2 cores at n = 4000, about equal at 10000).
+	// whole, when the build has one, factors a large matrix at once on
+	// the library's own threads (OpenBLAS: potrfThreads, 1.3–1.6× the
+	// blocked algorithm below on 2 cores at n = 4000 in float64).
 	whole func(n int, a []T, lda int) error
 }
 
