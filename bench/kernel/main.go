@@ -238,7 +238,10 @@ func fmtTimes(t []float64) string {
 }
 
 // seamRates measures DGEMM, Cholesky (dpotrf) and the mixed-precision SPD
-// solve through internal/linalg, median of reps.
+// solve through internal/linalg, median of reps. DGEMM and Cholesky run
+// interleaved, so that a shared machine's load hits them alike, after one
+// untimed round of each (the first Cholesky of a process measured 15–25%
+// slower than the next).
 func seamRates(n, reps int) (seamRate, error) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	// The operands are allocated as the kernel package allocates its Gram
@@ -248,28 +251,30 @@ func seamRates(n, reps int) (seamRate, error) {
 		a[i] = rng.NormFloat64()
 	}
 	c := linalg.Float64s(n * n)
-	g := timeIt(reps, func() error {
-		linalg.Dgemm(false, true, n, n, n, 1, a, n, a, n, 0, c, n)
-		return nil
-	})
-	gemm := 2 * math.Pow(float64(n), 3) / g.Median / 1e9
+	linalg.Dgemm(false, true, n, n, n, 1, a, n, a, n, 0, c, n)
 	// c = A·Aᵀ is SPD after a diagonal shift.
 	for i := 0; i < n; i++ {
 		c[i*n+i] += float64(n)
 	}
 	spd := linalg.Float64s(n * n)
 	copy(spd, c)
-	var times []float64
-	for r := 0; r < reps; r++ {
-		copy(c, spd)
+	var gemmT, cholT []float64
+	for r := -1; r < reps; r++ {
 		start := time.Now()
+		linalg.Dgemm(false, true, n, n, n, 1, a, n, a, n, 0, c, n)
+		tg := time.Since(start).Seconds()
+		copy(c, spd)
+		start = time.Now()
 		if err := linalg.Dpotrf(n, c, n); err != nil {
 			return seamRate{}, err
 		}
-		times = append(times, time.Since(start).Seconds())
+		if r >= 0 {
+			gemmT, cholT = append(gemmT, tg), append(cholT, time.Since(start).Seconds())
+		}
 	}
-	sort.Float64s(times)
-	chol := math.Pow(float64(n), 3) / 3 / times[len(times)/2] / 1e9
+	median := func(t []float64) float64 { sort.Float64s(t); return t[len(t)/2] }
+	gemm := 2 * math.Pow(float64(n), 3) / median(gemmT) / 1e9
+	chol := math.Pow(float64(n), 3) / 3 / median(cholT) / 1e9
 	b := make([]float64, n)
 	for i := range b {
 		b[i] = rng.NormFloat64()
