@@ -194,17 +194,51 @@ func dsyevTop(n int, a []float64, lda int, k int, w []float64, z []float64, ldz 
 
 	// Back-transform: Z = Q*Y, Q = diag(1, Q') with Q' the product of the
 	// n-1 reflectors stored below the subdiagonal of a.
-	lapackImpl.Dormqr(blas.Left, blas.NoTrans, n-1, k, n-1, a[lda:], lda, tau, y[k:], k, work[:1], -1)
-	if need := int(work[0]); need > len(work) {
-		work = make([]float64, need)
-	}
-	lapackImpl.Dormqr(blas.Left, blas.NoTrans, n-1, k, n-1, a[lda:], lda, tau, y[k:], k, work, len(work))
+	applyQ(n-1, k, n-1, a[lda:], lda, tau, y[k:], k)
 	for i := 0; i < n; i++ {
 		for j := 0; j < k; j++ {
 			z[j*ldz+i] = y[i*k+j]
 		}
 	}
 	return nil
+}
+
+// applyQ computes C := Q·C for the m×nc matrix C and Q = H(0)⋯H(k−1),
+// the elementary reflectors H(i) = I − τᵢ·vᵢ·vᵢᵀ stored as LAPACK's dgeqrf
+// stores them: vᵢ in column i of the m×k matrix v, below its diagonal,
+// with a unit diagonal entry implied. It applies them in blocks of 64 in
+// the compact WY form I − V·T·Vᵀ (T from gonum's Dlarft), each block as
+// three GEMMs of this package: gonum's Dormqr spends its time in gonum's
+// GEMM (about 6 s of a full-scale Nyström KPCA fit).
+func applyQ(m, nc, k int, v []float64, ldv int, tau []float64, c []float64, ldc int) {
+	const nb = 64
+	t := make([]float64, nb*nb)
+	vb := make([]float64, m*nb)
+	w := make([]float64, nb*nc)
+	tw := make([]float64, nb*nc)
+	for i0 := (k - 1) / nb * nb; i0 >= 0; i0 -= nb {
+		ib := min(nb, k-i0)
+		rows := m - i0
+		clear(t)
+		lapackImpl.Dlarft(lapack.Forward, lapack.ColumnWise, rows, ib, v[i0*ldv+i0:], ldv, tau[i0:], t, nb)
+		for r := range rows {
+			row := vb[r*ib : (r+1)*ib]
+			for j := range row {
+				switch {
+				case r < j:
+					row[j] = 0
+				case r == j:
+					row[j] = 1
+				default:
+					row[j] = v[(i0+r)*ldv+i0+j]
+				}
+			}
+		}
+		cc := c[i0*ldc:]
+		Dgemm(true, false, ib, nc, rows, 1, vb, ib, cc, ldc, 0, w, nc)
+		Dgemm(false, false, ib, nc, ib, 1, t, nb, w, nc, 0, tw, nc)
+		Dgemm(false, false, rows, nc, ib, -1, vb, ib, tw, nc, 1, cc, ldc)
+	}
 }
 
 // invIterBlock is the number of eigenvectors [tridiagInverseIteration]
