@@ -169,10 +169,7 @@ func dsyevTop(n int, a []float64, lda int, k int, w []float64, z []float64, ldz 
 	d := make([]float64, n)
 	e := make([]float64, n-1)
 	tau := make([]float64, n-1)
-	work := make([]float64, 1)
-	lapackImpl.Dsytrd(blas.Lower, n, a, lda, d, e, tau, work, -1)
-	work = make([]float64, int(work[0]))
-	lapackImpl.Dsytrd(blas.Lower, n, a, lda, d, e, tau, work, len(work))
+	dsytrdLower(n, a, lda, d, e, tau)
 
 	// Eigenvalues of T (ascending after dsterf).
 	ev := append([]float64(nil), d...)
