@@ -8,15 +8,22 @@ import "golang.org/x/sys/cpu"
 // build's DGEMM and SYRK, at run time, from the CPU's features.
 var useAsmDgemm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
-// dKernel is the float64 kernel: 6×8 doubles in twelve ymm accumulators,
-// with panels of B up to 256 deep (16 KiB, in L1 with the six rows of A)
-// and blocks of B of 512 KiB.
-var dKernel = &microKernel[float64]{mr: 6, nr: 8, kcMax: 256, bBlock: 1 << 16, kern: kern6x8}
+// The float64 kernels: 6×8 doubles in twelve ymm accumulators (AVX2/FMA)
+// and 6×16 in twelve zmm (AVX-512F), with panels of B up to 256 deep and
+// blocks of B of 512 KiB; dKernel is the widest the CPU runs.
+var (
+	dKernelAVX2   = &microKernel[float64]{mr: 6, nr: 8, kcMax: 256, bBlock: 1 << 16, kern: kern6x8}
+	dKernelAVX512 = &microKernel[float64]{mr: 6, nr: 16, kcMax: 256, bBlock: 1 << 16, kern: kern6x16z}
+	dKernel       = widest(dKernelAVX2, dKernelAVX512)
+)
 
-// kern6x8 is dKernel's micro-kernel (dgemm_amd64.s).
+// kern6x8 and kern6x16z are the float64 micro-kernels (dgemm_amd64.s).
 //
 //go:noescape
 func kern6x8(k int, a *float64, rsa, csa int, b *float64, c *float64, ldc int, alpha, beta float64, load int)
+
+//go:noescape
+func kern6x16z(k int, a *float64, rsa, csa int, b *float64, c *float64, ldc int, alpha, beta float64, load int)
 
 // dgemmAsm is dgemm on the float64 micro-kernel, over goroutines; see
 // gemmAsm.

@@ -16,3 +16,9 @@
 // The 6×8 float64 tile; the body is shared with kern6x16 (gemm6_amd64.h).
 TEXT ·kern6x8(SB), NOSPLIT, $0-80
 #include "gemm6_amd64.h"
+
+// func kern6x16z(k int, a *float64, rsa, csa int, b *float64, c *float64, ldc int, alpha, beta float64, load int)
+//
+// The 6×16 float64 tile in zmm registers (AVX-512F; gemm6z_amd64.h).
+TEXT ·kern6x16z(SB), NOSPLIT, $0-80
+#include "gemm6z_amd64.h"

@@ -3,11 +3,13 @@
 package linalg
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
 	"testing"
 
+	"golang.org/x/sys/cpu"
 	"gonum.org/v1/gonum/blas"
 )
 
@@ -62,6 +64,25 @@ func checkD(t testing.TB, g gemmCase[float64], rng *rand.Rand, serial bool) {
 	}
 }
 
+// kernelsOf returns the kernels of a type the CPU runs, AVX2 first.
+func kernelsOf[T float32 | float64](avx2, avx512 *microKernel[T]) []*microKernel[T] {
+	if cpu.X86.HasAVX512F {
+		return []*microKernel[T]{avx2, avx512}
+	}
+	return []*microKernel[T]{avx2}
+}
+
+// eachKernel runs f as a subtest per kernel of ks, with *cur set to it.
+func eachKernel[T float32 | float64](t *testing.T, cur **microKernel[T], ks []*microKernel[T], f func(t *testing.T)) {
+	t.Helper()
+	saved := *cur
+	defer func() { *cur = saved }()
+	for _, mk := range ks {
+		*cur = mk
+		t.Run(fmt.Sprintf("%dx%d", mk.mr, mk.nr), f)
+	}
+}
+
 func needAsmD(t testing.TB) {
 	if !useAsmDgemm {
 		t.Skip("CPU without AVX2 and FMA: the micro-kernel does not run")
@@ -74,33 +95,35 @@ func needAsmD(t testing.TB) {
 // k = 0), on one goroutine, through the serial and the parallel driver.
 func TestDgemmAsmEdges(t *testing.T) {
 	needAsmD(t)
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	rng := rand.New(rand.NewPCG(3, 4))
-	sizes := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 17, 31, 64, 65, 127, 300}
-	var scalars [][2]float64
-	for _, al := range []float64{1, -1, 0.5} {
-		for _, be := range []float64{0, 1, 0.3} {
-			scalars = append(scalars, [2]float64{al, be})
+	eachKernel(t, &dKernel, kernelsOf(dKernelAVX2, dKernelAVX512), func(t *testing.T) {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+		rng := rand.New(rand.NewPCG(3, 4))
+		sizes := []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 16, 17, 31, 33, 64, 65, 127, 300}
+		var scalars [][2]float64
+		for _, al := range []float64{1, -1, 0.5} {
+			for _, be := range []float64{0, 1, 0.3} {
+				scalars = append(scalars, [2]float64{al, be})
+			}
 		}
-	}
-	scalars = append(scalars, [2]float64{0, 0}, [2]float64{0, 0.3})
-	n := 0
-	for _, m := range sizes {
-		for _, nn := range sizes {
-			for _, k := range append(sizes, 0, 257, 600) {
-				if m*nn*k > 150_000 {
-					continue
-				}
-				for tr := range 4 {
-					s := scalars[(m+nn+k+tr+n/7)%len(scalars)]
-					g := gemmCase[float64]{ta: tr&1 != 0, tb: tr&2 != 0, m: m, n: nn, k: k, pad: (m + k) % 3, alpha: s[0], beta: s[1]}
-					checkD(t, g, rng, n%2 == 0)
-					n++
+		scalars = append(scalars, [2]float64{0, 0}, [2]float64{0, 0.3})
+		n := 0
+		for _, m := range sizes {
+			for _, nn := range sizes {
+				for _, k := range append(sizes, 0, 257, 600) {
+					if m*nn*k > 150_000 {
+						continue
+					}
+					for tr := range 4 {
+						s := scalars[(m+nn+k+tr+n/7)%len(scalars)]
+						g := gemmCase[float64]{ta: tr&1 != 0, tb: tr&2 != 0, m: m, n: nn, k: k, pad: (m + k) % 3, alpha: s[0], beta: s[1]}
+						checkD(t, g, rng, n%2 == 0)
+						n++
+					}
 				}
 			}
 		}
-	}
-	t.Logf("%d products", n)
+		t.Logf("%d products", n)
+	})
 }
 
 // TestDgemmAsmParallel covers the goroutine splits (by rows, by columns and
@@ -108,19 +131,21 @@ func TestDgemmAsmEdges(t *testing.T) {
 // an odd number of workers.
 func TestDgemmAsmParallel(t *testing.T) {
 	needAsmD(t)
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
-	rng := rand.New(rand.NewPCG(5, 6))
-	for _, g := range []gemmCase[float64]{
-		{m: 1001, n: 40, k: 100, alpha: 1, beta: 1},                   // rows
-		{ta: true, m: 700, n: 33, k: 97, alpha: 0.5, beta: 0},         // rows, Aᵀ
-		{m: 64, n: 517, k: 70, pad: 2, alpha: 1, beta: 0},             // columns
-		{tb: true, m: 100, n: 300, k: 90, alpha: -1, beta: 0.3},       // columns, Bᵀ
-		{ta: true, m: 32, n: 9, k: 9000, alpha: 1, beta: 1},           // inner
-		{tb: true, m: 17, n: 128, k: 1100, pad: 1, alpha: 2, beta: 0}, // Cᵀ = B·Aᵀ, inner
-		{ta: true, m: 40, n: 300, k: 600, alpha: 1, beta: 0.3},        // Cᵀ = Bᵀ·A, rows
-	} {
-		checkD(t, g, rng, false)
-	}
+	eachKernel(t, &dKernel, kernelsOf(dKernelAVX2, dKernelAVX512), func(t *testing.T) {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
+		rng := rand.New(rand.NewPCG(5, 6))
+		for _, g := range []gemmCase[float64]{
+			{m: 1001, n: 40, k: 100, alpha: 1, beta: 1},                   // rows
+			{ta: true, m: 700, n: 33, k: 97, alpha: 0.5, beta: 0},         // rows, Aᵀ
+			{m: 64, n: 517, k: 70, pad: 2, alpha: 1, beta: 0},             // columns
+			{tb: true, m: 100, n: 300, k: 90, alpha: -1, beta: 0.3},       // columns, Bᵀ
+			{ta: true, m: 32, n: 9, k: 9000, alpha: 1, beta: 1},           // inner
+			{tb: true, m: 17, n: 128, k: 1100, pad: 1, alpha: 2, beta: 0}, // Cᵀ = B·Aᵀ, inner
+			{ta: true, m: 40, n: 300, k: 600, alpha: 1, beta: 0.3},        // Cᵀ = Bᵀ·A, rows
+		} {
+			checkD(t, g, rng, false)
+		}
+	})
 }
 
 // TestSyrkAsm compares the blocked SYRK, float64 and float32, with gonum's
@@ -130,14 +155,18 @@ func TestDgemmAsmParallel(t *testing.T) {
 func TestSyrkAsm(t *testing.T) {
 	needAsmD(t)
 	t.Run("float64", func(t *testing.T) {
-		testSyrk(t, dsyrkAsm1, func(tr blas.Transpose, n, k int, alpha float64, a []float64, lda int, beta float64, c []float64, ldc int) {
-			impl.Dsyrk(blas.Lower, tr, n, k, alpha, a, lda, beta, c, ldc)
-		}, 1e-13)
+		eachKernel(t, &dKernel, kernelsOf(dKernelAVX2, dKernelAVX512), func(t *testing.T) {
+			testSyrk(t, dsyrkAsm1, func(tr blas.Transpose, n, k int, alpha float64, a []float64, lda int, beta float64, c []float64, ldc int) {
+				impl.Dsyrk(blas.Lower, tr, n, k, alpha, a, lda, beta, c, ldc)
+			}, 1e-13)
+		})
 	})
 	t.Run("float32", func(t *testing.T) {
-		testSyrk(t, ssyrkAsm1, func(tr blas.Transpose, n, k int, alpha float32, a []float32, lda int, beta float32, c []float32, ldc int) {
-			impl.Ssyrk(blas.Lower, tr, n, k, alpha, a, lda, beta, c, ldc)
-		}, 4*0x1p-24)
+		eachKernel(t, &sKernel, kernelsOf(sKernelAVX2, sKernelAVX512), func(t *testing.T) {
+			testSyrk(t, ssyrkAsm1, func(tr blas.Transpose, n, k int, alpha float32, a []float32, lda int, beta float32, c []float32, ldc int) {
+				impl.Ssyrk(blas.Lower, tr, n, k, alpha, a, lda, beta, c, ldc)
+			}, 4*0x1p-24)
+		})
 	})
 }
 

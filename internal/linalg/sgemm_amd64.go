@@ -28,13 +28,30 @@ type microKernel[T float32 | float64] struct {
 	kern func(k int, a *T, rsa, csa int, b *T, c *T, ldc int, alpha, beta T, load int)
 }
 
-// sKernel is the float32 kernel: 6×16 floats in twelve ymm accumulators.
-var sKernel = &microKernel[float32]{mr: 6, nr: 16, kcMax: 384, bBlock: 1 << 17, kern: kern6x16}
+// The float32 kernels: 6×16 floats in twelve ymm accumulators (AVX2/FMA)
+// and 6×32 in twelve zmm (AVX-512F); sKernel is the widest the CPU runs.
+var (
+	sKernelAVX2   = &microKernel[float32]{mr: 6, nr: 16, kcMax: 384, bBlock: 1 << 17, kern: kern6x16}
+	sKernelAVX512 = &microKernel[float32]{mr: 6, nr: 32, kcMax: 384, bBlock: 1 << 17, kern: kern6x32z}
+	sKernel       = widest(sKernelAVX2, sKernelAVX512)
+)
 
-// kern6x16 is sKernel's micro-kernel (sgemm_amd64.s).
+// widest returns the AVX-512 kernel where the CPU (and the OS) supports
+// AVX-512F, the AVX2 one otherwise.
+func widest[T float32 | float64](avx2, avx512 *microKernel[T]) *microKernel[T] {
+	if cpu.X86.HasAVX512F {
+		return avx512
+	}
+	return avx2
+}
+
+// kern6x16 and kern6x32z are the float32 micro-kernels (sgemm_amd64.s).
 //
 //go:noescape
 func kern6x16(k int, a *float32, rsa, csa int, b *float32, c *float32, ldc int, alpha, beta float32, load int)
+
+//go:noescape
+func kern6x32z(k int, a *float32, rsa, csa int, b *float32, c *float32, ldc int, alpha, beta float32, load int)
 
 // sgemmAsm is sgemm on the float32 micro-kernel; see gemmAsm.
 func sgemmAsm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {

@@ -126,27 +126,29 @@ func needAsm(t testing.TB) {
 // special values of alpha and beta, on one goroutine.
 func TestSgemmAsmEdges(t *testing.T) {
 	needAsm(t)
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	rng := rand.New(rand.NewPCG(3, 4))
-	sizes := []int{1, 2, 3, 5, 7, 15, 16, 17, 31, 33, 64, 100, 257}
-	scalars := [][2]float32{{1, 0}, {1, 1}, {-0.5, 2}, {0, 0}, {0, 0.5}, {2, 0}}
-	n := 0
-	for _, m := range sizes {
-		for _, nn := range sizes {
-			for _, k := range append(sizes, 0, 385, 800) {
-				if m*nn*k > 100_000 {
-					continue
-				}
-				for tr := range 4 {
-					s := scalars[(m+nn+k+tr)%len(scalars)]
-					g := gemmCase[float32]{ta: tr&1 != 0, tb: tr&2 != 0, m: m, n: nn, k: k, pad: (m + k) % 3, alpha: s[0], beta: s[1]}
-					check(t, g, rng, n%7 == 0)
-					n++
+	eachKernel(t, &sKernel, kernelsOf(sKernelAVX2, sKernelAVX512), func(t *testing.T) {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+		rng := rand.New(rand.NewPCG(3, 4))
+		sizes := []int{1, 2, 3, 5, 7, 15, 16, 17, 31, 32, 33, 64, 65, 100, 257}
+		scalars := [][2]float32{{1, 0}, {1, 1}, {-0.5, 2}, {0, 0}, {0, 0.5}, {2, 0}}
+		n := 0
+		for _, m := range sizes {
+			for _, nn := range sizes {
+				for _, k := range append(sizes, 0, 385, 800) {
+					if m*nn*k > 100_000 {
+						continue
+					}
+					for tr := range 4 {
+						s := scalars[(m+nn+k+tr)%len(scalars)]
+						g := gemmCase[float32]{ta: tr&1 != 0, tb: tr&2 != 0, m: m, n: nn, k: k, pad: (m + k) % 3, alpha: s[0], beta: s[1]}
+						check(t, g, rng, n%7 == 0)
+						n++
+					}
 				}
 			}
 		}
-	}
-	t.Logf("%d products", n)
+		t.Logf("%d products", n)
+	})
 }
 
 // TestSgemmAsmParallel covers the goroutine splits (by rows, by columns and
@@ -154,19 +156,21 @@ func TestSgemmAsmEdges(t *testing.T) {
 // an odd number of workers.
 func TestSgemmAsmParallel(t *testing.T) {
 	needAsm(t)
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
-	rng := rand.New(rand.NewPCG(5, 6))
-	for _, g := range []gemmCase[float32]{
-		{m: 1001, n: 40, k: 100, alpha: 1, beta: 1},                   // rows
-		{ta: true, m: 700, n: 33, k: 97, alpha: 1.5, beta: 0},         // rows, Aᵀ
-		{m: 64, n: 517, k: 70, pad: 2, alpha: 1, beta: 0},             // columns
-		{tb: true, m: 100, n: 300, k: 90, alpha: -1, beta: 0.25},      // columns, Bᵀ
-		{ta: true, m: 32, n: 9, k: 9000, alpha: 1, beta: 1},           // inner
-		{tb: true, m: 17, n: 128, k: 1100, pad: 1, alpha: 2, beta: 0}, // Cᵀ = B·Aᵀ, inner
-		{ta: true, m: 40, n: 300, k: 600, alpha: 1, beta: 1},          // Cᵀ = Bᵀ·A, rows
-	} {
-		check(t, g, rng, true)
-	}
+	eachKernel(t, &sKernel, kernelsOf(sKernelAVX2, sKernelAVX512), func(t *testing.T) {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
+		rng := rand.New(rand.NewPCG(5, 6))
+		for _, g := range []gemmCase[float32]{
+			{m: 1001, n: 40, k: 100, alpha: 1, beta: 1},                   // rows
+			{ta: true, m: 700, n: 33, k: 97, alpha: 1.5, beta: 0},         // rows, Aᵀ
+			{m: 64, n: 517, k: 70, pad: 2, alpha: 1, beta: 0},             // columns
+			{tb: true, m: 100, n: 300, k: 90, alpha: -1, beta: 0.25},      // columns, Bᵀ
+			{ta: true, m: 32, n: 9, k: 9000, alpha: 1, beta: 1},           // inner
+			{tb: true, m: 17, n: 128, k: 1100, pad: 1, alpha: 2, beta: 0}, // Cᵀ = B·Aᵀ, inner
+			{ta: true, m: 40, n: 300, k: 600, alpha: 1, beta: 1},          // Cᵀ = Bᵀ·A, rows
+		} {
+			check(t, g, rng, true)
+		}
+	})
 }
 
 // TestSgemmDispatch checks that Sgemm itself takes the micro-kernel.
