@@ -19,6 +19,8 @@ TEXT ·kern6x8(SB), NOSPLIT, $0-80
 
 // func kern6x16z(k int, a *float64, rsa, csa int, b *float64, c *float64, ldc int, alpha, beta float64, load int)
 //
-// The 6×16 float64 tile in zmm registers (AVX-512F; gemm6z_amd64.h).
+// The 6×16 float64 tile in zmm registers (AVX-512F; gemm6_amd64.h with GEMM6_ZMM).
 TEXT ·kern6x16z(SB), NOSPLIT, $0-80
-#include "gemm6z_amd64.h"
+#define GEMM6_ZMM
+#include "gemm6_amd64.h"
+#undef GEMM6_ZMM

@@ -1,14 +1,59 @@
-// The body of the 6-row micro-kernels kern6x16 (float32, sgemm_amd64.s) and
-// kern6x8 (float64, dgemm_amd64.s), included after their TEXT line:
+// The body of the 6-row micro-kernels, included after their TEXT line:
+// kern6x16 (float32, sgemm_amd64.s) and kern6x8 (float64, dgemm_amd64.s)
+// in ymm registers (AVX2/FMA), and with GEMM6_ZMM defined kern6x32z and
+// kern6x16z in zmm registers (AVX-512F only: VPXORQ, not the AVX-512DQ
+// VXORPD, zeroes the accumulators):
 //
 //	func kernel(k int, a *T, rsa, csa int, b *T, c *T, ldc int, alpha, beta T, load int)
 //
 // C[0:6, 0:nr] = alpha * A·B (+ beta * C when load != 0), where A's element
 // (r, p) is at a[r*rsa + p*csa] and B is a packed panel of k rows of nr
-// elements (64 bytes). Twelve accumulators Y0–Y11 hold the tile, two ymm
-// registers per row; Y12–Y13 hold a row of B. The including file defines
-// the instructions for its element type (VBCAST, VFMA, VMUL, VMOVU, VXOR),
-// ESHIFT (log2 of the element size) and the frame offsets BETA and LOAD.
+// elements (two vector registers: 64 bytes, or 128 with zmm). Twelve
+// accumulators ACC0–ACC11 hold the tile, two registers per row; BROW0–BROW1
+// hold a row of B. The including file defines the instructions for its
+// element type (VBCAST, VFMA, VMUL, VMOVU, VXOR), ESHIFT (log2 of the
+// element size) and the frame offsets BETA and LOAD.
+#ifdef GEMM6_ZMM
+#define VZERO VPXORQ
+#define VBYTES 64
+#define ROWBYTES 128
+#define ACC0 Z0
+#define ACC1 Z1
+#define ACC2 Z2
+#define ACC3 Z3
+#define ACC4 Z4
+#define ACC5 Z5
+#define ACC6 Z6
+#define ACC7 Z7
+#define ACC8 Z8
+#define ACC9 Z9
+#define ACC10 Z10
+#define ACC11 Z11
+#define BROW0 Z12
+#define BROW1 Z13
+#define TMP0 Z14
+#define TMP1 Z15
+#else
+#define VZERO VXOR
+#define VBYTES 32
+#define ROWBYTES 64
+#define ACC0 Y0
+#define ACC1 Y1
+#define ACC2 Y2
+#define ACC3 Y3
+#define ACC4 Y4
+#define ACC5 Y5
+#define ACC6 Y6
+#define ACC7 Y7
+#define ACC8 Y8
+#define ACC9 Y9
+#define ACC10 Y10
+#define ACC11 Y11
+#define BROW0 Y12
+#define BROW1 Y13
+#define TMP0 Y14
+#define TMP1 Y15
+#endif
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), R8
 	MOVQ rsa+16(FP), R9
@@ -19,44 +64,44 @@
 	LEAQ (R8)(R9*2), R10
 	ADDQ R9, R10
 
-	VXOR   Y0, Y0, Y0
-	VXOR   Y1, Y1, Y1
-	VXOR   Y2, Y2, Y2
-	VXOR   Y3, Y3, Y3
-	VXOR   Y4, Y4, Y4
-	VXOR   Y5, Y5, Y5
-	VXOR   Y6, Y6, Y6
-	VXOR   Y7, Y7, Y7
-	VXOR   Y8, Y8, Y8
-	VXOR   Y9, Y9, Y9
-	VXOR   Y10, Y10, Y10
-	VXOR   Y11, Y11, Y11
+	VZERO  ACC0, ACC0, ACC0
+	VZERO  ACC1, ACC1, ACC1
+	VZERO  ACC2, ACC2, ACC2
+	VZERO  ACC3, ACC3, ACC3
+	VZERO  ACC4, ACC4, ACC4
+	VZERO  ACC5, ACC5, ACC5
+	VZERO  ACC6, ACC6, ACC6
+	VZERO  ACC7, ACC7, ACC7
+	VZERO  ACC8, ACC8, ACC8
+	VZERO  ACC9, ACC9, ACC9
+	VZERO  ACC10, ACC10, ACC10
+	VZERO  ACC11, ACC11, ACC11
 
 	TESTQ CX, CX
 	JEQ   epilogue
 
 loop:
-	VMOVU        (BX), Y12
-	VMOVU        32(BX), Y13
-	VBCAST       (R8), Y14
-	VFMA         Y12, Y14, Y0
-	VFMA         Y13, Y14, Y1
-	VBCAST       (R8)(R9*1), Y15
-	VFMA         Y12, Y15, Y2
-	VFMA         Y13, Y15, Y3
-	VBCAST       (R8)(R9*2), Y14
-	VFMA         Y12, Y14, Y4
-	VFMA         Y13, Y14, Y5
-	VBCAST       (R10), Y15
-	VFMA         Y12, Y15, Y6
-	VFMA         Y13, Y15, Y7
-	VBCAST       (R10)(R9*1), Y14
-	VFMA         Y12, Y14, Y8
-	VFMA         Y13, Y14, Y9
-	VBCAST       (R10)(R9*2), Y15
-	VFMA         Y12, Y15, Y10
-	VFMA         Y13, Y15, Y11
-	ADDQ         $64, BX
+	VMOVU        (BX), BROW0
+	VMOVU        VBYTES(BX), BROW1
+	VBCAST       (R8), TMP0
+	VFMA         BROW0, TMP0, ACC0
+	VFMA         BROW1, TMP0, ACC1
+	VBCAST       (R8)(R9*1), TMP1
+	VFMA         BROW0, TMP1, ACC2
+	VFMA         BROW1, TMP1, ACC3
+	VBCAST       (R8)(R9*2), TMP0
+	VFMA         BROW0, TMP0, ACC4
+	VFMA         BROW1, TMP0, ACC5
+	VBCAST       (R10), TMP1
+	VFMA         BROW0, TMP1, ACC6
+	VFMA         BROW1, TMP1, ACC7
+	VBCAST       (R10)(R9*1), TMP0
+	VFMA         BROW0, TMP0, ACC8
+	VFMA         BROW1, TMP0, ACC9
+	VBCAST       (R10)(R9*2), TMP1
+	VFMA         BROW0, TMP1, ACC10
+	VFMA         BROW1, TMP1, ACC11
+	ADDQ         $ROWBYTES, BX
 	ADDQ         R11, R8
 	ADDQ         R11, R10
 	DECQ         CX
@@ -66,74 +111,94 @@ epilogue:
 	MOVQ         c+40(FP), DX
 	MOVQ         ldc+48(FP), R11
 	SHLQ         $ESHIFT, R11
-	VBCAST       alpha+56(FP), Y14
-	VMUL         Y14, Y0, Y0
-	VMUL         Y14, Y1, Y1
-	VMUL         Y14, Y2, Y2
-	VMUL         Y14, Y3, Y3
-	VMUL         Y14, Y4, Y4
-	VMUL         Y14, Y5, Y5
-	VMUL         Y14, Y6, Y6
-	VMUL         Y14, Y7, Y7
-	VMUL         Y14, Y8, Y8
-	VMUL         Y14, Y9, Y9
-	VMUL         Y14, Y10, Y10
-	VMUL         Y14, Y11, Y11
+	VBCAST       alpha+56(FP), TMP0
+	VMUL         TMP0, ACC0, ACC0
+	VMUL         TMP0, ACC1, ACC1
+	VMUL         TMP0, ACC2, ACC2
+	VMUL         TMP0, ACC3, ACC3
+	VMUL         TMP0, ACC4, ACC4
+	VMUL         TMP0, ACC5, ACC5
+	VMUL         TMP0, ACC6, ACC6
+	VMUL         TMP0, ACC7, ACC7
+	VMUL         TMP0, ACC8, ACC8
+	VMUL         TMP0, ACC9, ACC9
+	VMUL         TMP0, ACC10, ACC10
+	VMUL         TMP0, ACC11, ACC11
 	MOVQ         load+LOAD(FP), AX
 	TESTQ        AX, AX
 	JNE          update
 
 	// beta == 0: C is written, never read (it may hold NaNs).
-	VMOVU   Y0, (DX)
-	VMOVU   Y1, 32(DX)
+	VMOVU   ACC0, (DX)
+	VMOVU   ACC1, VBYTES(DX)
 	ADDQ    R11, DX
-	VMOVU   Y2, (DX)
-	VMOVU   Y3, 32(DX)
+	VMOVU   ACC2, (DX)
+	VMOVU   ACC3, VBYTES(DX)
 	ADDQ    R11, DX
-	VMOVU   Y4, (DX)
-	VMOVU   Y5, 32(DX)
+	VMOVU   ACC4, (DX)
+	VMOVU   ACC5, VBYTES(DX)
 	ADDQ    R11, DX
-	VMOVU   Y6, (DX)
-	VMOVU   Y7, 32(DX)
+	VMOVU   ACC6, (DX)
+	VMOVU   ACC7, VBYTES(DX)
 	ADDQ    R11, DX
-	VMOVU   Y8, (DX)
-	VMOVU   Y9, 32(DX)
+	VMOVU   ACC8, (DX)
+	VMOVU   ACC9, VBYTES(DX)
 	ADDQ    R11, DX
-	VMOVU   Y10, (DX)
-	VMOVU   Y11, 32(DX)
+	VMOVU   ACC10, (DX)
+	VMOVU   ACC11, VBYTES(DX)
 	VZEROUPPER
 	RET
 
 update:
-	VBCAST       beta+BETA(FP), Y15
-	VFMA         (DX), Y15, Y0
-	VFMA         32(DX), Y15, Y1
-	VMOVU        Y0, (DX)
-	VMOVU        Y1, 32(DX)
+	VBCAST       beta+BETA(FP), TMP1
+	VFMA         (DX), TMP1, ACC0
+	VFMA         VBYTES(DX), TMP1, ACC1
+	VMOVU        ACC0, (DX)
+	VMOVU        ACC1, VBYTES(DX)
 	ADDQ         R11, DX
-	VFMA         (DX), Y15, Y2
-	VFMA         32(DX), Y15, Y3
-	VMOVU        Y2, (DX)
-	VMOVU        Y3, 32(DX)
+	VFMA         (DX), TMP1, ACC2
+	VFMA         VBYTES(DX), TMP1, ACC3
+	VMOVU        ACC2, (DX)
+	VMOVU        ACC3, VBYTES(DX)
 	ADDQ         R11, DX
-	VFMA         (DX), Y15, Y4
-	VFMA         32(DX), Y15, Y5
-	VMOVU        Y4, (DX)
-	VMOVU        Y5, 32(DX)
+	VFMA         (DX), TMP1, ACC4
+	VFMA         VBYTES(DX), TMP1, ACC5
+	VMOVU        ACC4, (DX)
+	VMOVU        ACC5, VBYTES(DX)
 	ADDQ         R11, DX
-	VFMA         (DX), Y15, Y6
-	VFMA         32(DX), Y15, Y7
-	VMOVU        Y6, (DX)
-	VMOVU        Y7, 32(DX)
+	VFMA         (DX), TMP1, ACC6
+	VFMA         VBYTES(DX), TMP1, ACC7
+	VMOVU        ACC6, (DX)
+	VMOVU        ACC7, VBYTES(DX)
 	ADDQ         R11, DX
-	VFMA         (DX), Y15, Y8
-	VFMA         32(DX), Y15, Y9
-	VMOVU        Y8, (DX)
-	VMOVU        Y9, 32(DX)
+	VFMA         (DX), TMP1, ACC8
+	VFMA         VBYTES(DX), TMP1, ACC9
+	VMOVU        ACC8, (DX)
+	VMOVU        ACC9, VBYTES(DX)
 	ADDQ         R11, DX
-	VFMA         (DX), Y15, Y10
-	VFMA         32(DX), Y15, Y11
-	VMOVU        Y10, (DX)
-	VMOVU        Y11, 32(DX)
+	VFMA         (DX), TMP1, ACC10
+	VFMA         VBYTES(DX), TMP1, ACC11
+	VMOVU        ACC10, (DX)
+	VMOVU        ACC11, VBYTES(DX)
 	VZEROUPPER
 	RET
+
+#undef VZERO
+#undef VBYTES
+#undef ROWBYTES
+#undef ACC0
+#undef ACC1
+#undef ACC2
+#undef ACC3
+#undef ACC4
+#undef ACC5
+#undef ACC6
+#undef ACC7
+#undef ACC8
+#undef ACC9
+#undef ACC10
+#undef ACC11
+#undef BROW0
+#undef BROW1
+#undef TMP0
+#undef TMP1

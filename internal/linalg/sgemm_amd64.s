@@ -19,6 +19,8 @@ TEXT ·kern6x16(SB), NOSPLIT, $0-72
 
 // func kern6x32z(k int, a *float32, rsa, csa int, b *float32, c *float32, ldc int, alpha, beta float32, load int)
 //
-// The 6×32 float32 tile in zmm registers (AVX-512F; gemm6z_amd64.h).
+// The 6×32 float32 tile in zmm registers (AVX-512F; gemm6_amd64.h with GEMM6_ZMM).
 TEXT ·kern6x32z(SB), NOSPLIT, $0-72
-#include "gemm6z_amd64.h"
+#define GEMM6_ZMM
+#include "gemm6_amd64.h"
+#undef GEMM6_ZMM
