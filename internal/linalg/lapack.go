@@ -347,6 +347,17 @@ var (
 
 func blockedPotrf(n int, a []float64, lda int) error { return blockedPotrfT(n, a, lda, dOps) }
 
+// invertFactor sets inv (kb×kb, row-major) to the inverse of the lower
+// triangular kb×kb factor in l, with trtri.
+func invertFactor[T float32 | float64](kb int, l []T, ldl int, inv []T, trtri func(n int, a []T, lda int)) {
+	for i := 0; i < kb; i++ {
+		row := inv[i*kb : (i+1)*kb]
+		copy(row[:i+1], l[i*ldl:i*ldl+i+1])
+		clear(row[i+1:])
+	}
+	trtri(kb, inv, kb)
+}
+
 // blockedPotrfT is a right-looking blocked Cholesky (lower, row-major):
 // factor the diagonal block serially, solve the panel below it in row
 // blocks, and update the trailing lower triangle in row blocks of equal
@@ -379,12 +390,7 @@ func blockedPotrfT[T float32 | float64](n int, a []T, lda int, ops cholOps[T]) e
 		// OpenBLAS dtrsm measured 13 GFLOP/s here, a quarter of its GEMM;
 		// the backward error stays at the level of the substitution, see
 		// TestCholeskyIllConditionedBackwardError).
-		for i := 0; i < kb; i++ {
-			row := inv[i*kb : (i+1)*kb]
-			copy(row[:i+1], a[(k+i)*lda+k:(k+i)*lda+k+i+1])
-			clear(row[i+1:])
-		}
-		ops.trtri(kb, inv, kb)
+		invertFactor(kb, a[k*lda+k:], lda, inv, ops.trtri)
 		rows := max(32, (m+2*workers-1)/(2*workers))
 		np := (m + rows - 1) / rows // ≤ 2·workers < len(tmps)
 		parFor(np, func(p int) {

@@ -95,12 +95,7 @@ func potrfThreads[T float32 | float64](n int, a []T, lda int,
 			if m == 0 {
 				return
 			}
-			for i := 0; i < kb; i++ {
-				row := inv[i*kb : (i+1)*kb]
-				copy(row[:i+1], a[(k+i)*lda+k:(k+i)*lda+k+i+1])
-				clear(row[i+1:])
-			}
-			trtri(kb, inv, kb)
+			invertFactor(kb, a[k*lda+k:], lda, inv, trtri)
 			panel := a[(k+kb)*lda+k:]
 			trmm(m, kb, inv, kb, panel, lda)
 			syrk(false, m, kb, -1, panel, lda, 1, a[(k+kb)*lda+k+kb:], lda)
