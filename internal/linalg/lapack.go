@@ -350,12 +350,17 @@ func blockedPotrf(n int, a []float64, lda int) error { return blockedPotrfT(n, a
 // invertFactor sets inv (kb×kb, row-major) to the inverse of the lower
 // triangular kb×kb factor in l, with trtri.
 func invertFactor[T float32 | float64](kb int, l []T, ldl int, inv []T, trtri func(n int, a []T, lda int)) {
+	invertFactorLd(kb, l, ldl, inv, kb, trtri)
+}
+
+// invertFactorLd is invertFactor with inv's leading dimension ldi.
+func invertFactorLd[T float32 | float64](kb int, l []T, ldl int, inv []T, ldi int, trtri func(n int, a []T, lda int)) {
 	for i := 0; i < kb; i++ {
-		row := inv[i*kb : (i+1)*kb]
+		row := inv[i*ldi : i*ldi+kb]
 		copy(row[:i+1], l[i*ldl:i*ldl+i+1])
 		clear(row[i+1:])
 	}
-	trtri(kb, inv, kb)
+	trtri(kb, inv, ldi)
 }
 
 // blockedPotrfT is a right-looking blocked Cholesky (lower, row-major):

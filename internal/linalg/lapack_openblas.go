@@ -55,65 +55,119 @@ func withThreads(flops float64, f func()) {
 // dpotrfThreads and spotrfThreads factor a large matrix on OpenBLAS's
 // threads with [potrfThreads].
 func dpotrfThreads(n int, a []float64, lda int) error {
-	return potrfThreads(n, a, lda, dpotrf1, dtrtri1, dtrmm1, dsyrk1)
+	return potrfThreads(n, a, lda, threadOps[float64]{dpotrf1, dtrtri1, dtrmm1, dsyrk1})
 }
 
 func spotrfThreads(n int, a []float32, lda int) error {
-	return potrfThreads(n, a, lda, spotrf1, strtri1, strmm1, ssyrk1)
+	return potrfThreads(n, a, lda, threadOps[float32]{spotrf1, strtri1, strmm1, ssyrk1})
 }
 
-// threadBlock is the panel width of [potrfThreads] (at n = 4000 on 2
-// cores, 256 measured 133–140 GFLOP/s in float64; 128, 192 and 320 gave
-// 128–132).
+// threadOps are the kernels [potrfThreads] calls.
+type threadOps[T float32 | float64] struct {
+	potrf func(n int, a []T, lda int, off int) error
+	trtri func(n int, a []T, lda int)
+	// trmm sets B := alpha·op(L)·B (left) or alpha·B·op(L) (right) for the
+	// lower triangular L, op(L) = Lᵀ with trans.
+	trmm func(left, trans bool, m, n int, alpha T, l []T, ldl int, b []T, ldb int)
+	syrk func(trans bool, n, k int, alpha T, a []T, lda int, beta T, c []T, ldc int)
+}
+
+// threadBlock is the panel width of [potrfThreads].
 const threadBlock = 256
 
 // potrfThreads is a right-looking blocked Cholesky (lower, row-major) whose
-// panel products run on OpenBLAS's threads: per panel, the serial factor
-// of the diagonal block and its explicit inverse, the panel times that
-// inverse (threaded TRMM), and the trailing update (threaded SYRK).
+// panel products run on OpenBLAS's threads: per panel, the factor of the
+// diagonal block and its explicit inverse ([factorInverse]), the panel
+// times that inverse (TRMM), and the trailing update (SYRK).
 //
 // LAPACK's own threaded potrf solves the panel with TRSM, which OpenBLAS
 // runs at a third of its GEMM rate here (27 vs 80 GFLOP/s per core); TRMM
-// runs at 60–70. At n = 4000 on 2 cores this measured 133–140 GFLOP/s, 85–88%
-// of DGEMM, against 120–126 for dpotrf. Multiplying by the inverse of a
-// diagonal block is what the goroutine-blocked algorithm in lapack.go does
-// too; see TestCholeskyIllConditionedBackwardError for its backward error.
-func potrfThreads[T float32 | float64](n int, a []T, lda int,
-	potrf func(n int, a []T, lda int, off int) error,
-	trtri func(n int, a []T, lda int),
-	trmm func(m, n int, l []T, ldl int, b []T, ldb int),
-	syrk func(trans bool, n, k int, alpha T, a []T, lda int, beta T, c []T, ldc int)) (err error) {
+// runs at 60–70. At n = 4000 on 2 cores this measured 116–140 GFLOP/s over
+// a day's runs, 76–88% of DGEMM, against 106–126 for dpotrf.
+// Multiplying by the inverse of a diagonal block is what the
+// goroutine-blocked algorithm in lapack.go does too; see
+// TestCholeskyIllConditionedBackwardError for its backward error.
+func potrfThreads[T float32 | float64](n int, a []T, lda int, ops threadOps[T]) (err error) {
 	nb := min(threadBlock, n)
 	inv := make([]T, nb*nb)
 	withThreads(float64(n)*float64(n)*float64(n)/3, func() {
 		for k := 0; k < n; k += nb {
 			kb := min(nb, n-k)
-			if err = potrf(kb, a[k*lda+k:], lda, k); err != nil {
+			if err = factorInverse(kb, a[k*lda+k:], lda, inv, kb, k, ops); err != nil {
 				return
 			}
 			m := n - k - kb
 			if m == 0 {
 				return
 			}
-			invertFactor(kb, a[k*lda+k:], lda, inv, trtri)
 			panel := a[(k+kb)*lda+k:]
-			trmm(m, kb, inv, kb, panel, lda)
-			syrk(false, m, kb, -1, panel, lda, 1, a[(k+kb)*lda+k+kb:], lda)
+			ops.trmm(false, true, m, kb, 1, inv, kb, panel, lda)
+			ops.syrk(false, m, kb, -1, panel, lda, 1, a[(k+kb)*lda+k+kb:], lda)
 		}
 	})
 	return err
 }
 
-// dtrmm1 and strmm1 compute B := B·Mᵀ in place for the m×n row-major B
-// and the n×n lower triangular M.
-func dtrmm1(m, n int, l []float64, ldl int, b []float64, ldb int) {
-	C.cblas_dtrmm(C.CblasRowMajor, C.CblasRight, C.CblasLower, C.CblasTrans, C.CblasNonUnit,
-		C.blasint(m), C.blasint(n), 1, p64(l), C.blasint(ldl), p64(b), C.blasint(ldb))
+// factorLeaf is the order below which [factorInverse] calls LAPACK (a 256
+// block took 0.48 ms with 32, 0.56 with 16, 0.59 with 64, 0.82 with 128).
+const factorLeaf = 32
+
+// factorInverse factors the n×n diagonal block in a (A = L·Lᵀ, L over A)
+// and sets inv (leading dimension ldi) to L⁻¹, recursively by halves down
+// to factorLeaf: L₁₁ and L₁₁⁻¹, L₂₁ = A₂₁·L₁₁⁻ᵀ, A₂₂ − L₂₁·L₂₁ᵀ = L₂₂·L₂₂ᵀ
+// and L₂₂⁻¹, then the inverse's lower block −L₂₂⁻¹·L₂₁·L₁₁⁻¹. These blocks
+// are on the factorization's serial path, and LAPACK's potrf and trtri of
+// a whole 256 block took 0.98 ms here (with OpenBLAS's threads on, as
+// inside [potrfThreads]), this 0.48 ms. off is the block's offset in the
+// whole matrix, for error reporting.
+func factorInverse[T float32 | float64](n int, a []T, lda int, inv []T, ldi, off int, ops threadOps[T]) error {
+	if n <= factorLeaf {
+		if err := ops.potrf(n, a, lda, off); err != nil {
+			return err
+		}
+		invertFactorLd(n, a, lda, inv, ldi, ops.trtri)
+		return nil
+	}
+	h := n / 2
+	if err := factorInverse(h, a, lda, inv, ldi, off, ops); err != nil {
+		return err
+	}
+	a21 := a[h*lda:]
+	ops.trmm(false, true, n-h, h, 1, inv, ldi, a21, lda)
+	ops.syrk(false, n-h, h, -1, a21, lda, 1, a[h*lda+h:], lda)
+	if err := factorInverse(n-h, a[h*lda+h:], lda, inv[h*ldi+h:], ldi, off+h, ops); err != nil {
+		return err
+	}
+	// inv₂₁ = −L₂₂⁻¹·(L₂₁·L₁₁⁻¹).
+	i21 := inv[h*ldi:]
+	for r := range n - h {
+		copy(i21[r*ldi:r*ldi+h], a21[r*lda:r*lda+h])
+	}
+	ops.trmm(false, false, n-h, h, 1, inv, ldi, i21, ldi)
+	ops.trmm(true, false, n-h, h, -1, inv[h*ldi+h:], ldi, i21, ldi)
+	for r := range h {
+		clear(inv[r*ldi+r+1 : r*ldi+n])
+	}
+	return nil
 }
 
-func strmm1(m, n int, l []float32, ldl int, b []float32, ldb int) {
-	C.cblas_strmm(C.CblasRowMajor, C.CblasRight, C.CblasLower, C.CblasTrans, C.CblasNonUnit,
-		C.blasint(m), C.blasint(n), 1, p32(l), C.blasint(ldl), p32(b), C.blasint(ldb))
+// dtrmm1 and strmm1 are threadOps.trmm: B := alpha·op(L)·B (left) or
+// alpha·B·op(L) (right) in place, L lower triangular.
+func dtrmm1(left, trans bool, m, n int, alpha float64, l []float64, ldl int, b []float64, ldb int) {
+	C.cblas_dtrmm(C.CblasRowMajor, cside(left), C.CblasLower, ctrans(trans), C.CblasNonUnit,
+		C.blasint(m), C.blasint(n), C.double(alpha), p64(l), C.blasint(ldl), p64(b), C.blasint(ldb))
+}
+
+func strmm1(left, trans bool, m, n int, alpha float32, l []float32, ldl int, b []float32, ldb int) {
+	C.cblas_strmm(C.CblasRowMajor, cside(left), C.CblasLower, ctrans(trans), C.CblasNonUnit,
+		C.blasint(m), C.blasint(n), C.float(alpha), p32(l), C.blasint(ldl), p32(b), C.blasint(ldb))
+}
+
+func cside(left bool) C.enum_CBLAS_SIDE {
+	if left {
+		return C.CblasLeft
+	}
+	return C.CblasRight
 }
 
 func dsyrk1(trans bool, n, k int, alpha float64, a []float64, lda int, beta float64, c []float64, ldc int) {
