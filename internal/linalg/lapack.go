@@ -347,14 +347,9 @@ var (
 
 func blockedPotrf(n int, a []float64, lda int) error { return blockedPotrfT(n, a, lda, dOps) }
 
-// invertFactor sets inv (kb×kb, row-major) to the inverse of the lower
-// triangular kb×kb factor in l, with trtri.
-func invertFactor[T float32 | float64](kb int, l []T, ldl int, inv []T, trtri func(n int, a []T, lda int)) {
-	invertFactorLd(kb, l, ldl, inv, kb, trtri)
-}
-
-// invertFactorLd is invertFactor with inv's leading dimension ldi.
-func invertFactorLd[T float32 | float64](kb int, l []T, ldl int, inv []T, ldi int, trtri func(n int, a []T, lda int)) {
+// invertFactor sets inv (kb×kb, row-major, leading dimension ldi) to the
+// inverse of the lower triangular kb×kb factor in l, with trtri.
+func invertFactor[T float32 | float64](kb int, l []T, ldl int, inv []T, ldi int, trtri func(n int, a []T, lda int)) {
 	for i := 0; i < kb; i++ {
 		row := inv[i*ldi : i*ldi+kb]
 		copy(row[:i+1], l[i*ldl:i*ldl+i+1])
@@ -395,7 +390,7 @@ func blockedPotrfT[T float32 | float64](n int, a []T, lda int, ops cholOps[T]) e
 		// OpenBLAS dtrsm measured 13 GFLOP/s here, a quarter of its GEMM;
 		// the backward error stays at the level of the substitution, see
 		// TestCholeskyIllConditionedBackwardError).
-		invertFactor(kb, a[k*lda+k:], lda, inv, ops.trtri)
+		invertFactor(kb, a[k*lda+k:], lda, inv, kb, ops.trtri)
 		rows := max(32, (m+2*workers-1)/(2*workers))
 		np := (m + rows - 1) / rows // ≤ 2·workers < len(tmps)
 		parFor(np, func(p int) {

@@ -157,9 +157,10 @@ func dgecon(n int, a []float64, lda int, anorm float64) float64 {
 	return lapackImpl.Dgecon(lapack.MaxColumnSum, n, a, lda, anorm, work, iwork)
 }
 
-// dsyevTop: tridiagonal reduction, all eigenvalues of T by dsterf, the k
-// wanted eigenvectors of T by inverse iteration (as LAPACK's dstein does),
-// then back-transformation by the Householder reflectors of dsytrd.
+// dsyevTop: tridiagonal reduction (dsytrdLower), all eigenvalues of T by
+// gonum's Dsterf, the k wanted eigenvectors of T by inverse iteration (as
+// LAPACK's dstein does), then back-transformation by the Householder
+// reflectors of the reduction (applyQ).
 func dsyevTop(n int, a []float64, lda int, k int, w []float64, z []float64, ldz int) error {
 	if n == 1 {
 		w[0] = a[0]

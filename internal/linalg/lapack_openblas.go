@@ -125,7 +125,7 @@ func factorInverse[T float32 | float64](n int, a []T, lda int, inv []T, ldi, off
 		if err := ops.potrf(n, a, lda, off); err != nil {
 			return err
 		}
-		invertFactorLd(n, a, lda, inv, ldi, ops.trtri)
+		invertFactor(n, a, lda, inv, ldi, ops.trtri)
 		return nil
 	}
 	h := n / 2
