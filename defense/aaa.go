@@ -235,11 +235,11 @@ type AAAStats struct {
 // changes the argmax the row is returned unchanged, so AAA keeps the argmax
 // exactly; [AAA.Stats] counts how often that happens.
 //
-// On amd64, rows are optimised in blocks of 16 or 8 (AVX-512) or 4 (AVX2)
-// by assembly kernels, one row per float64 lane, which compute exactly
-// what the portable scalar loop computes (bit for bit: the same operations
-// in the same order, no fused multiply-add); other CPUs and platforms run
-// the scalar loop. [AAA.ApplyGroups] fills the lanes with the rows of
+// On amd64, rows are optimised in blocks of 16 or 8 (AVX-512) or 4 (AVX2
+// with FMA) by assembly kernels, one row per float64 lane, which compute
+// exactly what the portable scalar loop computes (bit for bit: the same
+// operations in the same order, with its fused multiply-adds where it has
+// them); other CPUs and platforms run the scalar loop. [AAA.ApplyGroups] fills the lanes with the rows of
 // several requests.
 //
 // On one worker, Apply allocates nothing once its scratch buffers have
@@ -260,8 +260,8 @@ type AAA struct {
 // the softmax numerators e, and its counts for the current call.
 type aaaScratch struct {
 	z, m, v, e     []float64
-	zs, ms, vs, es []float64 // k×width: a block's z, m, v, e for the kernel
-	lanes          aaaLanes
+	zs, ms, vs, es []float64          // k×width: a block's z, m, v, e for the kernel
+	lanes          *aaaLanes          // its own allocation: see aaaLanes
 	starts         [maxLanes]rowStart // the block's rows' targets
 	stats          AAAStats
 	_              [64]byte // keep workers' counters on separate cache lines
@@ -367,6 +367,9 @@ func (d *AAA) ApplyGroups(dst, logits []float32, k int, sizes []int) error {
 		if len(aaaWidths) > 0 {
 			n := aaaWidths[0] * k
 			w.zs, w.ms, w.vs, w.es = grow(w.zs, n), grow(w.ms, n), grow(w.vs, n), grow(w.es, n)
+			if w.lanes == nil {
+				w.lanes = new(aaaLanes)
+			}
 			w.lanes.setConsts(&d.run)
 		}
 	}
@@ -523,12 +526,13 @@ func (d *AAA) row(w *aaaScratch, out, in []float32, eps float64) {
 		pc := e[c] * inv
 		gm := sign(z[i1] - z[i2] - t)    // ∂|m̂ − t|/∂z = gm·(e_i1 − e_i2)
 		gc := kappa * sign(pc-pref) * pc // ∂κ|p_c − pref|/∂z = gc·(e_c − p)
+		ngi := -gc * inv                 // −gc/Σe
 		// Adam: z −= lr/(1−β1ᵗ)·m/(√v/√(1−β2ᵗ) + ε), with one division.
 		ssbc, epsbc := d.stepSize[it]*d.bc2Sqrt[it], eps*d.bc2Sqrt[it]
 		n1, n2 := -1, -1
 		best1, best2 := math.Inf(-1), math.Inf(-1)
 		for j := range z {
-			g := -gc * (e[j] * inv)
+			g := e[j] * ngi
 			if j == c {
 				g += gc
 			}
@@ -537,10 +541,10 @@ func (d *AAA) row(w *aaaScratch, out, in []float32, eps float64) {
 			} else if j == i2 {
 				g -= gm
 			}
-			mj := m[j] + w1*(g-m[j])
-			vj := b2*v[j] + w2*g*g
+			mj := math.FMA(w1, g-m[j], m[j])
+			vj := math.FMA(w2*g, g, b2*v[j])
 			m[j], v[j] = mj, vj
-			zj := z[j] - ssbc*mj/(math.Sqrt(vj)+epsbc)
+			zj := math.FMA(-ssbc, mj/(math.Sqrt(vj)+epsbc), z[j])
 			z[j] = zj
 			// Track the new top two, the first index on ties.
 			if zj > best1 {
@@ -604,17 +608,14 @@ func (d *AAA) finish(w *aaaScratch, out, in []float32, z []float64, r rowStart) 
 }
 
 // aaaLanes is the state of a block of rows for the SIMD kernels, one row
-// per float64 lane: vectors of k×width float64 with the row index (lane)
-// fastest, per-lane registers, and the constants of the computation
-// broadcast to the lanes. A kernel of width 4 uses the first four lanes of
-// each field. The kernels' assembly reads the fields through go_asm.h.
+// per float64 lane: per-lane registers and the constants of the
+// computation broadcast to the lanes, each field 128 bytes; a kernel of
+// width 4 uses the first four lanes of each field. The kernels' assembly
+// reads the fields through go_asm.h. It holds no pointer (those are in
+// [aaaBufs]), so that Go's allocator places an aaaLanes of its own (over
+// 4 KiB) without a header, 64-byte aligned: none of the kernels' 64-byte
+// operands then straddles two cache lines.
 type aaaLanes struct {
-	z, m, v, e        *float64 // k×width each
-	stepSize, bc2Sqrt *float64 // iters each
-	table             *uint64  // expBits
-	k, iters          int
-	prefPc            int64 // 1: the kernel sets pref to the first step's pc (temperature 1)
-
 	s, ec, zi1, zi2, t, pref [maxLanes]float64 // Σe, e_c (set by the kernel), z_i1, z_i2, targets
 	eps                      [maxLanes]float64 // Adam's ε
 	c, i1, i2                [maxLanes]int64
@@ -622,9 +623,21 @@ type aaaLanes struct {
 	kappa, w1, b2, w2                     [maxLanes]float64
 	one, mone, signBit, negInf            [maxLanes]float64
 	expMin, invLn2, shifter, ln2Hi, ln2Lo [maxLanes]float64
-	half, sixth, c24, c120                [maxLanes]float64
-	mask63, bit4, bit5, incr              [maxLanes]uint64
+	coef                                  [len(expCoef)][maxLanes]float64 // expCoef
+	mask15, incr                          [maxLanes]uint64
 	ssbc, epsbc                           [maxLanes]float64 // the current step's
+
+	k, iters int
+	prefPc   int64 // 1: the kernel sets pref to the first step's pc (temperature 1)
+}
+
+// aaaBufs points the SIMD kernels at a block's vectors of k×width float64
+// (the row index, lane, fastest), Adam's per-step constants and the
+// exponential's table.
+type aaaBufs struct {
+	z, m, v, e        *float64 // k×width each
+	stepSize, bc2Sqrt *float64 // iters each
+	table             *uint64  // expTable
 }
 
 // maxLanes is the widest kernel's number of lanes.
@@ -632,16 +645,17 @@ const maxLanes = 16
 
 // setConsts broadcasts the constants of the computation to l's lanes.
 func (l *aaaLanes) setConsts(cfg *AAAConfig) {
-	l.table = &expBits[0]
 	l.kappa, l.w1 = bcast(cfg.Kappa), bcast(1-cfg.Beta1)
 	l.b2, l.w2 = bcast(cfg.Beta2), bcast(1-cfg.Beta2)
 	l.one, l.mone, l.signBit = bcast(1), bcast(-1), bcast(math.Copysign(0, -1))
-	l.negInf, l.expMin = bcast(math.Inf(-1)), bcast(-708)
+	l.negInf, l.expMin = bcast(math.Inf(-1)), bcast(expMin)
 	l.invLn2, l.shifter = bcast(expInvLn2), bcast(expShifter)
 	l.ln2Hi, l.ln2Lo = bcast(expLn2Hi), bcast(expLn2Lo)
-	l.half, l.sixth, l.c24, l.c120 = bcast(1.0/2), bcast(1.0/6), bcast(1.0/24), bcast(1.0/120)
+	for i, c := range expCoef {
+		l.coef[i] = bcast(c)
+	}
 	for i := range maxLanes {
-		l.mask63[i], l.bit4[i], l.bit5[i], l.incr[i] = 63, 16, 32, 1
+		l.mask15[i], l.incr[i] = 15, 1
 	}
 }
 
@@ -659,7 +673,7 @@ func bcast(x float64) (v [maxLanes]float64) {
 // are independent: they share only ε).
 func (d *AAA) block(w *aaaScratch, out, in []float32, k, width int, eps []float64) {
 	cfg := &d.run
-	l := &w.lanes
+	l := w.lanes
 	z, e := w.z[:k], w.e[:k]
 	Z, E := w.zs[:width*k], w.es[:width*k]
 	rs := &w.starts
@@ -696,12 +710,12 @@ func (d *AAA) block(w *aaaScratch, out, in []float32, k, width int, eps []float6
 	M, V := w.ms[:width*k], w.vs[:width*k]
 	clear(M)
 	clear(V)
-	l.z, l.m, l.v, l.e = &Z[0], &M[0], &V[0], &E[0]
+	b := aaaBufs{z: &Z[0], m: &M[0], v: &V[0], e: &E[0], table: &expTable[0]}
 	l.k, l.iters = k, cfg.Iters
 	if cfg.Iters > 0 {
-		l.stepSize, l.bc2Sqrt = &d.stepSize[0], &d.bc2Sqrt[0]
+		b.stepSize, b.bc2Sqrt = &d.stepSize[0], &d.bc2Sqrt[0]
 	}
-	steps(l, width)
+	steps(l, &b, width)
 	for L := range rows {
 		for j := range k {
 			z[j] = Z[width*j+L]

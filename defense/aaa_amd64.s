@@ -25,26 +25,27 @@
 	VMOVUPD pc, aaaLanes_pref+off(DI); \
 skip:
 
-// func aaaSteps4(l *aaaLanes)
+// func aaaSteps4(l *aaaLanes, b *aaaBufs)
 //
 // Sets e_j = exp(z_j − z_c), Σe and e_c for the starting logits z of four
 // rows, one per float64 lane, then runs l.iters Adam steps of AAA on them,
-// with the operations of expShifted and of the scalar loop in (*AAA).row
-// in the same order (no fused multiply-add), so that every lane is
-// bit-for-bit the scalar row.
+// with the operations of exp and of the scalar loop in (*AAA).row in the
+// same order (fused multiply-adds where they have math.FMA), so that every
+// lane is bit-for-bit the scalar row. Needs AVX2 and FMA.
 // Registers during the steps over j:
-//	Y0 1/s   Y1 −gc   Y2 gc   Y3 gm   Y4 c   Y5 i1   Y6 i2   Y7 j
+//	Y0 1/s   Y1 −gc/s Y2 gc   Y3 gm   Y4 c   Y5 i1   Y6 i2   Y7 j
 //	Y8 best1 Y9 best2 Y10 n1  Y11 n2  Y12–Y15 temporaries
 // and during the exponentials: Y0 Σe, Y1 e_c, Y4 c, Y7 j, Y8 the shift.
-TEXT ·aaaSteps4(SB), NOSPLIT, $0-8
+TEXT ·aaaSteps4(SB), NOSPLIT, $0-16
 	MOVQ l+0(FP), DI
-	MOVQ aaaLanes_z(DI), R8
-	MOVQ aaaLanes_m(DI), R9
-	MOVQ aaaLanes_v(DI), R10
-	MOVQ aaaLanes_e(DI), R11
-	MOVQ aaaLanes_stepSize(DI), R12
-	MOVQ aaaLanes_bc2Sqrt(DI), R13
-	MOVQ aaaLanes_table(DI), BX
+	MOVQ b+8(FP), AX
+	MOVQ aaaBufs_z(AX), R8
+	MOVQ aaaBufs_m(AX), R9
+	MOVQ aaaBufs_v(AX), R10
+	MOVQ aaaBufs_e(AX), R11
+	MOVQ aaaBufs_stepSize(AX), R12
+	MOVQ aaaBufs_bc2Sqrt(AX), R13
+	MOVQ aaaBufs_table(AX), BX
 	MOVQ aaaLanes_k(DI), CX
 	SHLQ $5, CX                       // k×32 bytes
 	MOVQ aaaLanes_iters(DI), DX
@@ -81,6 +82,7 @@ step:
 	VMULPD aaaLanes_kappa(DI), Y2, Y2
 	VMULPD Y12, Y2, Y2
 	VXORPD aaaLanes_signBit(DI), Y2, Y1
+	VMULPD Y0, Y1, Y1                 // −gc·inv
 
 	// gm = sign(z_i1 − z_i2 − t)
 	VMOVUPD aaaLanes_zi1(DI), Y13
@@ -96,10 +98,9 @@ step:
 	XORQ     SI, SI
 
 adam:
-	// g = −gc·(e_j·inv), + gc at c, + gm at i1, − gm at i2
+	// g = e_j·(−gc·inv), + gc at c, + gm at i1, − gm at i2
 	VMOVUPD   (R11)(SI*1), Y12
-	VMULPD    Y0, Y12, Y12
-	VMULPD    Y12, Y1, Y12
+	VMULPD    Y1, Y12, Y12
 	VPCMPEQQ  Y4, Y7, Y13
 	VADDPD    Y2, Y12, Y14
 	VBLENDVPD Y13, Y14, Y12, Y12
@@ -110,41 +111,40 @@ adam:
 	VSUBPD    Y3, Y12, Y14
 	VBLENDVPD Y13, Y14, Y12, Y12
 
-	// m_j += w1·(g − m_j)
-	VMOVUPD (R9)(SI*1), Y13
-	VSUBPD  Y13, Y12, Y14
-	VMULPD  aaaLanes_w1(DI), Y14, Y14
-	VADDPD  Y14, Y13, Y13
-	VMOVUPD Y13, (R9)(SI*1)
+	// m_j = fma(w1, g − m_j, m_j)
+	VMOVUPD     (R9)(SI*1), Y13
+	VSUBPD      Y13, Y12, Y14
+	VFMADD231PD aaaLanes_w1(DI), Y14, Y13
+	VMOVUPD     Y13, (R9)(SI*1)
 
-	// v_j = b2·v_j + w2·g·g
-	VMULPD  aaaLanes_w2(DI), Y12, Y14
-	VMULPD  Y12, Y14, Y14
-	VMOVUPD (R10)(SI*1), Y15
-	VMULPD  aaaLanes_b2(DI), Y15, Y15
-	VADDPD  Y14, Y15, Y15
-	VMOVUPD Y15, (R10)(SI*1)
+	// v_j = fma(w2·g, g, b2·v_j)
+	VMULPD      aaaLanes_w2(DI), Y12, Y14
+	VMOVUPD     (R10)(SI*1), Y15
+	VMULPD      aaaLanes_b2(DI), Y15, Y15
+	VFMADD231PD Y12, Y14, Y15
+	VMOVUPD     Y15, (R10)(SI*1)
 
-	// z_j −= ssbc·m_j/(√v_j + epsbc)
-	VSQRTPD Y15, Y15
-	VADDPD  aaaLanes_epsbc(DI), Y15, Y15
-	VMULPD  aaaLanes_ssbc(DI), Y13, Y13
-	VDIVPD  Y15, Y13, Y13
-	VMOVUPD (R8)(SI*1), Y14
-	VSUBPD  Y13, Y14, Y14
-	VMOVUPD Y14, (R8)(SI*1)
+	// z_j = fma(−ssbc, m_j/(√v_j + epsbc), z_j)
+	VSQRTPD      Y15, Y15
+	VADDPD       aaaLanes_epsbc(DI), Y15, Y15
+	VDIVPD       Y15, Y13, Y13
+	VMOVUPD      (R8)(SI*1), Y14
+	VFNMADD231PD aaaLanes_ssbc(DI), Y13, Y14
+	VMOVUPD      Y14, (R8)(SI*1)
 
 	// Top two, the first index on ties:
 	// if z_j > best1 { best2, n2 = best1, n1; best1, n1 = z_j, j }
 	// else if z_j > best2 { best2, n2 = z_j, j }
+	// with minimum and maximum, which pick the operand these comparisons
+	// pick (NaN skipped): best2 = max(min(best1, z_j), best2),
+	// best1 = max(z_j, best1).
 	VCMPPD    $0x1e, Y8, Y14, Y12
 	VCMPPD    $0x1e, Y9, Y14, Y13
-	VPANDN    Y13, Y12, Y13
-	VBLENDVPD Y12, Y8, Y9, Y9
-	VBLENDVPD Y12, Y10, Y11, Y11
-	VBLENDVPD Y13, Y14, Y9, Y9
+	VMINPD    Y14, Y8, Y15
+	VMAXPD    Y8, Y14, Y8
+	VMAXPD    Y9, Y15, Y9
 	VBLENDVPD Y13, Y7, Y11, Y11
-	VBLENDVPD Y12, Y14, Y8, Y8
+	VBLENDVPD Y12, Y10, Y11, Y11
 	VBLENDVPD Y12, Y7, Y10, Y10
 
 	VPADDQ aaaLanes_incr(DI), Y7, Y7
@@ -159,7 +159,7 @@ adam:
 	VMOVUPD Y8, aaaLanes_zi1(DI)
 	VMOVUPD Y9, aaaLanes_zi2(DI)
 
-	// e_j = exp(z_j − best1), Σe, e_c: expShifted's Tang method.
+	// e_j = exp(z_j − best1), Σe, e_c, as exp.
 first:
 	VXORPD  Y0, Y0, Y0
 	VMOVUPD aaaLanes_ec(DI), Y1
@@ -167,34 +167,30 @@ first:
 	XORQ    SI, SI
 
 expo:
-	VMOVUPD (R8)(SI*1), Y12
-	VSUBPD  Y8, Y12, Y12
-	VMOVUPD aaaLanes_expMin(DI), Y13
-	VMAXPD  Y12, Y13, Y12             // max(x, −708), NaN kept
-	VMULPD  aaaLanes_invLn2(DI), Y12, Y13
-	VADDPD  aaaLanes_shifter(DI), Y13, Y13      // t
-	VSUBPD  aaaLanes_shifter(DI), Y13, Y14      // kf
-	VMULPD  aaaLanes_ln2Hi(DI), Y14, Y15
-	VSUBPD  Y15, Y12, Y12
-	VMULPD  aaaLanes_ln2Lo(DI), Y14, Y14
-	VSUBPD  Y14, Y12, Y12             // r
-	VMULPD  Y12, Y12, Y14             // r²
-	VMULPD  aaaLanes_c120(DI), Y12, Y15
-	VADDPD  aaaLanes_c24(DI), Y15, Y15
-	VMULPD  Y14, Y15, Y15             // r²·(1/24 + r/120)
-	VMULPD  aaaLanes_sixth(DI), Y12, Y2
-	VADDPD  aaaLanes_half(DI), Y2, Y2
-	VADDPD  Y15, Y2, Y2
-	VMULPD  Y14, Y2, Y2
-	VADDPD  aaaLanes_one(DI), Y12, Y12
-	VADDPD  Y2, Y12, Y12              // p
-	VPAND   aaaLanes_mask63(DI), Y13, Y14
-	VPSRLQ  $6, Y13, Y15
-	VPSLLQ  $52, Y15, Y15             // (k>>6)<<52
-	VPCMPEQQ   Y3, Y3, Y3
-	VPGATHERQQ Y3, (BX)(Y14*8), Y2    // expBits[k&63]
-	VPADDQ  Y15, Y2, Y2
-	VMULPD  Y12, Y2, Y2               // e_j
+	VMOVUPD      (R8)(SI*1), Y12
+	VSUBPD       Y8, Y12, Y12
+	VMOVUPD      aaaLanes_expMin(DI), Y13
+	VMAXPD       Y12, Y13, Y12                 // x = max(x, −708), NaN kept
+	VMOVUPD      aaaLanes_shifter(DI), Y13
+	VFMADD231PD  aaaLanes_invLn2(DI), Y12, Y13 // t
+	VSUBPD       aaaLanes_shifter(DI), Y13, Y14 // kf
+	VFNMADD231PD aaaLanes_ln2Hi(DI), Y14, Y12
+	VFNMADD231PD aaaLanes_ln2Lo(DI), Y14, Y12  // r
+	VMOVUPD      aaaLanes_coef+128(DI), Y15
+	VFMADD231PD  aaaLanes_coef(DI), Y12, Y15   // q = r/7! + 1/6!
+	VFMADD213PD  aaaLanes_coef+256(DI), Y12, Y15
+	VFMADD213PD  aaaLanes_coef+384(DI), Y12, Y15
+	VFMADD213PD  aaaLanes_coef+512(DI), Y12, Y15
+	VFMADD213PD  aaaLanes_coef+640(DI), Y12, Y15
+	VFMADD213PD  aaaLanes_one(DI), Y12, Y15
+	VFMADD213PD  aaaLanes_one(DI), Y12, Y15    // p
+	VPAND        aaaLanes_mask15(DI), Y13, Y14
+	VPSRLQ       $4, Y13, Y13
+	VPSLLQ       $52, Y13, Y13                 // (k>>4)<<52
+	VPCMPEQQ     Y3, Y3, Y3
+	VPGATHERQQ   Y3, (BX)(Y14*8), Y2           // expTable[k&15]
+	VPADDQ       Y13, Y2, Y2
+	VMULPD       Y15, Y2, Y2                   // e_j
 	VMOVUPD Y2, (R11)(SI*1)
 	VADDPD  Y2, Y0, Y0
 	VPCMPEQQ  Y4, Y7, Y3
@@ -224,27 +220,29 @@ done:
 	VMOVAPD  Z23, K1, dst; \
 	VMOVUPD  aaaLanes_mone(DI), K2, dst
 
-// func aaaSteps8(l *aaaLanes)
+// func aaaSteps8(l *aaaLanes, b *aaaBufs)
 //
 // aaaSteps4 on eight lanes with AVX-512: the same operations in the same
 // order, on zmm registers, with masked operations in place of blends.
-// The exponential's table of 64 entries sits in Z24–Z31 and is read with
-// four two-register permutes and two masked selects instead of a gather.
+// The exponential's table of 16 entries sits in Z24–Z25 and is read with
+// one two-register permute instead of a gather.
 // Registers:
-//	Z0 1/s (Σe in the exponentials)  Z1 −gc (e_c)  Z2 gc  Z3 gm
+//	Z0 1/s (Σe in the exponentials)  Z1 −gc/s (e_c)  Z2 gc  Z3 gm
 //	Z4 c  Z5 i1  Z6 i2  Z7 j  Z8 best1  Z9 best2  Z10 n1  Z11 n2
-//	Z12–Z15 temporaries (and Z2, Z3, Z9, Z10 in the exponentials)
+//	Z12–Z15 temporaries
 //	Z16 w1  Z17 w2  Z18 b2  Z19 ssbc  Z20 epsbc  Z21 1 (int)  Z22 −708
-//	Z23 1  Z24–Z31 expBits
-TEXT ·aaaSteps8(SB), NOSPLIT, $0-8
+//	Z23 1  Z24–Z25 expTable  Z26 shifter  Z27 16/ln2  Z28–Z29 ln2/16 (hi, lo)
+//	Z30–Z31 1/7!, 1/6!
+TEXT ·aaaSteps8(SB), NOSPLIT, $0-16
 	MOVQ l+0(FP), DI
-	MOVQ aaaLanes_z(DI), R8
-	MOVQ aaaLanes_m(DI), R9
-	MOVQ aaaLanes_v(DI), R10
-	MOVQ aaaLanes_e(DI), R11
-	MOVQ aaaLanes_stepSize(DI), R12
-	MOVQ aaaLanes_bc2Sqrt(DI), R13
-	MOVQ aaaLanes_table(DI), BX
+	MOVQ b+8(FP), AX
+	MOVQ aaaBufs_z(AX), R8
+	MOVQ aaaBufs_m(AX), R9
+	MOVQ aaaBufs_v(AX), R10
+	MOVQ aaaBufs_e(AX), R11
+	MOVQ aaaBufs_stepSize(AX), R12
+	MOVQ aaaBufs_bc2Sqrt(AX), R13
+	MOVQ aaaBufs_table(AX), BX
 	MOVQ aaaLanes_k(DI), CX
 	SHLQ $6, CX                       // k×64 bytes
 	MOVQ aaaLanes_iters(DI), DX
@@ -261,12 +259,12 @@ TEXT ·aaaSteps8(SB), NOSPLIT, $0-8
 	VMOVUPD   aaaLanes_one(DI), Z23
 	VMOVDQU64 0(BX), Z24
 	VMOVDQU64 64(BX), Z25
-	VMOVDQU64 128(BX), Z26
-	VMOVDQU64 192(BX), Z27
-	VMOVDQU64 256(BX), Z28
-	VMOVDQU64 320(BX), Z29
-	VMOVDQU64 384(BX), Z30
-	VMOVDQU64 448(BX), Z31
+	VMOVUPD   aaaLanes_shifter(DI), Z26
+	VMOVUPD   aaaLanes_invLn2(DI), Z27
+	VMOVUPD   aaaLanes_ln2Hi(DI), Z28
+	VMOVUPD   aaaLanes_ln2Lo(DI), Z29
+	VMOVUPD   aaaLanes_coef(DI), Z30
+	VMOVUPD   aaaLanes_coef+128(DI), Z31
 
 	VMOVUPD aaaLanes_zi1(DI), Z8
 	JMP  zfirst
@@ -288,6 +286,7 @@ zstep:
 	VMULPD aaaLanes_kappa(DI), Z2, Z2
 	VMULPD Z12, Z2, Z2
 	VPXORQ aaaLanes_signBit(DI), Z2, Z1
+	VMULPD Z0, Z1, Z1
 
 	// gm = sign(z_i1 − z_i2 − t)
 	VMOVUPD aaaLanes_zi1(DI), Z13
@@ -304,8 +303,7 @@ zstep:
 
 zadam:
 	VMOVUPD  (R11)(SI*1), Z12
-	VMULPD   Z0, Z12, Z12
-	VMULPD   Z12, Z1, Z12
+	VMULPD   Z1, Z12, Z12
 	VPCMPEQQ Z4, Z7, K1
 	VADDPD   Z2, Z12, K1, Z12
 	VPCMPEQQ Z5, Z7, K2
@@ -313,35 +311,32 @@ zadam:
 	VPCMPEQQ Z6, Z7, K3
 	VSUBPD   Z3, Z12, K3, Z12
 
-	VMOVUPD (R9)(SI*1), Z13
-	VSUBPD  Z13, Z12, Z14
-	VMULPD  Z16, Z14, Z14
-	VADDPD  Z14, Z13, Z13
-	VMOVUPD Z13, (R9)(SI*1)
+	VMOVUPD     (R9)(SI*1), Z13
+	VSUBPD      Z13, Z12, Z14
+	VFMADD231PD Z16, Z14, Z13
+	VMOVUPD     Z13, (R9)(SI*1)
 
-	VMULPD  Z17, Z12, Z14
-	VMULPD  Z12, Z14, Z14
-	VMOVUPD (R10)(SI*1), Z15
-	VMULPD  Z18, Z15, Z15
-	VADDPD  Z14, Z15, Z15
-	VMOVUPD Z15, (R10)(SI*1)
+	VMULPD      Z17, Z12, Z14
+	VMOVUPD     (R10)(SI*1), Z15
+	VMULPD      Z18, Z15, Z15
+	VFMADD231PD Z12, Z14, Z15
+	VMOVUPD     Z15, (R10)(SI*1)
 
-	VSQRTPD Z15, Z15
-	VADDPD  Z20, Z15, Z15
-	VMULPD  Z19, Z13, Z13
-	VDIVPD  Z15, Z13, Z13
-	VMOVUPD (R8)(SI*1), Z14
-	VSUBPD  Z13, Z14, Z14
-	VMOVUPD Z14, (R8)(SI*1)
+	VSQRTPD      Z15, Z15
+	VADDPD       Z20, Z15, Z15
+	VDIVPD       Z15, Z13, Z13
+	VMOVUPD      (R8)(SI*1), Z14
+	VFNMADD231PD Z19, Z13, Z14
+	VMOVUPD      Z14, (R8)(SI*1)
 
+	// The top two as in ADAM16.
 	VCMPPD    $0x1e, Z8, Z14, K1
 	VCMPPD    $0x1e, Z9, Z14, K2
-	KANDNW    K2, K1, K2
-	VMOVAPD   Z8, K1, Z9
-	VMOVDQA64 Z10, K1, Z11
-	VMOVAPD   Z14, K2, Z9
+	VMINPD    Z14, Z8, Z13
+	VMAXPD    Z8, Z14, Z8
+	VMAXPD    Z9, Z13, Z9
 	VMOVDQA64 Z7, K2, Z11
-	VMOVAPD   Z14, K1, Z8
+	VMOVDQA64 Z10, K1, Z11
 	VMOVDQA64 Z7, K1, Z10
 
 	VPADDQ Z21, Z7, Z7
@@ -361,50 +356,33 @@ zfirst:
 	XORQ    SI, SI
 
 zexpo:
-	VMOVUPD (R8)(SI*1), Z12
-	VSUBPD  Z8, Z12, Z12
-	VMAXPD  Z12, Z22, Z12
-	VMULPD  aaaLanes_invLn2(DI), Z12, Z13
-	VADDPD  aaaLanes_shifter(DI), Z13, Z13
-	VSUBPD  aaaLanes_shifter(DI), Z13, Z14
-	VMULPD  aaaLanes_ln2Hi(DI), Z14, Z15
-	VSUBPD  Z15, Z12, Z12
-	VMULPD  aaaLanes_ln2Lo(DI), Z14, Z14
-	VSUBPD  Z14, Z12, Z12
-	VMULPD  Z12, Z12, Z14
-	VMULPD  aaaLanes_c120(DI), Z12, Z15
-	VADDPD  aaaLanes_c24(DI), Z15, Z15
-	VMULPD  Z14, Z15, Z15
-	VMULPD  aaaLanes_sixth(DI), Z12, Z2
-	VADDPD  aaaLanes_half(DI), Z2, Z2
-	VADDPD  Z15, Z2, Z2
-	VMULPD  Z14, Z2, Z2
-	VADDPD  Z23, Z12, Z12
-	VADDPD  Z2, Z12, Z12
-	VPANDQ  aaaLanes_mask63(DI), Z13, Z14
-	VPSRLQ  $6, Z13, Z15
-	VPSLLQ  $52, Z15, Z15
-	// expBits[k&63]: entries 0–15, 16–31, 32–47, 48–63 by bits 0–3,
-	// then selected by bits 4 and 5.
-	VMOVDQA64 Z14, Z2
-	VPERMI2PD Z25, Z24, Z2
-	VMOVDQA64 Z14, Z3
-	VPERMI2PD Z27, Z26, Z3
-	VMOVDQA64 Z14, Z9
-	VPERMI2PD Z29, Z28, Z9
-	VMOVDQA64 Z14, Z10
-	VPERMI2PD Z31, Z30, Z10
-	VPTESTMQ  aaaLanes_bit4(DI), Z14, K1
-	VMOVAPD   Z3, K1, Z2
-	VMOVAPD   Z10, K1, Z9
-	VPTESTMQ  aaaLanes_bit5(DI), Z14, K2
-	VMOVAPD   Z9, K2, Z2
-	VPADDQ  Z15, Z2, Z2
-	VMULPD  Z12, Z2, Z2
-	VMOVUPD Z2, (R11)(SI*1)
-	VADDPD  Z2, Z0, Z0
-	VPCMPEQQ Z4, Z7, K1
-	VMOVAPD  Z2, K1, Z1
+	// exp as aaaSteps4; expTable[k&15] by one permute, which reads
+	// only the low four bits of its index t.
+	VMOVUPD      (R8)(SI*1), Z12
+	VSUBPD       Z8, Z12, Z12
+	VMAXPD       Z12, Z22, Z12
+	VMOVAPD      Z26, Z13
+	VFMADD231PD  Z27, Z12, Z13
+	VSUBPD       Z26, Z13, Z14
+	VFNMADD231PD Z28, Z14, Z12
+	VFNMADD231PD Z29, Z14, Z12
+	VMOVAPD      Z31, Z15
+	VFMADD231PD  Z30, Z12, Z15
+	VFMADD213PD  aaaLanes_coef+256(DI), Z12, Z15
+	VFMADD213PD  aaaLanes_coef+384(DI), Z12, Z15
+	VFMADD213PD  aaaLanes_coef+512(DI), Z12, Z15
+	VFMADD213PD  aaaLanes_coef+640(DI), Z12, Z15
+	VFMADD213PD  Z23, Z12, Z15
+	VFMADD213PD  Z23, Z12, Z15
+	VPSRLQ       $4, Z13, Z14
+	VPSLLQ       $52, Z14, Z14
+	VPERMI2PD    Z25, Z24, Z13
+	VPADDQ       Z14, Z13, Z13
+	VMULPD       Z15, Z13, Z13
+	VMOVUPD      Z13, (R11)(SI*1)
+	VADDPD       Z13, Z0, Z0
+	VPCMPEQQ     Z4, Z7, K1
+	VMOVAPD      Z13, K1, Z1
 	VPADDQ Z21, Z7, Z7
 	ADDQ   $64, SI
 	CMPQ   SI, CX
@@ -420,330 +398,228 @@ zdone:
 	VZEROUPPER
 	RET
 
-// func aaaSteps16(l *aaaLanes)
+// ADAM16 is one element j of a group's Adam step in aaaSteps16, as in
+// aaaSteps8, for the group whose vectors sit at byte off of each row of
+// the block and whose lanes at byte loff of l's fields. It uses Z8–Z11
+// (best1, best2, n1, n2), Z26–Z28 (−gc/s, gc, gm), Z12–Z15 and K1–K3.
+// The top two are kept with minimum and maximum, which pick the operand
+// the scalar comparisons pick (NaN skipped, the first index on ties):
+// best2 = max(min(best1, z_j), best2), best1 = max(z_j, best1).
+#define ADAM16(off, loff) \
+	VMOVUPD      off(R11)(SI*1), Z12; \
+	VMULPD       Z26, Z12, Z12; \
+	VPCMPEQQ     aaaLanes_c+loff(DI), Z7, K1; \
+	VADDPD       Z27, Z12, K1, Z12; \
+	VPCMPEQQ     aaaLanes_i1+loff(DI), Z7, K2; \
+	VADDPD       Z28, Z12, K2, Z12; \
+	VPCMPEQQ     aaaLanes_i2+loff(DI), Z7, K3; \
+	VSUBPD       Z28, Z12, K3, Z12; \
+	VMOVUPD      off(R9)(SI*1), Z13; \
+	VSUBPD       Z13, Z12, Z14; \
+	VFMADD231PD  Z16, Z14, Z13; \
+	VMOVUPD      Z13, off(R9)(SI*1); \
+	VMULPD       Z17, Z12, Z14; \
+	VMOVUPD      off(R10)(SI*1), Z15; \
+	VMULPD       Z18, Z15, Z15; \
+	VFMADD231PD  Z12, Z14, Z15; \
+	VMOVUPD      Z15, off(R10)(SI*1); \
+	VSQRTPD      Z15, Z15; \
+	VADDPD       aaaLanes_epsbc+loff(DI), Z15, Z15; \
+	VDIVPD       Z15, Z13, Z13; \
+	VMOVUPD      off(R8)(SI*1), Z14; \
+	VFNMADD231PD Z19, Z13, Z14; \
+	VMOVUPD      Z14, off(R8)(SI*1); \
+	VCMPPD       $0x1e, Z8, Z14, K1; \
+	VCMPPD       $0x1e, Z9, Z14, K2; \
+	VMINPD       Z14, Z8, Z13; \
+	VMAXPD       Z8, Z14, Z8; \
+	VMAXPD       Z9, Z13, Z9; \
+	VMOVDQA64    Z7, K2, Z11; \
+	VMOVDQA64    Z10, K1, Z11; \
+	VMOVDQA64    Z7, K1, Z10
+
+// EXP16 is one element j of a group's exponentials in aaaSteps16, as in
+// aaaSteps8: e_j = exp(z_j − shift) with the shift in Z0, Σe in Z1 and e_c
+// in Z2, for the group at off and loff as in ADAM16. It uses Z3–Z6 and K4.
+#define EXP16(off, loff) \
+	VMOVUPD      off(R8)(SI*1), Z3; \
+	VSUBPD       Z0, Z3, Z3; \
+	VMAXPD       Z3, Z22, Z3; \
+	VMOVAPD      Z20, Z4; \
+	VFMADD231PD  Z29, Z3, Z4; \
+	VSUBPD       Z20, Z4, Z5; \
+	VFNMADD231PD Z30, Z5, Z3; \
+	VFNMADD231PD Z31, Z5, Z3; \
+	VMOVUPD      aaaLanes_coef+128(DI), Z6; \
+	VFMADD231PD  aaaLanes_coef(DI), Z3, Z6; \
+	VFMADD213PD  aaaLanes_coef+256(DI), Z3, Z6; \
+	VFMADD213PD  aaaLanes_coef+384(DI), Z3, Z6; \
+	VFMADD213PD  aaaLanes_coef+512(DI), Z3, Z6; \
+	VFMADD213PD  aaaLanes_coef+640(DI), Z3, Z6; \
+	VFMADD213PD  Z23, Z3, Z6; \
+	VFMADD213PD  Z23, Z3, Z6; \
+	VPSRLQ       $4, Z4, Z5; \
+	VPSLLQ       $52, Z5, Z5; \
+	VPERMI2PD    Z25, Z24, Z4; \
+	VPADDQ       Z5, Z4, Z4; \
+	VMULPD       Z6, Z4, Z4; \
+	VMOVUPD      Z4, off(R11)(SI*1); \
+	VADDPD       Z4, Z1, Z1; \
+	VPCMPEQQ     aaaLanes_c+loff(DI), Z7, K4; \
+	VMOVAPD      Z4, K4, Z2
+
+// START16 is the start of step AX of the group at lanes loff, as in
+// aaaSteps8: it sets its Adam ε (epsbc) and Z26–Z28 to −gc/s, gc and gm,
+// and resets the top two Z8–Z11. It uses Z3 and Z12–Z15.
+#define START16(loff, skip) \
+	VBROADCASTSD (R13)(AX*8), Z13; \
+	VMULPD       aaaLanes_eps+loff(DI), Z13, Z14; \
+	VMOVUPD      Z14, aaaLanes_epsbc+loff(DI); \
+	VDIVPD       aaaLanes_s+loff(DI), Z23, Z3; \
+	VMULPD       aaaLanes_ec+loff(DI), Z3, Z12; \
+	PREF(Z12, skip, loff); \
+	VSUBPD       aaaLanes_pref+loff(DI), Z12, Z13; \
+	VPXORQ       Z14, Z14, Z14; \
+	VPXORQ       Z15, Z15, Z15; \
+	VCMPPD       $0x1e, Z14, Z13, K1; \
+	VCMPPD       $0x11, Z14, Z13, K2; \
+	VMOVAPD      Z23, K1, Z15; \
+	VMOVUPD      aaaLanes_mone(DI), K2, Z15; \
+	VMULPD       aaaLanes_kappa(DI), Z15, Z15; \
+	VMULPD       Z12, Z15, Z27; \
+	VPXORQ       aaaLanes_signBit(DI), Z27, Z15; \
+	VMULPD       Z3, Z15, Z26; \
+	VMOVUPD      aaaLanes_zi1+loff(DI), Z13; \
+	VSUBPD       aaaLanes_zi2+loff(DI), Z13, Z13; \
+	VSUBPD       aaaLanes_t+loff(DI), Z13, Z13; \
+	VPXORQ       Z14, Z14, Z14; \
+	VPXORQ       Z28, Z28, Z28; \
+	VCMPPD       $0x1e, Z14, Z13, K1; \
+	VCMPPD       $0x11, Z14, Z13, K2; \
+	VMOVAPD      Z23, K1, Z28; \
+	VMOVUPD      aaaLanes_mone(DI), K2, Z28; \
+	VMOVUPD      aaaLanes_negInf(DI), Z8; \
+	VMOVAPD      Z8, Z9; \
+	VPTERNLOGQ   $0xff, Z10, Z10, Z10; \
+	VPTERNLOGQ   $0xff, Z11, Z11, Z11
+
+// func aaaSteps16(l *aaaLanes, b *aaaBufs)
 //
-// aaaSteps8 on two groups of eight lanes (A: lanes 0–7, B: lanes 8–15),
-// whose steps interleave so that one group's latency hides behind the
-// other's work: each step of a lane is a long chain of dependent
-// operations (the top-two scan, the exponentials' sum, the next step's
-// division). The same operations in the same order per lane. Each group's
-// per-step values 1/s, −gc, gc, gm, c, i1, i2 are read from l.
-// Registers in the steps over j: Z8–Z11 best1, best2, n1, n2 of A; Z0–Z3
-// those of B; in the exponentials: Z8–Z10 shift, Σe, e_c of A, Z0–Z2 of
-// B. Z7 j, Z12–Z15 (and Z3–Z6, Z11 in the exponentials) temporaries,
-// Z16–Z31 as in aaaSteps8.
-TEXT ·aaaSteps16(SB), NOSPLIT, $0-8
+// aaaSteps8 on two groups of eight lanes (A: lanes 0–7, B: lanes 8–15)
+// half a step apart: A's Adam loop over j runs interleaved with B's
+// exponentials, then A's exponentials with B's Adam loop, so that each
+// group's waits (its top two before its exponentials, its Σe before its
+// next step) overlap the other group's work. The same operations in the
+// same order per lane. B's exponentials after its last step are not
+// computed: nothing reads them.
+// Registers: Z0–Z2 shift, Σe, e_c of the group in its exponentials, Z3–Z6
+// their temporaries; Z8–Z11 best1, best2, n1, n2 and Z26–Z28 −gc/s, gc, gm
+// of the group in its Adam step, Z12–Z15 its temporaries; Z7 j, Z16 w1,
+// Z17 w2, Z18 b2, Z19 ssbc, Z20 shifter, Z21 1 (int), Z22 −708, Z23 1,
+// Z24–Z25 expTable, Z29 16/ln2, Z30–Z31 ln2/16 (hi, lo).
+TEXT ·aaaSteps16(SB), NOSPLIT, $0-16
 	MOVQ l+0(FP), DI
-	MOVQ aaaLanes_z(DI), R8
-	MOVQ aaaLanes_m(DI), R9
-	MOVQ aaaLanes_v(DI), R10
-	MOVQ aaaLanes_e(DI), R11
-	MOVQ aaaLanes_stepSize(DI), R12
-	MOVQ aaaLanes_bc2Sqrt(DI), R13
-	MOVQ aaaLanes_table(DI), BX
+	MOVQ b+8(FP), AX
+	MOVQ aaaBufs_z(AX), R8
+	MOVQ aaaBufs_m(AX), R9
+	MOVQ aaaBufs_v(AX), R10
+	MOVQ aaaBufs_e(AX), R11
+	MOVQ aaaBufs_stepSize(AX), R12
+	MOVQ aaaBufs_bc2Sqrt(AX), R13
+	MOVQ aaaBufs_table(AX), BX
 	MOVQ aaaLanes_k(DI), CX
 	SHLQ $7, CX                       // k×128 bytes
 	MOVQ aaaLanes_iters(DI), DX
-	MOVQ $-1, AX                      // it; −1: the first exponentials
+	TESTQ DX, DX
+	JEQ   ydone                       // no step: nothing reads the exponentials
 
 	VMOVUPD   aaaLanes_w1(DI), Z16
 	VMOVUPD   aaaLanes_w2(DI), Z17
 	VMOVUPD   aaaLanes_b2(DI), Z18
+	VMOVUPD   aaaLanes_shifter(DI), Z20
 	VMOVDQU64 aaaLanes_incr(DI), Z21
 	VMOVUPD   aaaLanes_expMin(DI), Z22
 	VMOVUPD   aaaLanes_one(DI), Z23
 	VMOVDQU64 0(BX), Z24
 	VMOVDQU64 64(BX), Z25
-	VMOVDQU64 128(BX), Z26
-	VMOVDQU64 192(BX), Z27
-	VMOVDQU64 256(BX), Z28
-	VMOVDQU64 320(BX), Z29
-	VMOVDQU64 384(BX), Z30
-	VMOVDQU64 448(BX), Z31
+	VMOVUPD   aaaLanes_invLn2(DI), Z29
+	VMOVUPD   aaaLanes_ln2Hi(DI), Z30
+	VMOVUPD   aaaLanes_ln2Lo(DI), Z31
+	XORQ      AX, AX                  // the step
 
-	VMOVUPD aaaLanes_zi1(DI), Z8
-	VMOVUPD aaaLanes_zi1+64(DI), Z0
-	JMP  yfirst
+	// A's first exponentials, of its logits shifted by z_c.
+	VMOVUPD aaaLanes_zi1(DI), Z0
+	VPXORQ  Z1, Z1, Z1
+	VMOVUPD aaaLanes_ec(DI), Z2
+	VPXORQ  Z7, Z7, Z7
+	XORQ    SI, SI
+
+yfirst:
+	EXP16(0, 0)
+	VPADDQ Z21, Z7, Z7
+	ADDQ   $128, SI
+	CMPQ   SI, CX
+	JLT    yfirst
+
+	VMOVUPD Z1, aaaLanes_s(DI)
+	VMOVUPD Z2, aaaLanes_ec(DI)
+	VMOVUPD aaaLanes_zi1+64(DI), Z0   // B's first shift
 
 ystep:
-
+	// Step AX's ssbc, then A's start; B's exponentials of step AX − 1
+	// (its first at step 0) with A's Adam step.
 	VMOVSD       (R12)(AX*8), X12
 	VMULSD       (R13)(AX*8), X12, X12
 	VBROADCASTSD X12, Z19
-	VBROADCASTSD (R13)(AX*8), Z13
-	VMULPD       aaaLanes_eps(DI), Z13, Z14
-	VMOVUPD      Z14, aaaLanes_epsbc(DI)
-	VMULPD       aaaLanes_eps+64(DI), Z13, Z14
-	VMOVUPD      Z14, aaaLanes_epsbc+64(DI)
-
-
-	// Group at lane offset 0: 1/s, −gc, gc, gm as in aaaSteps8.
-	VDIVPD  aaaLanes_s(DI), Z23, Z12
-	VMOVAPD Z12, Z24
-	VMULPD  aaaLanes_ec(DI), Z12, Z12
-	PREF(Z12, pref16a, 0)
-	VSUBPD  aaaLanes_pref(DI), Z12, Z13
-	VPXORQ   Z14, Z14, Z14
-	VPXORQ   Z15, Z15, Z15
-	VCMPPD   $0x1e, Z14, Z13, K1
-	VCMPPD   $0x11, Z14, Z13, K2
-	VMOVAPD  Z23, K1, Z15
-	VMOVUPD  aaaLanes_mone(DI), K2, Z15
-	VMULPD  aaaLanes_kappa(DI), Z15, Z15
-	VMULPD  Z12, Z15, Z15
-	VMOVAPD Z15, Z26
-	VPXORQ  aaaLanes_signBit(DI), Z15, Z15
-	VMOVAPD Z15, Z25
-	VMOVUPD aaaLanes_zi1(DI), Z13
-	VSUBPD  aaaLanes_zi2(DI), Z13, Z13
-	VSUBPD  aaaLanes_t(DI), Z13, Z13
-	VPXORQ   Z14, Z14, Z14
-	VPXORQ   Z15, Z15, Z15
-	VCMPPD   $0x1e, Z14, Z13, K1
-	VCMPPD   $0x11, Z14, Z13, K2
-	VMOVAPD  Z23, K1, Z15
-	VMOVUPD  aaaLanes_mone(DI), K2, Z15
-	VMOVAPD Z15, Z27
-	VMOVUPD    aaaLanes_negInf(DI), Z8
-	VMOVAPD    Z8, Z9
-	VPTERNLOGQ $0xff, Z10, Z10, Z10
-	VPTERNLOGQ $0xff, Z11, Z11, Z11
-
-	// Group at lane offset 8: 1/s, −gc, gc, gm as in aaaSteps8.
-	VDIVPD  aaaLanes_s+64(DI), Z23, Z12
-	VMOVAPD Z12, Z28
-	VMULPD  aaaLanes_ec+64(DI), Z12, Z12
-	PREF(Z12, pref16b, 64)
-	VSUBPD  aaaLanes_pref+64(DI), Z12, Z13
-	VPXORQ   Z14, Z14, Z14
-	VPXORQ   Z15, Z15, Z15
-	VCMPPD   $0x1e, Z14, Z13, K1
-	VCMPPD   $0x11, Z14, Z13, K2
-	VMOVAPD  Z23, K1, Z15
-	VMOVUPD  aaaLanes_mone(DI), K2, Z15
-	VMULPD  aaaLanes_kappa(DI), Z15, Z15
-	VMULPD  Z12, Z15, Z15
-	VMOVAPD Z15, Z30
-	VPXORQ  aaaLanes_signBit(DI), Z15, Z15
-	VMOVAPD Z15, Z29
-	VMOVUPD aaaLanes_zi1+64(DI), Z13
-	VSUBPD  aaaLanes_zi2+64(DI), Z13, Z13
-	VSUBPD  aaaLanes_t+64(DI), Z13, Z13
-	VPXORQ   Z14, Z14, Z14
-	VPXORQ   Z15, Z15, Z15
-	VCMPPD   $0x1e, Z14, Z13, K1
-	VCMPPD   $0x11, Z14, Z13, K2
-	VMOVAPD  Z23, K1, Z15
-	VMOVUPD  aaaLanes_mone(DI), K2, Z15
-	VMOVAPD Z15, Z31
-	VMOVUPD    aaaLanes_negInf(DI), Z0
-	VMOVAPD    Z0, Z1
-	VPTERNLOGQ $0xff, Z2, Z2, Z2
-	VPTERNLOGQ $0xff, Z3, Z3, Z3
-
-	VPXORQ Z7, Z7, Z7
-	XORQ   SI, SI
-
-yadam:
-	VMOVUPD  (R11)(SI*1), Z12
-	VMULPD   Z24, Z12, Z12
-	VMULPD   Z25, Z12, Z12
-	VPCMPEQQ aaaLanes_c(DI), Z7, K1
-	VADDPD   Z26, Z12, K1, Z12
-	VPCMPEQQ aaaLanes_i1(DI), Z7, K2
-	VADDPD   Z27, Z12, K2, Z12
-	VPCMPEQQ aaaLanes_i2(DI), Z7, K3
-	VSUBPD   Z27, Z12, K3, Z12
-	VMOVUPD (R9)(SI*1), Z13
-	VSUBPD  Z13, Z12, Z14
-	VMULPD  Z16, Z14, Z14
-	VADDPD  Z14, Z13, Z13
-	VMOVUPD Z13, (R9)(SI*1)
-	VMULPD  Z17, Z12, Z14
-	VMULPD  Z12, Z14, Z14
-	VMOVUPD (R10)(SI*1), Z15
-	VMULPD  Z18, Z15, Z15
-	VADDPD  Z14, Z15, Z15
-	VMOVUPD Z15, (R10)(SI*1)
-	VSQRTPD Z15, Z15
-	VADDPD  aaaLanes_epsbc(DI), Z15, Z15
-	VMULPD  Z19, Z13, Z13
-	VDIVPD  Z15, Z13, Z13
-	VMOVUPD (R8)(SI*1), Z14
-	VSUBPD  Z13, Z14, Z14
-	VMOVUPD Z14, (R8)(SI*1)
-	VCMPPD    $0x1e, Z8, Z14, K1
-	VCMPPD    $0x1e, Z9, Z14, K2
-	KANDNW    K2, K1, K2
-	VMOVAPD   Z8, K1, Z9
-	VMOVDQA64 Z10, K1, Z11
-	VMOVAPD   Z14, K2, Z9
-	VMOVDQA64 Z7, K2, Z11
-	VMOVAPD   Z14, K1, Z8
-	VMOVDQA64 Z7, K1, Z10
-	VMOVUPD  64(R11)(SI*1), Z12
-	VMULPD   Z28, Z12, Z12
-	VMULPD   Z29, Z12, Z12
-	VPCMPEQQ aaaLanes_c+64(DI), Z7, K1
-	VADDPD   Z30, Z12, K1, Z12
-	VPCMPEQQ aaaLanes_i1+64(DI), Z7, K2
-	VADDPD   Z31, Z12, K2, Z12
-	VPCMPEQQ aaaLanes_i2+64(DI), Z7, K3
-	VSUBPD   Z31, Z12, K3, Z12
-	VMOVUPD 64(R9)(SI*1), Z13
-	VSUBPD  Z13, Z12, Z14
-	VMULPD  Z16, Z14, Z14
-	VADDPD  Z14, Z13, Z13
-	VMOVUPD Z13, 64(R9)(SI*1)
-	VMULPD  Z17, Z12, Z14
-	VMULPD  Z12, Z14, Z14
-	VMOVUPD 64(R10)(SI*1), Z15
-	VMULPD  Z18, Z15, Z15
-	VADDPD  Z14, Z15, Z15
-	VMOVUPD Z15, 64(R10)(SI*1)
-	VSQRTPD Z15, Z15
-	VADDPD  aaaLanes_epsbc+64(DI), Z15, Z15
-	VMULPD  Z19, Z13, Z13
-	VDIVPD  Z15, Z13, Z13
-	VMOVUPD 64(R8)(SI*1), Z14
-	VSUBPD  Z13, Z14, Z14
-	VMOVUPD Z14, 64(R8)(SI*1)
-	VCMPPD    $0x1e, Z0, Z14, K1
-	VCMPPD    $0x1e, Z1, Z14, K2
-	KANDNW    K2, K1, K2
-	VMOVAPD   Z0, K1, Z1
-	VMOVDQA64 Z2, K1, Z3
-	VMOVAPD   Z14, K2, Z1
-	VMOVDQA64 Z7, K2, Z3
-	VMOVAPD   Z14, K1, Z0
-	VMOVDQA64 Z7, K1, Z2
-	VPADDQ Z21, Z7, Z7
-	ADDQ   $128, SI
-	CMPQ   SI, CX
-	JLT    yadam
-
-	VMOVDQU64 Z10, aaaLanes_i1(DI)
-	VMOVDQU64 Z11, aaaLanes_i2(DI)
-	VMOVUPD   Z8, aaaLanes_zi1(DI)
-	VMOVUPD   Z9, aaaLanes_zi2(DI)
-	VMOVDQU64 Z2, aaaLanes_i1+64(DI)
-	VMOVDQU64 Z3, aaaLanes_i2+64(DI)
-	VMOVUPD   Z0, aaaLanes_zi1+64(DI)
-	VMOVUPD   Z1, aaaLanes_zi2+64(DI)
-yfirst:
-	// The table again: Z24–Z31 held the groups' 1/s, −gc, gc and gm.
-	VMOVDQU64 0(BX), Z24
-	VMOVDQU64 64(BX), Z25
-	VMOVDQU64 128(BX), Z26
-	VMOVDQU64 192(BX), Z27
-	VMOVDQU64 256(BX), Z28
-	VMOVDQU64 320(BX), Z29
-	VMOVDQU64 384(BX), Z30
-	VMOVDQU64 448(BX), Z31
-	VPXORQ  Z9, Z9, Z9
-	VMOVUPD aaaLanes_ec(DI), Z10
+	START16(0, prefA)
 	VPXORQ  Z1, Z1, Z1
 	VMOVUPD aaaLanes_ec+64(DI), Z2
-	VPXORQ Z7, Z7, Z7
-	XORQ   SI, SI
+	VPXORQ  Z7, Z7, Z7
+	XORQ    SI, SI
 
-yexpo:
-	VMOVUPD (R8)(SI*1), Z12
-	VSUBPD  Z8, Z12, Z12
-	VMAXPD  Z12, Z22, Z12
-	VMULPD  aaaLanes_invLn2(DI), Z12, Z13
-	VADDPD  aaaLanes_shifter(DI), Z13, Z13
-	VSUBPD  aaaLanes_shifter(DI), Z13, Z14
-	VMULPD  aaaLanes_ln2Hi(DI), Z14, Z15
-	VSUBPD  Z15, Z12, Z12
-	VMULPD  aaaLanes_ln2Lo(DI), Z14, Z14
-	VSUBPD  Z14, Z12, Z12
-	VMULPD  Z12, Z12, Z14
-	VMULPD  aaaLanes_c120(DI), Z12, Z15
-	VADDPD  aaaLanes_c24(DI), Z15, Z15
-	VMULPD  Z14, Z15, Z15
-	VMULPD  aaaLanes_sixth(DI), Z12, Z11
-	VADDPD  aaaLanes_half(DI), Z11, Z11
-	VADDPD  Z15, Z11, Z11
-	VMULPD  Z14, Z11, Z11
-	VADDPD  Z23, Z12, Z12
-	VADDPD  Z11, Z12, Z12
-	VPANDQ  aaaLanes_mask63(DI), Z13, Z14
-	VPSRLQ  $6, Z13, Z15
-	VPSLLQ  $52, Z15, Z15
-	VMOVDQA64 Z14, Z3
-	VPERMI2PD Z25, Z24, Z3
-	VMOVDQA64 Z14, Z4
-	VPERMI2PD Z27, Z26, Z4
-	VMOVDQA64 Z14, Z5
-	VPERMI2PD Z29, Z28, Z5
-	VMOVDQA64 Z14, Z6
-	VPERMI2PD Z31, Z30, Z6
-	VPTESTMQ  aaaLanes_bit4(DI), Z14, K1
-	VMOVAPD   Z4, K1, Z3
-	VMOVAPD   Z6, K1, Z5
-	VPTESTMQ  aaaLanes_bit5(DI), Z14, K2
-	VMOVAPD   Z5, K2, Z3
-	VPADDQ  Z15, Z3, Z3
-	VMULPD  Z12, Z3, Z3
-	VMOVUPD Z3, (R11)(SI*1)
-	VADDPD  Z3, Z9, Z9
-	VPCMPEQQ aaaLanes_c(DI), Z7, K1
-	VMOVAPD  Z3, K1, Z10
-	VMOVUPD 64(R8)(SI*1), Z12
-	VSUBPD  Z0, Z12, Z12
-	VMAXPD  Z12, Z22, Z12
-	VMULPD  aaaLanes_invLn2(DI), Z12, Z13
-	VADDPD  aaaLanes_shifter(DI), Z13, Z13
-	VSUBPD  aaaLanes_shifter(DI), Z13, Z14
-	VMULPD  aaaLanes_ln2Hi(DI), Z14, Z15
-	VSUBPD  Z15, Z12, Z12
-	VMULPD  aaaLanes_ln2Lo(DI), Z14, Z14
-	VSUBPD  Z14, Z12, Z12
-	VMULPD  Z12, Z12, Z14
-	VMULPD  aaaLanes_c120(DI), Z12, Z15
-	VADDPD  aaaLanes_c24(DI), Z15, Z15
-	VMULPD  Z14, Z15, Z15
-	VMULPD  aaaLanes_sixth(DI), Z12, Z11
-	VADDPD  aaaLanes_half(DI), Z11, Z11
-	VADDPD  Z15, Z11, Z11
-	VMULPD  Z14, Z11, Z11
-	VADDPD  Z23, Z12, Z12
-	VADDPD  Z11, Z12, Z12
-	VPANDQ  aaaLanes_mask63(DI), Z13, Z14
-	VPSRLQ  $6, Z13, Z15
-	VPSLLQ  $52, Z15, Z15
-	VMOVDQA64 Z14, Z3
-	VPERMI2PD Z25, Z24, Z3
-	VMOVDQA64 Z14, Z4
-	VPERMI2PD Z27, Z26, Z4
-	VMOVDQA64 Z14, Z5
-	VPERMI2PD Z29, Z28, Z5
-	VMOVDQA64 Z14, Z6
-	VPERMI2PD Z31, Z30, Z6
-	VPTESTMQ  aaaLanes_bit4(DI), Z14, K1
-	VMOVAPD   Z4, K1, Z3
-	VMOVAPD   Z6, K1, Z5
-	VPTESTMQ  aaaLanes_bit5(DI), Z14, K2
-	VMOVAPD   Z5, K2, Z3
-	VPADDQ  Z15, Z3, Z3
-	VMULPD  Z12, Z3, Z3
-	VMOVUPD Z3, 64(R11)(SI*1)
-	VADDPD  Z3, Z1, Z1
-	VPCMPEQQ aaaLanes_c+64(DI), Z7, K1
-	VMOVAPD  Z3, K1, Z2
+yab:
+	ADAM16(0, 0)
+	EXP16(64, 64)
 	VPADDQ Z21, Z7, Z7
 	ADDQ   $128, SI
 	CMPQ   SI, CX
-	JLT    yexpo
+	JLT    yab
 
-	VMOVUPD Z9, aaaLanes_s(DI)
-	VMOVUPD Z10, aaaLanes_ec(DI)
-	VMOVUPD Z1, aaaLanes_s+64(DI)
-	VMOVUPD Z2, aaaLanes_ec+64(DI)
-	INCQ    AX
-	CMPQ    AX, DX
-	JLT     ystep
+	// i1, i2 = n1, n2 of A (a lane whose n2 < 0 met a NaN: the scalar
+	// code stops it there, and its row is reverted either way).
+	VMOVUPD   Z1, aaaLanes_s+64(DI)
+	VMOVUPD   Z2, aaaLanes_ec+64(DI)
+	VMOVUPD   Z8, aaaLanes_zi1(DI)
+	VMOVUPD   Z9, aaaLanes_zi2(DI)
+	VMOVDQU64 Z10, aaaLanes_i1(DI)
+	VMOVDQU64 Z11, aaaLanes_i2(DI)
+	VMOVAPD   Z8, Z0                  // A's shift
+
+	// B's start; A's exponentials with B's Adam step.
+	START16(64, prefB)
+	VPXORQ  Z1, Z1, Z1
+	VMOVUPD aaaLanes_ec(DI), Z2
+	VPXORQ  Z7, Z7, Z7
+	XORQ    SI, SI
+
+yba:
+	EXP16(0, 0)
+	ADAM16(64, 64)
+	VPADDQ Z21, Z7, Z7
+	ADDQ   $128, SI
+	CMPQ   SI, CX
+	JLT    yba
+
+	VMOVUPD   Z1, aaaLanes_s(DI)
+	VMOVUPD   Z2, aaaLanes_ec(DI)
+	VMOVUPD   Z8, aaaLanes_zi1+64(DI)
+	VMOVUPD   Z9, aaaLanes_zi2+64(DI)
+	VMOVDQU64 Z10, aaaLanes_i1+64(DI)
+	VMOVDQU64 Z11, aaaLanes_i2+64(DI)
+	VMOVAPD   Z8, Z0                  // B's shift
+	INCQ      AX
+	CMPQ      AX, DX
+	JLT       ystep
 
 ydone:
 	VZEROUPPER

@@ -10,4 +10,4 @@ var aaaWidths []int
 var aaaWidth = 0
 
 // steps is never called without the amd64 kernels.
-func steps(l *aaaLanes, width int) { panic("defense: no AAA kernel on this platform") }
+func steps(l *aaaLanes, b *aaaBufs, width int) { panic("defense: no AAA kernel on this platform") }

@@ -79,7 +79,7 @@ func checkLogits(name string, dst, logits []float32, k int) (int, error) {
 		return 0, fmt.Errorf("%w: defense %s: destination has %d values, logits %d", model.ErrShape, name, len(dst), len(logits))
 	}
 	for i, v := range logits {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+		if math.Float32bits(v)&0x7f80_0000 == 0x7f80_0000 { // ±∞ or NaN
 			return 0, fmt.Errorf("%w: defense %s: logit of row %d, class %d is %v", ErrNonFinite, name, i/k, i%k, v)
 		}
 	}

@@ -2,42 +2,72 @@ package defense
 
 import (
 	"math"
-
-	"github.com/trustml/trustml/internal/fastexp"
+	"math/big"
 )
 
-// The table and constants of Tang's exponential, shared with
-// internal/fastexp (whose own loop rounds differently: AAA keeps its
-// formula, which its assembly kernels reproduce bit for bit).
-var expBits = &fastexp.Table
+// expTable holds the bits of 2^(j/16) for j = 0…15, correctly rounded (from
+// 2^j's fourth square root in 128-bit arithmetic): the table of the
+// exponential of AAA's softmax, which its assembly kernels read with one
+// two-register permute.
+var expTable = func() (t [16]uint64) {
+	for j := range t {
+		x := new(big.Float).SetPrec(128).SetInt64(1 << j)
+		for range 4 {
+			x.Sqrt(x)
+		}
+		f, _ := x.Float64()
+		t[j] = math.Float64bits(f)
+	}
+	return t
+}()
 
+// Constants of the exponential (see [expShifted]).
 const (
-	expShifter = fastexp.Shifter
-	expInvLn2  = fastexp.InvLn2
-	expLn2Hi   = fastexp.Ln2Hi
-	expLn2Lo   = fastexp.Ln2Lo
+	expShifter = 0x1.8p52 // adding it rounds to an integer held in the low bits
+	expInvLn2  = 16 / math.Ln2
+	expMin     = -708 // arguments below are clamped: e^−708 is still normal
 )
+
+// expLn2Hi + expLn2Lo is ln2/16 to about 106 bits: the float64 nearest
+// ln2/16 and the float64 nearest the rest.
+var expLn2Hi, expLn2Lo = func() (hi, lo float64) {
+	ln2, _ := new(big.Float).SetPrec(256).SetString("0.693147180559945309417232121458176568075500134360255254120680009493393621969694715605863326996418687542001481021")
+	x := new(big.Float).SetPrec(256).Quo(ln2, big.NewFloat(16))
+	hi, _ = x.Float64()
+	lo, _ = x.Sub(x, big.NewFloat(hi)).Float64()
+	return hi, lo
+}()
+
+// expCoef holds 1/n! for n = 7, 6, …, 2: the coefficients of the Taylor
+// polynomial of eʳ above degree 1, highest first (Horner's order).
+var expCoef = [6]float64{1.0 / 5040, 1.0 / 720, 1.0 / 120, 1.0 / 24, 1.0 / 6, 1.0 / 2}
 
 // expShifted sets e[j] = exp(z[j] − shift) and returns their sum; it is the
-// hot loop of AAA's softmax. The exponential is Tang's table method, inlined
-// by hand: x = (64e + j)·ln2/64 + r with |r| ≤ ln2/128, and
-// eˣ = 2ᵉ·2^(j/64)·p(r) with p the degree-5 Taylor polynomial of eʳ
-// (truncation error below 4e−17). For z[j] − shift ≤ 709 it agrees with
-// math.Exp to a few ulp, except that arguments below −708 give about e^−708
-// instead of a subnormal (a softmax term below 1e−307, which changes no sum).
+// hot loop of AAA's softmax. The exponential is Tang's table method with
+// fused multiply-adds, written out so that the assembly kernels can repeat
+// it operation for operation: x = (16e + j)·ln2/16 + r with |r| ≤ ln2/32,
+// and eˣ = 2ᵉ·2^(j/16)·p(r) with p the degree-7 Taylor polynomial of eʳ by
+// Horner's rule (truncation error below 2e−18). For z[j] − shift ≤ 709 it
+// agrees with math.Exp to 2 ulp, except that arguments below −708 give
+// about e^−708 instead of a subnormal (a softmax term below 1e−307, which
+// changes no sum).
 func expShifted(e, z []float64, shift float64) float64 {
 	e = e[:len(z)]
 	var s float64
 	for j, zj := range z {
-		x := max(zj-shift, -708)
-		t := x*expInvLn2 + expShifter
+		x := max(zj-shift, expMin)
+		t := math.FMA(x, expInvLn2, expShifter)
 		k := int64(int32(uint32(math.Float64bits(t))))
 		kf := t - expShifter
-		r := (x - kf*expLn2Hi) - kf*expLn2Lo
-		// Estrin's scheme for 1 + r + r²/2 + r³/6 + r⁴/24 + r⁵/120.
-		r2 := r * r
-		p := (1 + r) + r2*((1.0/2+r*(1.0/6))+r2*(1.0/24+r*(1.0/120)))
-		ej := math.Float64frombits(expBits[k&63]+uint64(k>>6)<<52) * p
+		r := math.FMA(-kf, expLn2Hi, x)
+		r = math.FMA(-kf, expLn2Lo, r)
+		q := math.FMA(expCoef[0], r, expCoef[1])
+		q = math.FMA(q, r, expCoef[2])
+		q = math.FMA(q, r, expCoef[3])
+		q = math.FMA(q, r, expCoef[4])
+		q = math.FMA(q, r, expCoef[5])
+		q = math.FMA(q, r, 1)
+		ej := math.Float64frombits(expTable[k&15]+uint64(k>>4)<<52) * math.FMA(q, r, 1)
 		e[j] = ej
 		s += ej
 	}

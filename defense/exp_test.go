@@ -39,3 +39,21 @@ func TestExpShifted(t *testing.T) {
 		t.Errorf("exp(5−5) = %v, want 1", e[0])
 	}
 }
+
+// TestExpConstants checks the table and the split of ln2/16 against the
+// standard library: each entry within an ulp of math.Exp2, hi the float64
+// nearest ln2/16 and lo below its half ulp.
+func TestExpConstants(t *testing.T) {
+	for j, bits := range expTable {
+		got, want := math.Float64frombits(bits), math.Exp2(float64(j)/16)
+		if math.Abs(got-want) > math.Nextafter(want, 2)-want {
+			t.Errorf("expTable[%d] = %v, math.Exp2 %v", j, got, want)
+		}
+	}
+	if want := math.Ln2 / 16; expLn2Hi != want {
+		t.Errorf("ln2/16 hi = %v, want %v", expLn2Hi, want)
+	}
+	if half := (math.Nextafter(expLn2Hi, 1) - expLn2Hi) / 2; !(math.Abs(expLn2Lo) < half && expLn2Lo != 0) {
+		t.Errorf("ln2/16 lo = %v, want nonzero and below %v", expLn2Lo, half)
+	}
+}

@@ -6,23 +6,21 @@ package fastexp
 
 import "math"
 
-// Table holds the bits of 2^(j/64) for j = 0…63, the table of Tang's
-// method; Shifter, InvLn2, Ln2Hi and Ln2Lo are its other constants. They
-// are exported for defense's AAA, whose own exponential (and its assembly
-// kernels) must stay bit for bit what it is.
-var Table = func() (t [64]uint64) {
+// table holds the bits of 2^(j/64) for j = 0…63, the table of Tang's
+// method; shifter, invLn2, ln2Hi and ln2Lo are its other constants.
+var table = func() (t [64]uint64) {
 	for j := range t {
 		t[j] = math.Float64bits(math.Exp2(float64(j) / 64))
 	}
 	return t
 }()
 
-// Constants of Tang's method (see [Table]).
+// Constants of Tang's method (see table).
 const (
-	Shifter = 0x1.8p52 // adding it rounds to an integer held in the low bits
-	InvLn2  = 64 / math.Ln2
-	Ln2Hi   = 0x1.62e42feep-7 // ln2/64 split for Cody–Waite (fdlibm): k·hi is exact
-	Ln2Lo   = 0x1.a39ef35793c76p-39
+	shifter = 0x1.8p52 // adding it rounds to an integer held in the low bits
+	invLn2  = 64 / math.Ln2
+	ln2Hi   = 0x1.62e42feep-7 // ln2/64 split for Cody–Waite (fdlibm): k·hi is exact
+	ln2Lo   = 0x1.a39ef35793c76p-39
 )
 
 // lo, hi bound the fast path: arguments with normal results.
@@ -40,16 +38,16 @@ func InPlace(x []float64) {
 			x[i] = math.Exp(v)
 			continue
 		}
-		t := v*InvLn2 + Shifter
+		t := v*invLn2 + shifter
 		k := int64(int32(uint32(math.Float64bits(t))))
-		kf := t - Shifter
-		r := (v - kf*Ln2Hi) - kf*Ln2Lo
+		kf := t - shifter
+		r := (v - kf*ln2Hi) - kf*ln2Lo
 		// q = eʳ − 1 = r + r²/2 + r³/6 + r⁴/24 + r⁵/120 (Estrin), and
 		// eˣ = s + s·q with s = 2ᵉ·2^(j/64): adding the small s·q last
 		// keeps the rounding error near half an ulp.
 		r2 := r * r
 		q := r + r2*((1.0/2+r*(1.0/6))+r2*(1.0/24+r*(1.0/120)))
-		s := math.Float64frombits(Table[k&63] + uint64(k>>6)<<52)
+		s := math.Float64frombits(table[k&63] + uint64(k>>6)<<52)
 		x[i] = s + s*q
 	}
 }
