@@ -52,6 +52,15 @@ func withThreads(flops float64, f func()) {
 	f()
 }
 
+// oneThread runs f with OpenBLAS on one thread; it is called inside
+// [withThreads], whose lock keeps other calls from changing the setting.
+func oneThread(f func()) {
+	prev := C.openblas_get_num_threads()
+	C.openblas_set_num_threads(1)
+	defer C.openblas_set_num_threads(prev)
+	f()
+}
+
 // dpotrfThreads and spotrfThreads factor a large matrix on OpenBLAS's
 // threads with [potrfThreads].
 func dpotrfThreads(n int, a []float64, lda int) error {
@@ -77,13 +86,18 @@ const threadBlock = 256
 
 // potrfThreads is a right-looking blocked Cholesky (lower, row-major) whose
 // panel products run on OpenBLAS's threads: per panel, the factor of the
-// diagonal block and its explicit inverse ([factorInverse]), the panel
-// times that inverse (TRMM), and the trailing update (SYRK).
+// diagonal block and its explicit inverse ([factorInverse], on one thread:
+// its products are too small to split, and on two threads the 16 blocks
+// of n = 4000 took 12–16 ms instead of 7.3), the panel times that inverse
+// (TRMM), and the trailing update (SYRK).
 //
 // LAPACK's own threaded potrf solves the panel with TRSM, which OpenBLAS
 // runs at a third of its GEMM rate here (27 vs 80 GFLOP/s per core); TRMM
 // runs at 60–70. At n = 4000 on 2 cores this measured 116–140 GFLOP/s over
-// a day's runs, 76–88% of DGEMM, against 106–126 for dpotrf.
+// a day's runs, 76–88% of DGEMM, against 106–126 for dpotrf; with the
+// diagonal blocks on one thread, 135–141 (83–88% in three interleaved
+// rounds on a quiet machine, 81–84% before). Panel widths of 128, 192,
+// 320 and 384 measured slower.
 // Multiplying by the inverse of a diagonal block is what the
 // goroutine-blocked algorithm in lapack.go does too; see
 // TestCholeskyIllConditionedBackwardError for its backward error.
@@ -93,7 +107,8 @@ func potrfThreads[T float32 | float64](n int, a []T, lda int, ops threadOps[T]) 
 	withThreads(float64(n)*float64(n)*float64(n)/3, func() {
 		for k := 0; k < n; k += nb {
 			kb := min(nb, n-k)
-			if err = factorInverse(kb, a[k*lda+k:], lda, inv, kb, k, ops); err != nil {
+			oneThread(func() { err = factorInverse(kb, a[k*lda+k:], lda, inv, kb, k, ops) })
+			if err != nil {
 				return
 			}
 			m := n - k - kb
