@@ -300,6 +300,22 @@ func triBounds(m, parts int) []int {
 	return b
 }
 
+// lookAheadBounds splits rows [0, m) of a lower triangle into a first
+// block of first rows and parts blocks of about equal area after it.
+func lookAheadBounds(m, first, parts int) []int {
+	if first >= m {
+		return []int{0, m}
+	}
+	b := make([]int, parts+2)
+	b[1] = first
+	f2, m2 := float64(first)*float64(first), float64(m)*float64(m)
+	for p := 1; p <= parts; p++ {
+		b[p+1] = max(b[p], int(math.Round(math.Sqrt(f2+(m2-f2)*float64(p)/float64(parts)))))
+	}
+	b[parts+1] = m
+	return b
+}
+
 // parSyrk computes the lower triangle of C = alpha·op(A)·op(A)ᵀ + beta·C by
 // row blocks: a GEMM left of each diagonal block and a SYRK on it.
 func parSyrk(trans bool, n, k int, alpha float64, a []float64, lda int, beta float64, c []float64, ldc int) {
@@ -359,9 +375,13 @@ func invertFactor[T float32 | float64](kb int, l []T, ldl int, inv []T, ldi int,
 }
 
 // blockedPotrfT is a right-looking blocked Cholesky (lower, row-major):
-// factor the diagonal block serially, solve the panel below it in row
-// blocks, and update the trailing lower triangle in row blocks of equal
-// area (GEMM + SYRK), all on goroutines.
+// per panel, solve the panel below the factored diagonal block in row
+// blocks, then update the trailing lower triangle in row blocks of equal
+// area (GEMM + SYRK), all on goroutines. The update's first row block is
+// the next diagonal block, which the goroutine that updated it then
+// factors and inverts while the others go on with the update (a
+// look-ahead of one panel: the serial diagonal blocks, 13% of the time at
+// n = 4000 on 2 cores, no longer wait for the whole update).
 func blockedPotrfT[T float32 | float64](n int, a []T, lda int, ops cholOps[T]) error {
 	if n <= 2*parBlock || runtime.GOMAXPROCS(0) < 2 {
 		return ops.potrf(n, a, lda, 0)
@@ -376,11 +396,20 @@ func blockedPotrfT[T float32 | float64](n int, a []T, lda int, ops cholOps[T]) e
 	for i := range tmps {
 		tmps[i] = make([]T, maxRows*parBlock)
 	}
-	for k := 0; k < n; k += parBlock {
+	// diag factors the diagonal block at k and sets inv to its inverse.
+	diag := func(k int) error {
 		kb := min(parBlock, n-k)
 		if err := ops.potrf(kb, a[k*lda+k:], lda, k); err != nil {
 			return err
 		}
+		invertFactor(kb, a[k*lda+k:], lda, inv, kb, ops.trtri)
+		return nil
+	}
+	if err := diag(0); err != nil {
+		return err
+	}
+	for k := 0; k < n; k += parBlock {
+		kb := min(parBlock, n-k)
 		m := n - k - kb
 		if m == 0 {
 			break
@@ -390,7 +419,6 @@ func blockedPotrfT[T float32 | float64](n int, a []T, lda int, ops cholOps[T]) e
 		// OpenBLAS dtrsm measured 13 GFLOP/s here, a quarter of its GEMM;
 		// the backward error stays at the level of the substitution, see
 		// TestCholeskyIllConditionedBackwardError).
-		invertFactor(kb, a[k*lda+k:], lda, inv, kb, ops.trtri)
 		rows := max(32, (m+2*workers-1)/(2*workers))
 		np := (m + rows - 1) / rows // ≤ 2·workers < len(tmps)
 		parFor(np, func(p int) {
@@ -402,21 +430,26 @@ func blockedPotrfT[T float32 | float64](n int, a []T, lda int, ops cholOps[T]) e
 			}
 			ops.gemm(false, true, hi-lo, kb, kb, 1, tmp, kb, inv, kb, 0, a[lo*lda+k:], lda)
 		})
-		// Trailing update A[k+kb:, k+kb:] −= P·Pᵀ (lower).
-		parts := 4 * workers
-		bounds := triBounds(m, parts)
+		// Trailing update A[k+kb:, k+kb:] −= P·Pᵀ (lower); row block 0 is
+		// the next diagonal block, factored as soon as it is updated (the
+		// panel above no longer reads inv).
 		t0 := k + kb
-		parFor(parts, func(p int) {
+		bounds := lookAheadBounds(m, min(parBlock, m), 4*workers)
+		var diagErr error
+		parFor(len(bounds)-1, func(p int) {
 			lo, hi := bounds[p], bounds[p+1]
-			if hi <= lo {
-				return
-			}
 			pr := a[(t0+lo)*lda+k:]
 			if lo > 0 {
 				ops.gemm(false, true, hi-lo, lo, kb, -1, pr, lda, a[t0*lda+k:], lda, 1, a[(t0+lo)*lda+t0:], lda)
 			}
 			ops.syrk(false, hi-lo, kb, -1, pr, lda, 1, a[(t0+lo)*lda+t0+lo:], lda)
+			if p == 0 {
+				diagErr = diag(t0)
+			}
 		})
+		if diagErr != nil {
+			return diagErr
+		}
 	}
 	return nil
 }
