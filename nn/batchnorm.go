@@ -271,7 +271,13 @@ func (l *batchNorm) partialsPooled(dy []float32) {
 			xs := x[r*c : (r+1)*c]
 			do, co = do[:len(xs)], co[:len(xs)]
 			m, iv, g, b := mean[:len(xs)], inv[:len(xs)], sg[:len(xs)], sb[:len(xs)]
-			for j, v := range xs {
+			j0 := 0
+			if poolKernel && len(xs) >= 8 {
+				j0 = len(xs) &^ 7
+				bnPartialsAVX2(&g[0], &b[0], &xs[0], &m[0], &iv[0], &do[0], &co[0], uint32(idx)+1, zero, j0)
+			}
+			for j := j0; j < len(xs); j++ {
+				v := xs[j]
 				d := windowGrad(do[j], co[j], idx, zero)
 				xh := (v - m[j]) * iv[j]
 				g[j] += float64(d * xh)
@@ -349,7 +355,13 @@ func (l *batchNorm) dxRows(dst []float32, lo, hi int) {
 			return
 		}
 		do, co = do[:len(xs)], co[:len(xs)]
-		for j, v := range xs {
+		j0 := 0
+		if poolKernel && len(xs) >= 8 {
+			j0 = len(xs) &^ 7
+			bnDxAVX2(&ds[0], &xs[0], &m[0], &iv[0], &ca[0], &cx[0], &c0[0], &do[0], &co[0], uint32(idx)+1, zero, j0)
+		}
+		for j := j0; j < len(xs); j++ {
+			v := xs[j]
 			d := windowGrad(do[j], co[j], idx, zero)
 			xh := (v - m[j]) * iv[j]
 			ds[j] = ca[j]*d + cx[j]*xh + c0[j]

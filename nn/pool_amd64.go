@@ -15,3 +15,18 @@ var poolKernel = cpu.X86.HasAVX2
 //
 //go:noescape
 func poolBN2x2AVX2(a0, a1, a2, a3, mean, inv, gamma, beta, y *float32, codes *uint8, n int)
+
+// bnDxAVX2 is the loop of batchNorm.dxRows over a row's channels, 8 at a
+// time (n a multiple of 8): ds = ca·d + cx·x̂ + c0 with x̂ = (x − mean)·inv
+// and d = do + zero where the pooling's code is code (the window position
+// + 1), +0 elsewhere ([windowGrad]). Bit for bit the scalar loop.
+//
+//go:noescape
+func bnDxAVX2(ds, xs, mean, inv, ca, cx, c0, do *float32, co *uint8, code uint32, zero float32, n int)
+
+// bnPartialsAVX2 is the loop of batchNorm.partialsPooled over a row's
+// channels, 8 at a time: sg += float64(d·x̂), sb += float64(d), with d and x̂
+// as in [bnDxAVX2]. Bit for bit the scalar loop.
+//
+//go:noescape
+func bnPartialsAVX2(sg, sb *float64, xs, mean, inv, do *float32, co *uint8, code uint32, zero float32, n int)

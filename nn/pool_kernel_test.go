@@ -69,3 +69,63 @@ func TestPoolBN2x2Kernel(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchNormGradKernels: the AVX2 loops of the fused batch norm's
+// backward pass (input gradient and γ/β partial sums) give bit for bit
+// the scalar loops of batchNorm.dxRows and partialsPooled, with codes that
+// do and do not name the position, zeros of both signs, infinities and
+// NaNs.
+func TestBatchNormGradKernels(t *testing.T) {
+	if !poolKernel {
+		t.Skip("no AVX2 kernels on this CPU or build")
+	}
+	special := []float32{0, float32(math.Copysign(0, -1)), 1, -1, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 1e-40, 3e38}
+	rng := rand.New(rand.NewPCG(3, 9))
+	val := func(p float64) float32 {
+		if rng.Float64() < p {
+			return special[rng.IntN(len(special))]
+		}
+		return float32(rng.NormFloat64())
+	}
+	same32 := func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) || (a != a && b != b) }
+	same64 := func(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) || (a != a && b != b) }
+	for _, n := range []int{8, 16, 24, 64, 256} {
+		for _, p := range []float64{0, 0.05, 0.5} {
+			for _, idx := range []uint8{0, 1, 3} {
+				for _, zero := range []float32{0, float32(math.Copysign(0, -1))} {
+					vecs := make([][]float32, 7) // xs, mean, inv, ca, cx, c0, do
+					for i := range vecs {
+						vecs[i] = make([]float32, n)
+						for j := range vecs[i] {
+							vecs[i][j] = val(p)
+						}
+					}
+					xs, mean, inv, ca, cx, c0, do := vecs[0], vecs[1], vecs[2], vecs[3], vecs[4], vecs[5], vecs[6]
+					co := make([]uint8, n)
+					for j := range co {
+						co[j] = uint8(rng.IntN(5))
+					}
+					ds, want := make([]float32, n), make([]float32, n)
+					bnDxAVX2(&ds[0], &xs[0], &mean[0], &inv[0], &ca[0], &cx[0], &c0[0], &do[0], &co[0], uint32(idx)+1, zero, n)
+					sg, sb := make([]float64, n), make([]float64, n)
+					wg, wb := make([]float64, n), make([]float64, n)
+					for j := range sg {
+						sg[j], sb[j] = float64(val(p)), float64(val(p))
+						wg[j], wb[j] = sg[j], sb[j]
+					}
+					bnPartialsAVX2(&sg[0], &sb[0], &xs[0], &mean[0], &inv[0], &do[0], &co[0], uint32(idx)+1, zero, n)
+					for j := range n {
+						d := windowGrad(do[j], co[j], idx, zero)
+						xh := (xs[j] - mean[j]) * inv[j]
+						want[j] = ca[j]*d + cx[j]*xh + c0[j]
+						wg[j] += float64(d * xh)
+						wb[j] += float64(d)
+						if !same32(ds[j], want[j]) || !same64(sg[j], wg[j]) || !same64(sb[j], wb[j]) {
+							t.Fatalf("n=%d p=%g idx=%d channel %d: kernel dx %g γ %g β %g, scalar %g %g %g", n, p, idx, j, ds[j], sg[j], sb[j], want[j], wg[j], wb[j])
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -8,3 +8,11 @@ const poolKernel = false
 func poolBN2x2AVX2(a0, a1, a2, a3, mean, inv, gamma, beta, y *float32, codes *uint8, n int) {
 	panic("nn: poolBN2x2AVX2 without the amd64 kernel")
 }
+
+func bnDxAVX2(ds, xs, mean, inv, ca, cx, c0, do *float32, co *uint8, code uint32, zero float32, n int) {
+	panic("nn: bnDxAVX2 without the amd64 kernel")
+}
+
+func bnPartialsAVX2(sg, sb *float64, xs, mean, inv, do *float32, co *uint8, code uint32, zero float32, n int) {
+	panic("nn: bnPartialsAVX2 without the amd64 kernel")
+}
