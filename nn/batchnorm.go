@@ -65,6 +65,12 @@ func (l *batchNorm) forward(x []float32, n int, train bool) []float32 {
 		// One pass of per-channel sums and sums of squares in float64,
 		// split over workers and combined in a fixed order.
 		sums := l.partials(rows, func(acc []float64, lo, hi int) {
+			if poolKernel && c%8 == 0 {
+				if hi > lo {
+					bnStatsAVX2(&acc[0], &x[lo*c], hi-lo, c)
+				}
+				return
+			}
 			for r := lo; r < hi; r++ {
 				for j, v := range x[r*c : (r+1)*c] {
 					f := float64(v)

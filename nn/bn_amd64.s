@@ -89,3 +89,70 @@ ploop:
 	JLT          ploop
 	VZEROUPPER
 	RET
+
+// func bnStatsAVX2(acc *float64, x *float32, rows, c int)
+TEXT ·bnStatsAVX2(SB), NOSPLIT, $0-32
+	MOVQ acc+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ rows+16(FP), DX
+	MOVQ c+24(FP), CX
+	LEAQ (DI)(CX*8), R8 // the sums of squares
+	TESTQ DX, DX
+	JEQ  sdone
+
+srow:
+	XORQ AX, AX
+
+scol:
+	VMOVUPS      (SI)(AX*4), Y0
+	VCVTPS2PD    X0, Y1
+	VEXTRACTF128 $1, Y0, X2
+	VCVTPS2PD    X2, Y2
+	VADDPD       (DI)(AX*8), Y1, Y3
+	VMOVUPD      Y3, (DI)(AX*8)
+	VADDPD       32(DI)(AX*8), Y2, Y4
+	VMOVUPD      Y4, 32(DI)(AX*8)
+	VMULPD       Y1, Y1, Y1
+	VMULPD       Y2, Y2, Y2
+	VADDPD       (R8)(AX*8), Y1, Y1
+	VMOVUPD      Y1, (R8)(AX*8)
+	VADDPD       32(R8)(AX*8), Y2, Y2
+	VMOVUPD      Y2, 32(R8)(AX*8)
+	ADDQ         $8, AX
+	CMPQ         AX, CX
+	JLT          scol
+	LEAQ         (SI)(CX*4), SI
+	DECQ         DX
+	JNZ          srow
+
+sdone:
+	VZEROUPPER
+	RET
+
+// func addColSumsAVX2(dst, m *float32, rows, cols, n int)
+TEXT ·addColSumsAVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ m+8(FP), SI
+	MOVQ rows+16(FP), DX
+	MOVQ cols+24(FP), R8
+	MOVQ n+32(FP), CX
+	TESTQ DX, DX
+	JEQ  cdone
+
+crow:
+	XORQ AX, AX
+
+ccol:
+	VMOVUPS (DI)(AX*4), Y0
+	VADDPS  (SI)(AX*4), Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ    $8, AX
+	CMPQ    AX, CX
+	JLT     ccol
+	LEAQ    (SI)(R8*4), SI
+	DECQ    DX
+	JNZ     crow
+
+cdone:
+	VZEROUPPER
+	RET

@@ -53,10 +53,20 @@ func (l *dense) backward(dy []float32, needDX bool) []float32 {
 
 // addColSums adds the column sums of the rows×cols matrix m to dst.
 func addColSums(dst, m []float32, rows, cols int) {
+	j0 := 0
+	if poolKernel && cols >= 8 && rows > 0 {
+		j0 = cols &^ 7
+		_ = dst[j0-1]
+		_ = m[(rows-1)*cols+j0-1]
+		addColSumsAVX2(&dst[0], &m[0], rows, cols, j0)
+	}
+	if j0 == cols {
+		return
+	}
 	for r := 0; r < rows; r++ {
-		row := m[r*cols : (r+1)*cols]
+		row := m[r*cols+j0 : (r+1)*cols]
 		for j, v := range row {
-			dst[j] += v
+			dst[j0+j] += v
 		}
 	}
 }

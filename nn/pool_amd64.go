@@ -30,3 +30,17 @@ func bnDxAVX2(ds, xs, mean, inv, ca, cx, c0, do *float32, co *uint8, code uint32
 //
 //go:noescape
 func bnPartialsAVX2(sg, sb *float64, xs, mean, inv, do *float32, co *uint8, code uint32, zero float32, n int)
+
+// bnStatsAVX2 adds the rows×c values of x (row-major) and their squares,
+// converted to float64, to acc[0:c] and acc[c:2c], row by row, 8 channels
+// at a time (c a multiple of 8): the batch norm's statistics pass, bit for
+// bit the scalar loop.
+//
+//go:noescape
+func bnStatsAVX2(acc *float64, x *float32, rows, c int)
+
+// addColSumsAVX2 adds the first n columns (a multiple of 8) of the
+// rows×cols matrix m to dst, row by row: addColSums, bit for bit.
+//
+//go:noescape
+func addColSumsAVX2(dst, m *float32, rows, cols, n int)

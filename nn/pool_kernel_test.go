@@ -129,3 +129,73 @@ func TestBatchNormGradKernels(t *testing.T) {
 		}
 	}
 }
+
+// TestStatsAndColSumKernels: the AVX2 loops of the batch norm's statistics
+// (float64 sums and sums of squares per channel) and of the bias gradient's
+// column sums give bit for bit the scalar loops, over several rows, with
+// zeros of both signs, infinities and NaNs.
+func TestStatsAndColSumKernels(t *testing.T) {
+	if !poolKernel {
+		t.Skip("no AVX2 kernels on this CPU or build")
+	}
+	special := []float32{0, float32(math.Copysign(0, -1)), 1, -1, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 1e-40, 3e38}
+	rng := rand.New(rand.NewPCG(5, 11))
+	val := func(p float64) float32 {
+		if rng.Float64() < p {
+			return special[rng.IntN(len(special))]
+		}
+		return float32(3 * rng.NormFloat64())
+	}
+	same32 := func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) || (a != a && b != b) }
+	same64 := func(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) || (a != a && b != b) }
+	for _, c := range []int{8, 16, 64} {
+		for _, rows := range []int{1, 3, 50} {
+			for _, p := range []float64{0, 0.05} {
+				x := make([]float32, rows*c)
+				for i := range x {
+					x[i] = val(p)
+				}
+				acc, want := make([]float64, 2*c), make([]float64, 2*c)
+				for j := range acc {
+					acc[j] = float64(val(p))
+					want[j] = acc[j]
+				}
+				bnStatsAVX2(&acc[0], &x[0], rows, c)
+				for r := range rows {
+					for j, v := range x[r*c : (r+1)*c] {
+						f := float64(v)
+						want[j] += f
+						want[c+j] += f * f
+					}
+				}
+				for j := range acc {
+					if !same64(acc[j], want[j]) {
+						t.Fatalf("stats c=%d rows=%d p=%g: acc[%d] = %v, scalar %v", c, rows, p, j, acc[j], want[j])
+					}
+				}
+				for _, cols := range []int{c, c + 3} {
+					m := make([]float32, rows*cols)
+					for i := range m {
+						m[i] = val(p)
+					}
+					dst, ref := make([]float32, cols), make([]float32, cols)
+					for j := range dst {
+						dst[j] = val(p)
+						ref[j] = dst[j]
+					}
+					addColSums(dst, m, rows, cols)
+					for r := range rows {
+						for j, v := range m[r*cols : (r+1)*cols] {
+							ref[j] += v
+						}
+					}
+					for j := range dst {
+						if !same32(dst[j], ref[j]) {
+							t.Fatalf("column sums rows=%d cols=%d p=%g: dst[%d] = %v, scalar %v", rows, cols, p, j, dst[j], ref[j])
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -16,3 +16,11 @@ func bnDxAVX2(ds, xs, mean, inv, ca, cx, c0, do *float32, co *uint8, code uint32
 func bnPartialsAVX2(sg, sb *float64, xs, mean, inv, do *float32, co *uint8, code uint32, zero float32, n int) {
 	panic("nn: bnPartialsAVX2 without the amd64 kernel")
 }
+
+func bnStatsAVX2(acc *float64, x *float32, rows, c int) {
+	panic("nn: bnStatsAVX2 without the amd64 kernel")
+}
+
+func addColSumsAVX2(dst, m *float32, rows, cols, n int) {
+	panic("nn: addColSumsAVX2 without the amd64 kernel")
+}
