@@ -156,3 +156,60 @@ ccol:
 cdone:
 	VZEROUPPER
 	RET
+
+// GOMAX sets dst to Go's max(x, y) in 8 lanes: the larger, +0 for a pair
+// of zeros of either sign, NaN if either is NaN (all bits set). t is
+// clobbered.
+#define GOMAX(x, y, dst, t) \
+	VMAXPS y, x, dst          \
+	VMAXPS x, y, t            \
+	VANDPS t, dst, dst        \
+	VCMPPS $3, y, x, t        \
+	VORPS  t, dst, dst
+
+// func vmaxAVX2(dst, src *float32, n int)
+TEXT ·vmaxAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	XORQ AX, AX
+
+mloop:
+	VMOVUPS (DI)(AX*4), Y0
+	VMOVUPS (SI)(AX*4), Y1
+	GOMAX(Y0, Y1, Y2, Y3)
+	VMOVUPS Y2, (DI)(AX*4)
+	ADDQ    $8, AX
+	CMPQ    AX, CX
+	JLT     mloop
+	VZEROUPPER
+	RET
+
+// func pool2BiasAVX2(d, a, b, bias *float32, n int, relu bool)
+TEXT ·pool2BiasAVX2(SB), NOSPLIT, $0-41
+	MOVQ   d+0(FP), DI
+	MOVQ   a+8(FP), SI
+	MOVQ   b+16(FP), DX
+	MOVQ   bias+24(FP), R8
+	MOVQ   n+32(FP), CX
+	MOVBQZX relu+40(FP), R9
+	VXORPS Y5, Y5, Y5
+	XORQ   AX, AX
+
+ploop2:
+	VMOVUPS (SI)(AX*4), Y0
+	VMOVUPS (DX)(AX*4), Y1
+	GOMAX(Y0, Y1, Y2, Y3)
+	VADDPS  (R8)(AX*4), Y2, Y2
+	TESTQ   R9, R9
+	JEQ     pstore
+	GOMAX(Y2, Y5, Y4, Y3)
+	VMOVAPS Y4, Y2
+
+pstore:
+	VMOVUPS Y2, (DI)(AX*4)
+	ADDQ    $8, AX
+	CMPQ    AX, CX
+	JLT     ploop2
+	VZEROUPPER
+	RET

@@ -309,20 +309,30 @@ func (l *conv) pool2Epilogue(ys, y []float32, oy0, oy1 int, e epilogue) {
 		r0 := y[(2*py-oy0)*rowLen : (2*py-oy0+1)*rowLen]
 		r1 := y[(2*py-oy0+1)*rowLen : (2*py-oy0+2)*rowLen]
 		r1 = r1[:len(r0)]
-		for i, v := range r1 {
-			r0[i] = max(r0[i], v)
+		i0 := 0
+		if poolKernel && len(r1) >= 8 {
+			i0 = len(r1) &^ 7
+			vmaxAVX2(&r0[0], &r1[0], i0)
+		}
+		for i := i0; i < len(r1); i++ {
+			r0[i] = max(r0[i], r1[i])
 		}
 		for px := 0; px < p.ow; px++ {
 			d := ys[(py*p.ow+px)*out : (py*p.ow+px+1)*out]
 			a := r0[2*px*out : (2*px+1)*out]
 			b := r0[(2*px+1)*out : (2*px+2)*out]
 			a, b, bias := a[:len(d)], b[:len(d)], bias[:len(d)]
+			o0 := 0
+			if poolKernel && len(d) >= 8 {
+				o0 = len(d) &^ 7
+				pool2BiasAVX2(&d[0], &a[0], &b[0], &bias[0], o0, e.relu)
+			}
 			if e.relu {
-				for o := range d {
+				for o := o0; o < len(d); o++ {
 					d[o] = max(max(a[o], b[o])+bias[o], 0)
 				}
 			} else {
-				for o := range d {
+				for o := o0; o < len(d); o++ {
 					d[o] = max(a[o], b[o]) + bias[o]
 				}
 			}

@@ -44,3 +44,16 @@ func bnStatsAVX2(acc *float64, x *float32, rows, c int)
 //
 //go:noescape
 func addColSumsAVX2(dst, m *float32, rows, cols, n int)
+
+// vmaxAVX2 sets dst[i] = max(dst[i], src[i]) (Go's max) for i < n, a
+// multiple of 8.
+//
+//go:noescape
+func vmaxAVX2(dst, src *float32, n int)
+
+// pool2BiasAVX2 sets d[i] = max(max(a[i], b[i])+bias[i], 0) with relu,
+// max(a[i], b[i])+bias[i] without (Go's max), for i < n, a multiple of 8:
+// the horizontal half of conv.pool2Epilogue.
+//
+//go:noescape
+func pool2BiasAVX2(d, a, b, bias *float32, n int, relu bool)

@@ -199,3 +199,51 @@ func TestStatsAndColSumKernels(t *testing.T) {
 		}
 	}
 }
+
+// TestPool2EpilogueKernels: the AVX2 loops of the inference pooling
+// epilogue (vertical maximum, then horizontal maximum, bias and ReLU) give
+// Go's max bit for bit: +0 for zeros of either sign in either order, NaN
+// when either value is NaN.
+func TestPool2EpilogueKernels(t *testing.T) {
+	if !poolKernel {
+		t.Skip("no AVX2 kernels on this CPU or build")
+	}
+	negZero := float32(math.Copysign(0, -1))
+	special := []float32{0, negZero, 1, -1, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 1e-40, 3e38, -3e38}
+	rng := rand.New(rand.NewPCG(8, 13))
+	val := func(p float64) float32 {
+		if rng.Float64() < p {
+			return special[rng.IntN(len(special))]
+		}
+		return float32(rng.NormFloat64())
+	}
+	same := func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) || (a != a && b != b) }
+	for _, n := range []int{8, 16, 64, 256} {
+		for _, p := range []float64{0, 0.3, 1} {
+			a, b, bias := make([]float32, n), make([]float32, n), make([]float32, n)
+			for i := range a {
+				a[i], b[i], bias[i] = val(p), val(p), val(p)
+			}
+			dst := append([]float32(nil), a...)
+			vmaxAVX2(&dst[0], &b[0], n)
+			for i := range dst {
+				if want := max(a[i], b[i]); !same(dst[i], want) {
+					t.Fatalf("vmax n=%d p=%g: max(%v, %v) = %v, want %v", n, p, a[i], b[i], dst[i], want)
+				}
+			}
+			for _, relu := range []bool{false, true} {
+				d := make([]float32, n)
+				pool2BiasAVX2(&d[0], &a[0], &b[0], &bias[0], n, relu)
+				for i := range d {
+					want := max(a[i], b[i]) + bias[i]
+					if relu {
+						want = max(want, 0)
+					}
+					if !same(d[i], want) {
+						t.Fatalf("pool2 n=%d p=%g relu=%v: %v, %v, bias %v: got %v, want %v", n, p, relu, a[i], b[i], bias[i], d[i], want)
+					}
+				}
+			}
+		}
+	}
+}

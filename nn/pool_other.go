@@ -24,3 +24,9 @@ func bnStatsAVX2(acc *float64, x *float32, rows, c int) {
 func addColSumsAVX2(dst, m *float32, rows, cols, n int) {
 	panic("nn: addColSumsAVX2 without the amd64 kernel")
 }
+
+func vmaxAVX2(dst, src *float32, n int) { panic("nn: vmaxAVX2 without the amd64 kernel") }
+
+func pool2BiasAVX2(d, a, b, bias *float32, n int, relu bool) {
+	panic("nn: pool2BiasAVX2 without the amd64 kernel")
+}
