@@ -594,3 +594,40 @@ func TestDsposv(t *testing.T) {
 		t.Error("matrix out of float32 range accepted")
 	}
 }
+
+// TestLookAheadBounds checks the row blocks of the Cholesky's trailing
+// update: the first block is the next diagonal block, the blocks cover
+// [0, m) in order, and those after the first have about equal area (the
+// rows of a lower triangle, hi² − lo² each, within a row of the ideal).
+func TestLookAheadBounds(t *testing.T) {
+	tests := []struct{ m, first, parts int }{
+		{100, 256, 8}, {256, 256, 8}, {257, 256, 8}, {3744, 256, 8}, {1000, 100, 3}, {40, 16, 8},
+	}
+	for _, tt := range tests {
+		b := lookAheadBounds(tt.m, tt.first, tt.parts)
+		if b[0] != 0 || b[len(b)-1] != tt.m || b[1] != min(tt.first, tt.m) {
+			t.Errorf("m=%d first=%d: bounds %v", tt.m, tt.first, b)
+			continue
+		}
+		if tt.first >= tt.m {
+			if len(b) != 2 {
+				t.Errorf("m=%d first=%d: bounds %v, want one block", tt.m, tt.first, b)
+			}
+			continue
+		}
+		if len(b) != tt.parts+2 {
+			t.Errorf("m=%d: %d bounds, want %d", tt.m, len(b), tt.parts+2)
+		}
+		f, m := float64(tt.first), float64(tt.m)
+		ideal := (m*m - f*f) / float64(tt.parts)
+		for p := 1; p < len(b)-1; p++ {
+			if b[p+1] < b[p] {
+				t.Fatalf("m=%d: bounds %v not in order", tt.m, b)
+			}
+			lo, hi := float64(b[p]), float64(b[p+1])
+			if math.Abs(hi*hi-lo*lo-ideal) > 2*m+1 {
+				t.Errorf("m=%d first=%d: block %d of rows [%v, %v) has area %v, want about %v", tt.m, tt.first, p, lo, hi, hi*hi-lo*lo, ideal)
+			}
+		}
+	}
+}
