@@ -242,3 +242,29 @@ func TestAAAApplyGroups(t *testing.T) {
 		}
 	}
 }
+
+// TestBlockWidth checks the choice of kernel for the rows left: the
+// narrowest that holds them, at least 8 lanes where the AVX-512 kernels
+// run, the scalar path for one row with AVX2 only.
+func TestBlockWidth(t *testing.T) {
+	defer func(ws []int, w int) { aaaWidths, aaaWidth = ws, w }(aaaWidths, aaaWidth)
+	tests := []struct {
+		widths []int
+		width  int   // the selected widest kernel
+		want   []int // for 1, 2, 4, 5, 8, 9, 16, 40 rows left
+	}{
+		{[]int{16, 8, 4}, 16, []int{8, 8, 8, 8, 8, 16, 16, 16}},
+		{[]int{16, 8, 4}, 8, []int{8, 8, 8, 8, 8, 8, 8, 8}},
+		{[]int{16, 8, 4}, 4, []int{0, 4, 4, 4, 4, 4, 4, 4}},
+		{[]int{4}, 4, []int{0, 4, 4, 4, 4, 4, 4, 4}},
+		{[]int{16, 8, 4}, 0, []int{0, 0, 0, 0, 0, 0, 0, 0}},
+	}
+	for _, tt := range tests {
+		aaaWidths, aaaWidth = tt.widths, tt.width
+		for i, rest := range []int{1, 2, 4, 5, 8, 9, 16, 40} {
+			if got := blockWidth(rest); got != tt.want[i] {
+				t.Errorf("kernels %v, widest %d, %d rows left: width %d, want %d", tt.widths, tt.width, rest, got, tt.want[i])
+			}
+		}
+	}
+}
