@@ -239,8 +239,8 @@ type AAAStats struct {
 // with FMA) by assembly kernels, one row per float64 lane, which compute
 // exactly what the portable scalar loop computes (bit for bit: the same
 // operations in the same order, with its fused multiply-adds where it has
-// them); other CPUs and platforms run the scalar loop. [AAA.ApplyGroups] fills the lanes with the rows of
-// several requests.
+// them); other CPUs and platforms run the scalar loop. [AAA.ApplyGroups]
+// fills the lanes with the rows of several requests.
 //
 // On one worker, Apply allocates nothing once its scratch buffers have
 // grown to k; splitting a batch across goroutines costs a few small

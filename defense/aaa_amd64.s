@@ -210,202 +210,14 @@ done:
 	VZEROUPPER
 	RET
 
-// ZSIGN sets dst to sign(x) as SIGN does, with AVX-512 masks K1, K2;
-// zero is clobbered. Z23 holds 1.
-#define ZSIGN(x, zero, dst) \
-	VPXORQ   zero, zero, zero; \
-	VPXORQ   dst, dst, dst; \
-	VCMPPD   $0x1e, zero, x, K1; \
-	VCMPPD   $0x11, zero, x, K2; \
-	VMOVAPD  Z23, K1, dst; \
-	VMOVUPD  aaaLanes_mone(DI), K2, dst
-
-// func aaaSteps8(l *aaaLanes, b *aaaBufs)
-//
-// aaaSteps4 on eight lanes with AVX-512: the same operations in the same
-// order, on zmm registers, with masked operations in place of blends.
-// The exponential's table of 16 entries sits in Z24–Z25 and is read with
-// one two-register permute instead of a gather.
-// Registers:
-//	Z0 1/s (Σe in the exponentials)  Z1 −gc/s (e_c)  Z2 gc  Z3 gm
-//	Z4 c  Z5 i1  Z6 i2  Z7 j  Z8 best1  Z9 best2  Z10 n1  Z11 n2
-//	Z12–Z15 temporaries
-//	Z16 w1  Z17 w2  Z18 b2  Z19 ssbc  Z20 epsbc  Z21 1 (int)  Z22 −708
-//	Z23 1  Z24–Z25 expTable  Z26 shifter  Z27 16/ln2  Z28–Z29 ln2/16 (hi, lo)
-//	Z30–Z31 1/7!, 1/6!
-TEXT ·aaaSteps8(SB), NOSPLIT, $0-16
-	MOVQ l+0(FP), DI
-	MOVQ b+8(FP), AX
-	MOVQ aaaBufs_z(AX), R8
-	MOVQ aaaBufs_m(AX), R9
-	MOVQ aaaBufs_v(AX), R10
-	MOVQ aaaBufs_e(AX), R11
-	MOVQ aaaBufs_stepSize(AX), R12
-	MOVQ aaaBufs_bc2Sqrt(AX), R13
-	MOVQ aaaBufs_table(AX), BX
-	MOVQ aaaLanes_k(DI), CX
-	SHLQ $6, CX                       // k×64 bytes
-	MOVQ aaaLanes_iters(DI), DX
-	MOVQ $-1, AX                      // it; −1: the first exponentials
-
-	VMOVDQU64 aaaLanes_c(DI), Z4
-	VMOVDQU64 aaaLanes_i1(DI), Z5
-	VMOVDQU64 aaaLanes_i2(DI), Z6
-	VMOVUPD   aaaLanes_w1(DI), Z16
-	VMOVUPD   aaaLanes_w2(DI), Z17
-	VMOVUPD   aaaLanes_b2(DI), Z18
-	VMOVDQU64 aaaLanes_incr(DI), Z21
-	VMOVUPD   aaaLanes_expMin(DI), Z22
-	VMOVUPD   aaaLanes_one(DI), Z23
-	VMOVDQU64 0(BX), Z24
-	VMOVDQU64 64(BX), Z25
-	VMOVUPD   aaaLanes_shifter(DI), Z26
-	VMOVUPD   aaaLanes_invLn2(DI), Z27
-	VMOVUPD   aaaLanes_ln2Hi(DI), Z28
-	VMOVUPD   aaaLanes_ln2Lo(DI), Z29
-	VMOVUPD   aaaLanes_coef(DI), Z30
-	VMOVUPD   aaaLanes_coef+128(DI), Z31
-
-	VMOVUPD aaaLanes_zi1(DI), Z8
-	JMP  zfirst
-
-zstep:
-
-	VMOVSD       (R12)(AX*8), X12
-	VMULSD       (R13)(AX*8), X12, X12
-	VBROADCASTSD X12, Z19
-	VBROADCASTSD (R13)(AX*8), Z20
-	VMULPD       aaaLanes_eps(DI), Z20, Z20
-
-	// inv = 1/s; pc = e_c·inv; gc = κ·sign(pc − pref)·pc
-	VDIVPD aaaLanes_s(DI), Z23, Z0
-	VMULPD aaaLanes_ec(DI), Z0, Z12
-	PREF(Z12, pref8, 0)
-	VSUBPD aaaLanes_pref(DI), Z12, Z13
-	ZSIGN(Z13, Z14, Z2)
-	VMULPD aaaLanes_kappa(DI), Z2, Z2
-	VMULPD Z12, Z2, Z2
-	VPXORQ aaaLanes_signBit(DI), Z2, Z1
-	VMULPD Z0, Z1, Z1
-
-	// gm = sign(z_i1 − z_i2 − t)
-	VMOVUPD aaaLanes_zi1(DI), Z13
-	VSUBPD  aaaLanes_zi2(DI), Z13, Z13
-	VSUBPD  aaaLanes_t(DI), Z13, Z13
-	ZSIGN(Z13, Z14, Z3)
-
-	VMOVUPD    aaaLanes_negInf(DI), Z8
-	VMOVAPD    Z8, Z9
-	VPTERNLOGQ $0xff, Z10, Z10, Z10   // n1 = −1
-	VPTERNLOGQ $0xff, Z11, Z11, Z11   // n2 = −1
-	VPXORQ     Z7, Z7, Z7             // j = 0
-	XORQ       SI, SI
-
-zadam:
-	VMOVUPD  (R11)(SI*1), Z12
-	VMULPD   Z1, Z12, Z12
-	VPCMPEQQ Z4, Z7, K1
-	VADDPD   Z2, Z12, K1, Z12
-	VPCMPEQQ Z5, Z7, K2
-	VADDPD   Z3, Z12, K2, Z12
-	VPCMPEQQ Z6, Z7, K3
-	VSUBPD   Z3, Z12, K3, Z12
-
-	VMOVUPD     (R9)(SI*1), Z13
-	VSUBPD      Z13, Z12, Z14
-	VFMADD231PD Z16, Z14, Z13
-	VMOVUPD     Z13, (R9)(SI*1)
-
-	VMULPD      Z17, Z12, Z14
-	VMOVUPD     (R10)(SI*1), Z15
-	VMULPD      Z18, Z15, Z15
-	VFMADD231PD Z12, Z14, Z15
-	VMOVUPD     Z15, (R10)(SI*1)
-
-	VSQRTPD      Z15, Z15
-	VADDPD       Z20, Z15, Z15
-	VDIVPD       Z15, Z13, Z13
-	VMOVUPD      (R8)(SI*1), Z14
-	VFNMADD231PD Z19, Z13, Z14
-	VMOVUPD      Z14, (R8)(SI*1)
-
-	// The top two as in ADAM16.
-	VCMPPD    $0x1e, Z8, Z14, K1
-	VCMPPD    $0x1e, Z9, Z14, K2
-	VMINPD    Z14, Z8, Z13
-	VMAXPD    Z8, Z14, Z8
-	VMAXPD    Z9, Z13, Z9
-	VMOVDQA64 Z7, K2, Z11
-	VMOVDQA64 Z10, K1, Z11
-	VMOVDQA64 Z7, K1, Z10
-
-	VPADDQ Z21, Z7, Z7
-	ADDQ   $64, SI
-	CMPQ   SI, CX
-	JLT    zadam
-
-	VMOVDQA64 Z10, Z5
-	VMOVDQA64 Z11, Z6
-	VMOVUPD   Z8, aaaLanes_zi1(DI)
-	VMOVUPD   Z9, aaaLanes_zi2(DI)
-
-zfirst:
-	VPXORQ  Z0, Z0, Z0
-	VMOVUPD aaaLanes_ec(DI), Z1
-	VPXORQ  Z7, Z7, Z7
-	XORQ    SI, SI
-
-zexpo:
-	// exp as aaaSteps4; expTable[k&15] by one permute, which reads
-	// only the low four bits of its index t.
-	VMOVUPD      (R8)(SI*1), Z12
-	VSUBPD       Z8, Z12, Z12
-	VMAXPD       Z12, Z22, Z12
-	VMOVAPD      Z26, Z13
-	VFMADD231PD  Z27, Z12, Z13
-	VSUBPD       Z26, Z13, Z14
-	VFNMADD231PD Z28, Z14, Z12
-	VFNMADD231PD Z29, Z14, Z12
-	VMOVAPD      Z31, Z15
-	VFMADD231PD  Z30, Z12, Z15
-	VFMADD213PD  aaaLanes_coef+256(DI), Z12, Z15
-	VFMADD213PD  aaaLanes_coef+384(DI), Z12, Z15
-	VFMADD213PD  aaaLanes_coef+512(DI), Z12, Z15
-	VFMADD213PD  aaaLanes_coef+640(DI), Z12, Z15
-	VFMADD213PD  Z23, Z12, Z15
-	VFMADD213PD  Z23, Z12, Z15
-	VPSRLQ       $4, Z13, Z14
-	VPSLLQ       $52, Z14, Z14
-	VPERMI2PD    Z25, Z24, Z13
-	VPADDQ       Z14, Z13, Z13
-	VMULPD       Z15, Z13, Z13
-	VMOVUPD      Z13, (R11)(SI*1)
-	VADDPD       Z13, Z0, Z0
-	VPCMPEQQ     Z4, Z7, K1
-	VMOVAPD      Z13, K1, Z1
-	VPADDQ Z21, Z7, Z7
-	ADDQ   $64, SI
-	CMPQ   SI, CX
-	JLT    zexpo
-
-	VMOVUPD Z0, aaaLanes_s(DI)
-	VMOVUPD Z1, aaaLanes_ec(DI)
-	INCQ    AX
-	CMPQ    AX, DX
-	JLT     zstep
-
-zdone:
-	VZEROUPPER
-	RET
-
-// ADAM16 is one element j of a group's Adam step in aaaSteps16, as in
-// aaaSteps8, for the group whose vectors sit at byte off of each row of
-// the block and whose lanes at byte loff of l's fields. It uses Z8–Z11
+// ZADAM is one element j of the Adam step of a group of 8 lanes in the
+// AVX-512 kernels, as in aaaSteps4, for the group whose vectors sit at byte
+// off of each row of the block and whose lanes at byte loff of l's fields. It uses Z8–Z11
 // (best1, best2, n1, n2), Z26–Z28 (−gc/s, gc, gm), Z12–Z15 and K1–K3.
 // The top two are kept with minimum and maximum, which pick the operand
 // the scalar comparisons pick (NaN skipped, the first index on ties):
 // best2 = max(min(best1, z_j), best2), best1 = max(z_j, best1).
-#define ADAM16(off, loff) \
+#define ZADAM(off, loff) \
 	VMOVUPD      off(R11)(SI*1), Z12; \
 	VMULPD       Z26, Z12, Z12; \
 	VPCMPEQQ     aaaLanes_c+loff(DI), Z7, K1; \
@@ -438,10 +250,10 @@ zdone:
 	VMOVDQA64    Z10, K1, Z11; \
 	VMOVDQA64    Z7, K1, Z10
 
-// EXP16 is one element j of a group's exponentials in aaaSteps16, as in
-// aaaSteps8: e_j = exp(z_j − shift) with the shift in Z0, Σe in Z1 and e_c
-// in Z2, for the group at off and loff as in ADAM16. It uses Z3–Z6 and K4.
-#define EXP16(off, loff) \
+// ZEXP is one element j of a group's exponentials in the AVX-512 kernels,
+// as in aaaSteps4: e_j = exp(z_j − shift) with the shift in Z0, Σe in Z1 and e_c
+// in Z2, for the group at off and loff as in ZADAM. It uses Z3–Z6 and K4.
+#define ZEXP(off, loff) \
 	VMOVUPD      off(R8)(SI*1), Z3; \
 	VSUBPD       Z0, Z3, Z3; \
 	VMAXPD       Z3, Z22, Z3; \
@@ -468,10 +280,10 @@ zdone:
 	VPCMPEQQ     aaaLanes_c+loff(DI), Z7, K4; \
 	VMOVAPD      Z4, K4, Z2
 
-// START16 is the start of step AX of the group at lanes loff, as in
-// aaaSteps8: it sets its Adam ε (epsbc) and Z26–Z28 to −gc/s, gc and gm,
+// ZSTART is the start of step AX of the group at lanes loff, as in
+// aaaSteps4: it sets its Adam ε (epsbc) and Z26–Z28 to −gc/s, gc and gm,
 // and resets the top two Z8–Z11. It uses Z3 and Z12–Z15.
-#define START16(loff, skip) \
+#define ZSTART(loff, skip) \
 	VBROADCASTSD (R13)(AX*8), Z13; \
 	VMULPD       aaaLanes_eps+loff(DI), Z13, Z14; \
 	VMOVUPD      Z14, aaaLanes_epsbc+loff(DI); \
@@ -505,13 +317,15 @@ zdone:
 
 // func aaaSteps16(l *aaaLanes, b *aaaBufs)
 //
-// aaaSteps8 on two groups of eight lanes (A: lanes 0–7, B: lanes 8–15)
-// half a step apart: A's Adam loop over j runs interleaved with B's
+// aaaSteps4 on sixteen lanes with AVX-512, in two groups of eight (A:
+// lanes 0–7, B: lanes 8–15) half a step apart: A's Adam loop over j runs interleaved with B's
 // exponentials, then A's exponentials with B's Adam loop, so that each
 // group's waits (its top two before its exponentials, its Σe before its
 // next step) overlap the other group's work. The same operations in the
-// same order per lane. B's exponentials after its last step are not
-// computed: nothing reads them.
+// same order per lane, on zmm registers, with masked operations in place
+// of blends; the exponential's table of 16 entries sits in Z24–Z25 and is
+// read with one two-register permute instead of a gather. B's exponentials
+// after its last step are not computed: nothing reads them.
 // Registers: Z0–Z2 shift, Σe, e_c of the group in its exponentials, Z3–Z6
 // their temporaries; Z8–Z11 best1, best2, n1, n2 and Z26–Z28 −gc/s, gc, gm
 // of the group in its Adam step, Z12–Z15 its temporaries; Z7 j, Z16 w1,
@@ -555,7 +369,7 @@ TEXT ·aaaSteps16(SB), NOSPLIT, $0-16
 	XORQ    SI, SI
 
 yfirst:
-	EXP16(0, 0)
+	ZEXP(0, 0)
 	VPADDQ Z21, Z7, Z7
 	ADDQ   $128, SI
 	CMPQ   SI, CX
@@ -571,15 +385,15 @@ ystep:
 	VMOVSD       (R12)(AX*8), X12
 	VMULSD       (R13)(AX*8), X12, X12
 	VBROADCASTSD X12, Z19
-	START16(0, prefA)
+	ZSTART(0, prefA)
 	VPXORQ  Z1, Z1, Z1
 	VMOVUPD aaaLanes_ec+64(DI), Z2
 	VPXORQ  Z7, Z7, Z7
 	XORQ    SI, SI
 
 yab:
-	ADAM16(0, 0)
-	EXP16(64, 64)
+	ZADAM(0, 0)
+	ZEXP(64, 64)
 	VPADDQ Z21, Z7, Z7
 	ADDQ   $128, SI
 	CMPQ   SI, CX
@@ -596,15 +410,15 @@ yab:
 	VMOVAPD   Z8, Z0                  // A's shift
 
 	// B's start; A's exponentials with B's Adam step.
-	START16(64, prefB)
+	ZSTART(64, prefB)
 	VPXORQ  Z1, Z1, Z1
 	VMOVUPD aaaLanes_ec(DI), Z2
 	VPXORQ  Z7, Z7, Z7
 	XORQ    SI, SI
 
 yba:
-	EXP16(0, 0)
-	ADAM16(64, 64)
+	ZEXP(0, 0)
+	ZADAM(64, 64)
 	VPADDQ Z21, Z7, Z7
 	ADDQ   $128, SI
 	CMPQ   SI, CX
@@ -622,5 +436,85 @@ yba:
 	JLT       ystep
 
 ydone:
+	VZEROUPPER
+	RET
+
+// func aaaSteps8(l *aaaLanes, b *aaaBufs)
+//
+// aaaSteps16 on one group of eight lanes: the same macros, one Adam loop
+// and one loop of exponentials per step, registers as in aaaSteps16; the
+// exponentials after the last step are not computed (nothing reads them).
+TEXT ·aaaSteps8(SB), NOSPLIT, $0-16
+	MOVQ l+0(FP), DI
+	MOVQ b+8(FP), AX
+	MOVQ aaaBufs_z(AX), R8
+	MOVQ aaaBufs_m(AX), R9
+	MOVQ aaaBufs_v(AX), R10
+	MOVQ aaaBufs_e(AX), R11
+	MOVQ aaaBufs_stepSize(AX), R12
+	MOVQ aaaBufs_bc2Sqrt(AX), R13
+	MOVQ aaaBufs_table(AX), BX
+	MOVQ aaaLanes_k(DI), CX
+	SHLQ $6, CX                       // k×64 bytes
+	MOVQ aaaLanes_iters(DI), DX
+	TESTQ DX, DX
+	JEQ   zdone
+
+	VMOVUPD   aaaLanes_w1(DI), Z16
+	VMOVUPD   aaaLanes_w2(DI), Z17
+	VMOVUPD   aaaLanes_b2(DI), Z18
+	VMOVUPD   aaaLanes_shifter(DI), Z20
+	VMOVDQU64 aaaLanes_incr(DI), Z21
+	VMOVUPD   aaaLanes_expMin(DI), Z22
+	VMOVUPD   aaaLanes_one(DI), Z23
+	VMOVDQU64 0(BX), Z24
+	VMOVDQU64 64(BX), Z25
+	VMOVUPD   aaaLanes_invLn2(DI), Z29
+	VMOVUPD   aaaLanes_ln2Hi(DI), Z30
+	VMOVUPD   aaaLanes_ln2Lo(DI), Z31
+	XORQ      AX, AX                  // the step
+	VMOVUPD   aaaLanes_zi1(DI), Z0    // the first shift, z_c
+
+zexps:
+	VPXORQ  Z1, Z1, Z1
+	VMOVUPD aaaLanes_ec(DI), Z2
+	VPXORQ  Z7, Z7, Z7
+	XORQ    SI, SI
+
+zexpo:
+	ZEXP(0, 0)
+	VPADDQ Z21, Z7, Z7
+	ADDQ   $64, SI
+	CMPQ   SI, CX
+	JLT    zexpo
+
+	VMOVUPD Z1, aaaLanes_s(DI)
+	VMOVUPD Z2, aaaLanes_ec(DI)
+	VMOVSD       (R12)(AX*8), X12
+	VMULSD       (R13)(AX*8), X12, X12
+	VBROADCASTSD X12, Z19
+	ZSTART(0, pref8)
+	VPXORQ  Z7, Z7, Z7
+	XORQ    SI, SI
+
+zadam:
+	ZADAM(0, 0)
+	VPADDQ Z21, Z7, Z7
+	ADDQ   $64, SI
+	CMPQ   SI, CX
+	JLT    zadam
+
+	// i1, i2 = n1, n2 (a lane whose n2 < 0 met a NaN: the scalar code
+	// stops it there, and its row is reverted either way).
+	VMOVUPD   Z8, aaaLanes_zi1(DI)
+	VMOVUPD   Z9, aaaLanes_zi2(DI)
+	VMOVDQU64 Z10, aaaLanes_i1(DI)
+	VMOVDQU64 Z11, aaaLanes_i2(DI)
+	VMOVAPD   Z8, Z0                  // the next shift
+	INCQ      AX
+	CMPQ      AX, DX
+	JLT       zexps
+
+zdone:
 	VZEROUPPER
 	RET
