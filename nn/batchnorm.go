@@ -65,7 +65,7 @@ func (l *batchNorm) forward(x []float32, n int, train bool) []float32 {
 		// One pass of per-channel sums and sums of squares in float64,
 		// split over workers and combined in a fixed order.
 		sums := l.partials(rows, func(acc []float64, lo, hi int) {
-			if poolKernel && c%8 == 0 {
+			if avx2Kernels && c%8 == 0 {
 				if hi > lo {
 					bnStatsAVX2(&acc[0], &x[lo*c], hi-lo, c)
 				}
@@ -278,7 +278,7 @@ func (l *batchNorm) partialsPooled(dy []float32) {
 			do, co = do[:len(xs)], co[:len(xs)]
 			m, iv, g, b := mean[:len(xs)], inv[:len(xs)], sg[:len(xs)], sb[:len(xs)]
 			j0 := 0
-			if poolKernel && len(xs) >= 8 {
+			if avx2Kernels && len(xs) >= 8 {
 				j0 = len(xs) &^ 7
 				bnPartialsAVX2(&g[0], &b[0], &xs[0], &m[0], &iv[0], &do[0], &co[0], uint32(idx)+1, zero, j0)
 			}
@@ -362,7 +362,7 @@ func (l *batchNorm) dxRows(dst []float32, lo, hi int) {
 		}
 		do, co = do[:len(xs)], co[:len(xs)]
 		j0 := 0
-		if poolKernel && len(xs) >= 8 {
+		if avx2Kernels && len(xs) >= 8 {
 			j0 = len(xs) &^ 7
 			bnDxAVX2(&ds[0], &xs[0], &m[0], &iv[0], &ca[0], &cx[0], &c0[0], &do[0], &co[0], uint32(idx)+1, zero, j0)
 		}

@@ -54,7 +54,7 @@ func (l *dense) backward(dy []float32, needDX bool) []float32 {
 // addColSums adds the column sums of the rows×cols matrix m to dst.
 func addColSums(dst, m []float32, rows, cols int) {
 	j0 := 0
-	if poolKernel && cols >= 8 && rows > 0 {
+	if avx2Kernels && cols >= 8 && rows > 0 {
 		j0 = cols &^ 7
 		_ = dst[j0-1]
 		_ = m[(rows-1)*cols+j0-1]

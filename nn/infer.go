@@ -310,7 +310,7 @@ func (l *conv) pool2Epilogue(ys, y []float32, oy0, oy1 int, e epilogue) {
 		r1 := y[(2*py-oy0+1)*rowLen : (2*py-oy0+2)*rowLen]
 		r1 = r1[:len(r0)]
 		i0 := 0
-		if poolKernel && len(r1) >= 8 {
+		if avx2Kernels && len(r1) >= 8 {
 			i0 = len(r1) &^ 7
 			vmaxAVX2(&r0[0], &r1[0], i0)
 		}
@@ -323,7 +323,7 @@ func (l *conv) pool2Epilogue(ys, y []float32, oy0, oy1 int, e epilogue) {
 			b := r0[(2*px+1)*out : (2*px+2)*out]
 			a, b, bias := a[:len(d)], b[:len(d)], bias[:len(d)]
 			o0 := 0
-			if poolKernel && len(d) >= 8 {
+			if avx2Kernels && len(d) >= 8 {
 				o0 = len(d) &^ 7
 				pool2BiasAVX2(&d[0], &a[0], &b[0], &bias[0], o0, e.relu)
 			}

@@ -153,7 +153,7 @@ func (l *pool) codedSample(xs, ys []float32, codes []uint8) {
 					co = co[:len(yo)]
 					mean, inv, g, b := mean[:len(yo)], inv[:len(yo)], g[:len(yo)], b[:len(yo)]
 					ch0 := 0
-					if poolKernel && len(yo) >= 8 {
+					if avx2Kernels && len(yo) >= 8 {
 						ch0 = len(yo) &^ 7
 						poolBN2x2AVX2(&a0[0], &a1[0], &a2[0], &a3[0], &mean[0], &inv[0], &g[0], &b[0], &yo[0], &co[0], ch0)
 					}

@@ -31,7 +31,7 @@ func poolBN2x2Scalar(a0, a1, a2, a3, mean, inv, g, b, y []float32, codes []uint8
 // 2×2 max pooling gives bit for bit the scalar results and codes, ties,
 // zeros of both signs, infinities and NaNs included.
 func TestPoolBN2x2Kernel(t *testing.T) {
-	if !poolKernel {
+	if !avx2Kernels {
 		t.Skip("no AVX2 pooling kernel on this CPU or build")
 	}
 	special := []float32{0, float32(math.Copysign(0, -1)), 1, -1, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 1e-40, 3e38}
@@ -76,7 +76,7 @@ func TestPoolBN2x2Kernel(t *testing.T) {
 // do and do not name the position, zeros of both signs, infinities and
 // NaNs.
 func TestBatchNormGradKernels(t *testing.T) {
-	if !poolKernel {
+	if !avx2Kernels {
 		t.Skip("no AVX2 kernels on this CPU or build")
 	}
 	special := []float32{0, float32(math.Copysign(0, -1)), 1, -1, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 1e-40, 3e38}
@@ -135,7 +135,7 @@ func TestBatchNormGradKernels(t *testing.T) {
 // column sums give bit for bit the scalar loops, over several rows, with
 // zeros of both signs, infinities and NaNs.
 func TestStatsAndColSumKernels(t *testing.T) {
-	if !poolKernel {
+	if !avx2Kernels {
 		t.Skip("no AVX2 kernels on this CPU or build")
 	}
 	special := []float32{0, float32(math.Copysign(0, -1)), 1, -1, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 1e-40, 3e38}
@@ -205,7 +205,7 @@ func TestStatsAndColSumKernels(t *testing.T) {
 // Go's max bit for bit: +0 for zeros of either sign in either order, NaN
 // when either value is NaN.
 func TestPool2EpilogueKernels(t *testing.T) {
-	if !poolKernel {
+	if !avx2Kernels {
 		t.Skip("no AVX2 kernels on this CPU or build")
 	}
 	negZero := float32(math.Copysign(0, -1))

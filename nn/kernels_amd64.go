@@ -4,8 +4,10 @@ package nn
 
 import "golang.org/x/sys/cpu"
 
-// poolKernel reports whether [poolBN2x2AVX2] runs on this CPU.
-var poolKernel = cpu.X86.HasAVX2
+// avx2Kernels reports whether the AVX2 loops of this file (pooling, batch
+// norm, bias gradient, inference epilogue) run on this CPU; each is bit for
+// bit the scalar loop it replaces (kernels_test.go).
+var avx2Kernels = cpu.X86.HasAVX2
 
 // poolBN2x2AVX2 is the 2×2 branch of pool.codedSample with a fused batch
 // norm, 8 channels at a time (n a multiple of 8): for each channel the
