@@ -3,6 +3,21 @@
 #include "textflag.h"
 #include "go_asm.h"
 
+// ARGS loads a kernel's arguments: l in DI; b's vectors z, m, v, e in
+// R8–R11, its step sizes and √(1 − β2ᵗ) in R12–R13 and the table in BX;
+// k in CX.
+#define ARGS \
+	MOVQ l+0(FP), DI \
+	MOVQ b+8(FP), AX \
+	MOVQ aaaBufs_z(AX), R8 \
+	MOVQ aaaBufs_m(AX), R9 \
+	MOVQ aaaBufs_v(AX), R10 \
+	MOVQ aaaBufs_e(AX), R11 \
+	MOVQ aaaBufs_stepSize(AX), R12 \
+	MOVQ aaaBufs_bc2Sqrt(AX), R13 \
+	MOVQ aaaBufs_table(AX), BX \
+	MOVQ aaaLanes_k(DI), CX
+
 // SIGN sets dst to sign(x): 1 where x > 0, −1 where x < 0, 0 otherwise
 // (NaN included). zero is clobbered (set to 0), tmp is clobbered.
 #define SIGN(x, zero, tmp, dst) \
@@ -37,16 +52,7 @@ skip:
 //	Y8 best1 Y9 best2 Y10 n1  Y11 n2  Y12–Y15 temporaries
 // and during the exponentials: Y0 Σe, Y1 e_c, Y4 c, Y7 j, Y8 the shift.
 TEXT ·aaaSteps4(SB), NOSPLIT, $0-16
-	MOVQ l+0(FP), DI
-	MOVQ b+8(FP), AX
-	MOVQ aaaBufs_z(AX), R8
-	MOVQ aaaBufs_m(AX), R9
-	MOVQ aaaBufs_v(AX), R10
-	MOVQ aaaBufs_e(AX), R11
-	MOVQ aaaBufs_stepSize(AX), R12
-	MOVQ aaaBufs_bc2Sqrt(AX), R13
-	MOVQ aaaBufs_table(AX), BX
-	MOVQ aaaLanes_k(DI), CX
+	ARGS
 	SHLQ $5, CX                       // k×32 bytes
 	MOVQ aaaLanes_iters(DI), DX
 	MOVQ $-1, AX                      // it; −1: the first exponentials
@@ -210,6 +216,21 @@ done:
 	VZEROUPPER
 	RET
 
+// ZCONSTS loads the AVX-512 kernels' constants (see aaaSteps16).
+#define ZCONSTS \
+	VMOVUPD   aaaLanes_w1(DI), Z16 \
+	VMOVUPD   aaaLanes_w2(DI), Z17 \
+	VMOVUPD   aaaLanes_b2(DI), Z18 \
+	VMOVUPD   aaaLanes_shifter(DI), Z20 \
+	VMOVDQU64 aaaLanes_incr(DI), Z21 \
+	VMOVUPD   aaaLanes_expMin(DI), Z22 \
+	VMOVUPD   aaaLanes_one(DI), Z23 \
+	VMOVDQU64 0(BX), Z24 \
+	VMOVDQU64 64(BX), Z25 \
+	VMOVUPD   aaaLanes_invLn2(DI), Z29 \
+	VMOVUPD   aaaLanes_ln2Hi(DI), Z30 \
+	VMOVUPD   aaaLanes_ln2Lo(DI), Z31
+
 // ZADAM is one element j of the Adam step of a group of 8 lanes in the
 // AVX-512 kernels, as in aaaSteps4, for the group whose vectors sit at byte
 // off of each row of the block and whose lanes at byte loff of l's fields. It uses Z8–Z11
@@ -332,33 +353,13 @@ done:
 // Z17 w2, Z18 b2, Z19 ssbc, Z20 shifter, Z21 1 (int), Z22 −708, Z23 1,
 // Z24–Z25 expTable, Z29 16/ln2, Z30–Z31 ln2/16 (hi, lo).
 TEXT ·aaaSteps16(SB), NOSPLIT, $0-16
-	MOVQ l+0(FP), DI
-	MOVQ b+8(FP), AX
-	MOVQ aaaBufs_z(AX), R8
-	MOVQ aaaBufs_m(AX), R9
-	MOVQ aaaBufs_v(AX), R10
-	MOVQ aaaBufs_e(AX), R11
-	MOVQ aaaBufs_stepSize(AX), R12
-	MOVQ aaaBufs_bc2Sqrt(AX), R13
-	MOVQ aaaBufs_table(AX), BX
-	MOVQ aaaLanes_k(DI), CX
+	ARGS
 	SHLQ $7, CX                       // k×128 bytes
 	MOVQ aaaLanes_iters(DI), DX
 	TESTQ DX, DX
 	JEQ   ydone                       // no step: nothing reads the exponentials
 
-	VMOVUPD   aaaLanes_w1(DI), Z16
-	VMOVUPD   aaaLanes_w2(DI), Z17
-	VMOVUPD   aaaLanes_b2(DI), Z18
-	VMOVUPD   aaaLanes_shifter(DI), Z20
-	VMOVDQU64 aaaLanes_incr(DI), Z21
-	VMOVUPD   aaaLanes_expMin(DI), Z22
-	VMOVUPD   aaaLanes_one(DI), Z23
-	VMOVDQU64 0(BX), Z24
-	VMOVDQU64 64(BX), Z25
-	VMOVUPD   aaaLanes_invLn2(DI), Z29
-	VMOVUPD   aaaLanes_ln2Hi(DI), Z30
-	VMOVUPD   aaaLanes_ln2Lo(DI), Z31
+	ZCONSTS
 	XORQ      AX, AX                  // the step
 
 	// A's first exponentials, of its logits shifted by z_c.
@@ -445,33 +446,13 @@ ydone:
 // and one loop of exponentials per step, registers as in aaaSteps16; the
 // exponentials after the last step are not computed (nothing reads them).
 TEXT ·aaaSteps8(SB), NOSPLIT, $0-16
-	MOVQ l+0(FP), DI
-	MOVQ b+8(FP), AX
-	MOVQ aaaBufs_z(AX), R8
-	MOVQ aaaBufs_m(AX), R9
-	MOVQ aaaBufs_v(AX), R10
-	MOVQ aaaBufs_e(AX), R11
-	MOVQ aaaBufs_stepSize(AX), R12
-	MOVQ aaaBufs_bc2Sqrt(AX), R13
-	MOVQ aaaBufs_table(AX), BX
-	MOVQ aaaLanes_k(DI), CX
+	ARGS
 	SHLQ $6, CX                       // k×64 bytes
 	MOVQ aaaLanes_iters(DI), DX
 	TESTQ DX, DX
 	JEQ   zdone
 
-	VMOVUPD   aaaLanes_w1(DI), Z16
-	VMOVUPD   aaaLanes_w2(DI), Z17
-	VMOVUPD   aaaLanes_b2(DI), Z18
-	VMOVUPD   aaaLanes_shifter(DI), Z20
-	VMOVDQU64 aaaLanes_incr(DI), Z21
-	VMOVUPD   aaaLanes_expMin(DI), Z22
-	VMOVUPD   aaaLanes_one(DI), Z23
-	VMOVDQU64 0(BX), Z24
-	VMOVDQU64 64(BX), Z25
-	VMOVUPD   aaaLanes_invLn2(DI), Z29
-	VMOVUPD   aaaLanes_ln2Hi(DI), Z30
-	VMOVUPD   aaaLanes_ln2Lo(DI), Z31
+	ZCONSTS
 	XORQ      AX, AX                  // the step
 	VMOVUPD   aaaLanes_zi1(DI), Z0    // the first shift, z_c
 

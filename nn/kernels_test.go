@@ -6,6 +6,30 @@ import (
 	"testing"
 )
 
+// specials are the values the kernel tests mix into their inputs: zeros of
+// both signs, ±1, infinities, NaN, a subnormal and the ends of the float32
+// range.
+var specials = []float32{0, negZero32, 1, -1, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 1e-40, 3e38, -3e38}
+
+var negZero32 = float32(math.Copysign(0, -1))
+
+// specialVal returns one of specials with probability p, else a normal
+// deviate times scale.
+func specialVal(rng *rand.Rand, p, scale float64) float32 {
+	if rng.Float64() < p {
+		return specials[rng.IntN(len(specials))]
+	}
+	return float32(scale * rng.NormFloat64())
+}
+
+// same32 and same64 report equal bits, or both NaN.
+func same32(a, b float32) bool {
+	return math.Float32bits(a) == math.Float32bits(b) || (a != a && b != b)
+}
+func same64(a, b float64) bool {
+	return math.Float64bits(a) == math.Float64bits(b) || (a != a && b != b)
+}
+
 // poolBN2x2Scalar is the scalar 2×2 branch of codedSample with a fused
 // batch norm, for one window of n channels: the reference of the kernel.
 func poolBN2x2Scalar(a0, a1, a2, a3, mean, inv, g, b, y []float32, codes []uint8) {
@@ -34,14 +58,8 @@ func TestPoolBN2x2Kernel(t *testing.T) {
 	if !avx2Kernels {
 		t.Skip("no AVX2 pooling kernel on this CPU or build")
 	}
-	special := []float32{0, float32(math.Copysign(0, -1)), 1, -1, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 1e-40, 3e38}
 	rng := rand.New(rand.NewPCG(1, 7))
-	val := func(p float64) float32 {
-		if rng.Float64() < p {
-			return special[rng.IntN(len(special))]
-		}
-		return float32(rng.NormFloat64())
-	}
+	val := func(p float64) float32 { return specialVal(rng, p, 1) }
 	for _, n := range []int{8, 16, 24, 64, 256} {
 		for _, p := range []float64{0, 0.05, 0.5} {
 			bufs := make([][]float32, 8)
@@ -61,8 +79,7 @@ func TestPoolBN2x2Kernel(t *testing.T) {
 			poolBN2x2AVX2(&bufs[0][0], &bufs[1][0], &bufs[2][0], &bufs[3][0], &bufs[4][0], &bufs[5][0], &bufs[6][0], &bufs[7][0], &y[0], &codes[0], n)
 			poolBN2x2Scalar(bufs[0], bufs[1], bufs[2], bufs[3], bufs[4], bufs[5], bufs[6], bufs[7], wy, wcodes)
 			for j := range y {
-				same := math.Float32bits(y[j]) == math.Float32bits(wy[j]) || (y[j] != y[j] && wy[j] != wy[j])
-				if !same || codes[j] != wcodes[j] {
+				if !same32(y[j], wy[j]) || codes[j] != wcodes[j] {
 					t.Fatalf("n=%d p=%g channel %d: kernel %g (code %d), scalar %g (code %d)", n, p, j, y[j], codes[j], wy[j], wcodes[j])
 				}
 			}
@@ -79,20 +96,12 @@ func TestBatchNormGradKernels(t *testing.T) {
 	if !avx2Kernels {
 		t.Skip("no AVX2 kernels on this CPU or build")
 	}
-	special := []float32{0, float32(math.Copysign(0, -1)), 1, -1, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 1e-40, 3e38}
 	rng := rand.New(rand.NewPCG(3, 9))
-	val := func(p float64) float32 {
-		if rng.Float64() < p {
-			return special[rng.IntN(len(special))]
-		}
-		return float32(rng.NormFloat64())
-	}
-	same32 := func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) || (a != a && b != b) }
-	same64 := func(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) || (a != a && b != b) }
+	val := func(p float64) float32 { return specialVal(rng, p, 1) }
 	for _, n := range []int{8, 16, 24, 64, 256} {
 		for _, p := range []float64{0, 0.05, 0.5} {
 			for _, idx := range []uint8{0, 1, 3} {
-				for _, zero := range []float32{0, float32(math.Copysign(0, -1))} {
+				for _, zero := range []float32{0, negZero32} {
 					vecs := make([][]float32, 7) // xs, mean, inv, ca, cx, c0, do
 					for i := range vecs {
 						vecs[i] = make([]float32, n)
@@ -138,16 +147,8 @@ func TestStatsAndColSumKernels(t *testing.T) {
 	if !avx2Kernels {
 		t.Skip("no AVX2 kernels on this CPU or build")
 	}
-	special := []float32{0, float32(math.Copysign(0, -1)), 1, -1, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 1e-40, 3e38}
 	rng := rand.New(rand.NewPCG(5, 11))
-	val := func(p float64) float32 {
-		if rng.Float64() < p {
-			return special[rng.IntN(len(special))]
-		}
-		return float32(3 * rng.NormFloat64())
-	}
-	same32 := func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) || (a != a && b != b) }
-	same64 := func(a, b float64) bool { return math.Float64bits(a) == math.Float64bits(b) || (a != a && b != b) }
+	val := func(p float64) float32 { return specialVal(rng, p, 3) }
 	for _, c := range []int{8, 16, 64} {
 		for _, rows := range []int{1, 3, 50} {
 			for _, p := range []float64{0, 0.05} {
@@ -208,16 +209,8 @@ func TestPool2EpilogueKernels(t *testing.T) {
 	if !avx2Kernels {
 		t.Skip("no AVX2 kernels on this CPU or build")
 	}
-	negZero := float32(math.Copysign(0, -1))
-	special := []float32{0, negZero, 1, -1, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 1e-40, 3e38, -3e38}
 	rng := rand.New(rand.NewPCG(8, 13))
-	val := func(p float64) float32 {
-		if rng.Float64() < p {
-			return special[rng.IntN(len(special))]
-		}
-		return float32(rng.NormFloat64())
-	}
-	same := func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) || (a != a && b != b) }
+	val := func(p float64) float32 { return specialVal(rng, p, 1) }
 	for _, n := range []int{8, 16, 64, 256} {
 		for _, p := range []float64{0, 0.3, 1} {
 			a, b, bias := make([]float32, n), make([]float32, n), make([]float32, n)
@@ -227,7 +220,7 @@ func TestPool2EpilogueKernels(t *testing.T) {
 			dst := append([]float32(nil), a...)
 			vmaxAVX2(&dst[0], &b[0], n)
 			for i := range dst {
-				if want := max(a[i], b[i]); !same(dst[i], want) {
+				if want := max(a[i], b[i]); !same32(dst[i], want) {
 					t.Fatalf("vmax n=%d p=%g: max(%v, %v) = %v, want %v", n, p, a[i], b[i], dst[i], want)
 				}
 			}
@@ -239,7 +232,7 @@ func TestPool2EpilogueKernels(t *testing.T) {
 					if relu {
 						want = max(want, 0)
 					}
-					if !same(d[i], want) {
+					if !same32(d[i], want) {
 						t.Fatalf("pool2 n=%d p=%g relu=%v: %v, %v, bias %v: got %v, want %v", n, p, relu, a[i], b[i], bias[i], d[i], want)
 					}
 				}
