@@ -134,15 +134,7 @@ func TestDgemmAsmParallel(t *testing.T) {
 	eachKernel(t, &dKernel, kernelsOf(dKernelAVX2, dKernelAVX512), func(t *testing.T) {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
 		rng := rand.New(rand.NewPCG(5, 6))
-		for _, g := range []gemmCase[float64]{
-			{m: 1001, n: 40, k: 100, alpha: 1, beta: 1},                   // rows
-			{ta: true, m: 700, n: 33, k: 97, alpha: 0.5, beta: 0},         // rows, Aᵀ
-			{m: 64, n: 517, k: 70, pad: 2, alpha: 1, beta: 0},             // columns
-			{tb: true, m: 100, n: 300, k: 90, alpha: -1, beta: 0.3},       // columns, Bᵀ
-			{ta: true, m: 32, n: 9, k: 9000, alpha: 1, beta: 1},           // inner
-			{tb: true, m: 17, n: 128, k: 1100, pad: 1, alpha: 2, beta: 0}, // Cᵀ = B·Aᵀ, inner
-			{ta: true, m: 40, n: 300, k: 600, alpha: 1, beta: 0.3},        // Cᵀ = Bᵀ·A, rows
-		} {
+		for _, g := range parallelCases[float64]() {
 			checkD(t, g, rng, false)
 		}
 	})

@@ -23,6 +23,21 @@ func (g gemmCase[T]) String() string {
 	return fmt.Sprintf("ta=%v tb=%v m=%d n=%d k=%d pad=%d alpha=%v beta=%v", g.ta, g.tb, g.m, g.n, g.k, g.pad, g.alpha, g.beta)
 }
 
+// parallelCases are the products of the parallel GEMM tests (float32 and
+// float64): shapes that split over goroutines by rows, by columns and by
+// the inner dimension, and wide results computed transposed.
+func parallelCases[T float32 | float64]() []gemmCase[T] {
+	return []gemmCase[T]{
+		{m: 1001, n: 40, k: 100, alpha: 1, beta: 1},                   // rows
+		{ta: true, m: 700, n: 33, k: 97, alpha: 1.5, beta: 0},         // rows, Aᵀ
+		{m: 64, n: 517, k: 70, pad: 2, alpha: 1, beta: 0},             // columns
+		{tb: true, m: 100, n: 300, k: 90, alpha: -1, beta: 0.25},      // columns, Bᵀ
+		{ta: true, m: 32, n: 9, k: 9000, alpha: 1, beta: 1},           // inner
+		{tb: true, m: 17, n: 128, k: 1100, pad: 1, alpha: 2, beta: 0}, // Cᵀ = B·Aᵀ, inner
+		{ta: true, m: 40, n: 300, k: 600, alpha: 1, beta: 1},          // Cᵀ = Bᵀ·A, rows
+	}
+}
+
 // sentinel marks the padding of C, which no product may write.
 const sentinel = 12345
 
@@ -159,15 +174,7 @@ func TestSgemmAsmParallel(t *testing.T) {
 	eachKernel(t, &sKernel, kernelsOf(sKernelAVX2, sKernelAVX512), func(t *testing.T) {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
 		rng := rand.New(rand.NewPCG(5, 6))
-		for _, g := range []gemmCase[float32]{
-			{m: 1001, n: 40, k: 100, alpha: 1, beta: 1},                   // rows
-			{ta: true, m: 700, n: 33, k: 97, alpha: 1.5, beta: 0},         // rows, Aᵀ
-			{m: 64, n: 517, k: 70, pad: 2, alpha: 1, beta: 0},             // columns
-			{tb: true, m: 100, n: 300, k: 90, alpha: -1, beta: 0.25},      // columns, Bᵀ
-			{ta: true, m: 32, n: 9, k: 9000, alpha: 1, beta: 1},           // inner
-			{tb: true, m: 17, n: 128, k: 1100, pad: 1, alpha: 2, beta: 0}, // Cᵀ = B·Aᵀ, inner
-			{ta: true, m: 40, n: 300, k: 600, alpha: 1, beta: 1},          // Cᵀ = Bᵀ·A, rows
-		} {
+		for _, g := range parallelCases[float32]() {
 			check(t, g, rng, true)
 		}
 	})
