@@ -253,7 +253,8 @@ type AAA struct {
 	work     []aaaScratch
 	stats    AAAStats
 	rowEps   []float64 // each row's Adam ε in the current call (×B in Official mode)
-	run      AAAConfig // cfg with τ resolved for the current call's k
+	run      AAAConfig // cfg with τ resolved for k = runK
+	runK     int
 }
 
 // aaaScratch is one worker's state: the logits z, Adam's moments m and v,
@@ -262,6 +263,7 @@ type aaaScratch struct {
 	z, m, v, e     []float64
 	zs, ms, vs, es []float64          // k×width: a block's z, m, v, e for the kernel
 	lanes          *aaaLanes          // its own allocation: see aaaLanes
+	consts         AAAConfig          // the settings lanes' constants are set for
 	starts         [maxLanes]rowStart // the block's rows' targets
 	stats          AAAStats
 	_              [64]byte // keep workers' counters on separate cache lines
@@ -303,6 +305,12 @@ func (d *AAA) KeepsArgmax() bool { return true }
 // couples rows through that number only (never through the other rows'
 // values).
 func (d *AAA) BatchSizeDependent() bool { return d.cfg.Mode == Official }
+
+// BlockRows returns the number of rows AAA's SIMD kernel optimises at once
+// on this CPU (16 with AVX-512, 4 with AVX2 and FMA; 1 on the scalar
+// path): a batch of a multiple of it costs AAA no padded rows. A server
+// can round its batches to it (serve.BatchOptions.BatchMultiple).
+func (d *AAA) BlockRows() int { return max(aaaWidth, 1) }
 
 // Config returns the settings d was built with.
 func (d *AAA) Config() AAAConfig { return d.cfg }
@@ -349,14 +357,20 @@ func (d *AAA) ApplyGroups(dst, logits []float32, k int, sizes []int) error {
 		}
 	}
 	eps := d.rowEps
-	workers := d.cfg.Workers
-	if workers == 0 {
-		workers = runtime.GOMAXPROCS(0)
+	workers := 1
+	if n >= 2*minRowsPerWorker {
+		workers = d.cfg.Workers
+		if workers == 0 {
+			workers = runtime.GOMAXPROCS(0)
+		}
+		workers = max(1, min(workers, n/minRowsPerWorker))
 	}
-	workers = max(1, min(workers, n/minRowsPerWorker))
-	d.run = d.cfg
-	if d.run.Tau == 0 {
-		d.run.Tau = AutoTau(d.cfg.Variant, d.cfg.Alpha, k)
+	if d.runK != k {
+		d.run = d.cfg
+		if d.run.Tau == 0 {
+			d.run.Tau = AutoTau(d.cfg.Variant, d.cfg.Alpha, k)
+		}
+		d.runK = k
 	}
 	if len(d.work) < workers {
 		d.work = append(d.work, make([]aaaScratch, workers-len(d.work))...)
@@ -370,7 +384,13 @@ func (d *AAA) ApplyGroups(dst, logits []float32, k int, sizes []int) error {
 			if w.lanes == nil {
 				w.lanes = new(aaaLanes)
 			}
-			w.lanes.setConsts(&d.run)
+			// Written only when they change: after a forward pass has
+			// evicted them from the caches, writing them costs more than
+			// reading them.
+			if w.consts != d.run {
+				w.lanes.setConsts(&d.run)
+				w.consts = d.run
+			}
 		}
 	}
 	if workers == 1 {

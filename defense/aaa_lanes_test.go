@@ -245,7 +245,8 @@ func TestAAAApplyGroups(t *testing.T) {
 
 // TestBlockWidth checks the choice of kernel for the rows left: the
 // narrowest that holds them, at least 8 lanes where the AVX-512 kernels
-// run, the scalar path for one row with AVX2 only.
+// run, the scalar path for one row with AVX2 only; and that BlockRows rows
+// fill one block of the widest kernel.
 func TestBlockWidth(t *testing.T) {
 	defer func(ws []int, w int) { aaaWidths, aaaWidth = ws, w }(aaaWidths, aaaWidth)
 	tests := []struct {
@@ -259,8 +260,16 @@ func TestBlockWidth(t *testing.T) {
 		{[]int{4}, 4, []int{0, 4, 4, 4, 4, 4, 4, 4}},
 		{[]int{16, 8, 4}, 0, []int{0, 0, 0, 0, 0, 0, 0, 0}},
 	}
+	d, err := NewAAA(DefaultAAAConfig(Linear))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range tests {
 		aaaWidths, aaaWidth = tt.widths, tt.width
+		// BlockRows rows fill one block of the widest kernel.
+		if rows := d.BlockRows(); rows != max(tt.width, 1) || blockWidth(rows) != tt.width {
+			t.Errorf("kernels %v, widest %d: BlockRows %d, a block of %d for it", tt.widths, tt.width, rows, blockWidth(rows))
+		}
 		for i, rest := range []int{1, 2, 4, 5, 8, 9, 16, 40} {
 			if got := blockWidth(rest); got != tt.want[i] {
 				t.Errorf("kernels %v, widest %d, %d rows left: width %d, want %d", tt.widths, tt.width, rest, got, tt.want[i])

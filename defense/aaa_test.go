@@ -500,6 +500,39 @@ func TestAAAWorkers(t *testing.T) {
 	}
 }
 
+// TestAAAReuse checks that one AAA called with different numbers of
+// classes (so a different automatic τ) and batch sizes gives what a fresh
+// one gives for each call: nothing of a call's settings carries over.
+func TestAAAReuse(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, v := range []defense.Variant{defense.Linear, defense.Sine} {
+		reused, err := defense.NewAAA(defense.DefaultAAAConfig(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct{ n, k int }{{20, 10}, {5, 3}, {33, 10}, {4, 1000}, {70, 3}} {
+			logits := make([]float32, c.n*c.k)
+			for i := range logits {
+				logits[i] = float32(3 * rng.NormFloat64())
+			}
+			fresh, err := defense.NewAAA(defense.DefaultAAAConfig(v))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, want := make([]float32, len(logits)), make([]float32, len(logits))
+			if err := reused.Apply(got, logits, c.k); err != nil {
+				t.Fatal(err)
+			}
+			if err := fresh.Apply(want, logits, c.k); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("%v, %d rows of %d classes: a reused AAA's outputs differ from a fresh one's", v, c.n, c.k)
+			}
+		}
+	}
+}
+
 type aaaOfficialGolden struct {
 	K      int       `json:"k"`
 	Logits []float32 `json:"logits"`

@@ -30,6 +30,16 @@ type BatchOptions struct {
 	// time, each on its own copy of the model (from [model.Cloner]) and of
 	// the defense (default 1; more needs a model.Cloner).
 	Workers int `flag:"workers" help:"forward passes run at the same time, each on its own copy of the model (default 1, 4 with --upstream)"`
+	// BatchMultiple rounds batches down to a multiple of this many images
+	// when more than that many are queued; the requests left over wait at
+	// the head of the queue for the next batch, which starts as soon as
+	// the worker is free, as with Triton's preferred batch sizes. 0 (the
+	// default) takes the defense's block of rows: AAA's SIMD kernels
+	// optimise 16 rows at once with AVX-512 (4 with AVX2), so a batch of 20
+	// costs it as much as one of 32. 1 turns rounding off. A batch that
+	// holds at most one multiple, or a request larger than the multiple,
+	// is never split or held.
+	BatchMultiple int `flag:"batch-multiple" help:"round batches down to a multiple of this many images, the rest waiting for the next batch (0: the defense's block of rows, 16 for AAA with AVX-512; 1: off)"`
 	// QueueSize bounds the requests waiting for a worker (default 4096);
 	// when it is full, requests wait for room or for their deadline.
 	QueueSize int `flag:"queue" help:"requests that may wait for a worker"`
@@ -83,8 +93,16 @@ type worker struct {
 	fs        []float32
 	sizes     []int // the live jobs' rows, for a groupApplier
 	batch     []*job
-	pending   *job
+	held      []*job // requests held over for the next batch, the oldest last
+	multiple  int    // batches round down to a multiple of this many images
 	timer     *time.Timer
+}
+
+// blockRower is a defense that works on rows in blocks ([defense.AAA]'s
+// SIMD kernels): a batch of a multiple of BlockRows rows leaves none of a
+// block's work unused.
+type blockRower interface {
+	BlockRows() int
 }
 
 // newBatcher starts o.Workers workers on copies of m, each with a defense
@@ -102,6 +120,9 @@ func newBatcher(m model.Classifier, o BatchOptions, newDefense func(i int) (defe
 	}
 	if o.MaxDelay < 0 {
 		return nil, fmt.Errorf("serve: negative batch delay %v", o.MaxDelay)
+	}
+	if o.BatchMultiple < 0 {
+		return nil, fmt.Errorf("serve: negative batch multiple %d", o.BatchMultiple)
 	}
 	cl, canClone := m.(model.Cloner)
 	if o.Workers > 1 && !canClone {
@@ -123,7 +144,13 @@ func newBatcher(m model.Classifier, o BatchOptions, newDefense func(i int) (defe
 		if i > 0 {
 			wm = cl.Clone()
 		}
-		w := &worker{b: b, m: wm, d: d, timer: time.NewTimer(time.Hour)}
+		w := &worker{b: b, m: wm, d: d, multiple: o.BatchMultiple, timer: time.NewTimer(time.Hour)}
+		if w.multiple == 0 {
+			w.multiple = 1
+			if br, ok := d.(blockRower); ok {
+				w.multiple = max(br.BlockRows(), 1)
+			}
+		}
 		if fdim > 0 {
 			var ok bool
 			if w.fe, ok = wm.(model.FeatureExtractor); !ok {
@@ -205,8 +232,7 @@ func (w *worker) run() {
 	b := w.b
 	defer b.wg.Done()
 	for {
-		first := w.pending
-		w.pending = nil
+		first := w.popHeld()
 		if first == nil {
 			select {
 			case first = <-b.queue:
@@ -222,40 +248,95 @@ func (w *worker) run() {
 				}
 			}
 		}
-		w.runBatch(w.gather(first))
+		w.runBatch(w.holdOver(w.gather(first)))
 	}
 }
 
-// gather collects the jobs of one batch, starting with first: whatever is
-// queued, then whatever arrives before first's deadline, up to MaxBatch
-// images. A job that does not fit is kept for the next batch.
+// popHeld returns the oldest request held over from the last batch, or nil.
+func (w *worker) popHeld() *job {
+	n := len(w.held)
+	if n == 0 {
+		return nil
+	}
+	j := w.held[n-1]
+	w.held[n-1] = nil
+	w.held = w.held[:n-1]
+	return j
+}
+
+// hold puts jobs, oldest first, back at the head of the queue: before the
+// requests already held, which are all younger.
+func (w *worker) hold(jobs ...*job) {
+	for i := len(jobs) - 1; i >= 0; i-- {
+		w.held = append(w.held, jobs[i])
+	}
+}
+
+// holdOver rounds batch down to a multiple of the worker's multiple
+// (see keptJobs), holds the rest for the next batch and returns the jobs
+// kept.
+func (w *worker) holdOver(batch []*job) []*job {
+	keep := keptJobs(batch, w.multiple)
+	w.hold(batch[keep:]...)
+	clear(batch[keep:])
+	return batch[:keep]
+}
+
+// keptJobs returns how many of batch's jobs (oldest first) a batch rounded
+// down to a multiple of m images keeps: all of them if they hold at most m
+// images or a multiple of m, else the oldest jobs that fill the largest
+// multiple of m below their total (with requests of several images,
+// possibly more).
+func keptJobs(batch []*job, m int) int {
+	n := 0
+	for _, j := range batch {
+		n += j.n
+	}
+	if m <= 1 || n <= m || n%m == 0 {
+		return len(batch)
+	}
+	target := n - n%m
+	keep := len(batch)
+	for keep > 1 && n-batch[keep-1].n >= target {
+		keep--
+		n -= batch[keep].n
+	}
+	return keep
+}
+
+// gather collects the jobs of one batch, starting with first: the jobs
+// held over from the last batch, whatever is queued, then whatever arrives
+// before first's deadline, up to MaxBatch images. A job that does not fit
+// is held for the next batch.
 func (w *worker) gather(first *job) []*job {
 	b := w.b
 	batch := append(w.batch[:0], first)
 	n := first.n
 	deadline := first.enq.Add(b.o.MaxDelay)
 	for n < b.o.MaxBatch {
-		var j *job
-		select {
-		case j = <-b.queue:
-		default:
-			wait := time.Until(deadline)
-			if wait <= 0 {
-				return batch
-			}
-			w.timer.Reset(wait)
+		j := w.popHeld()
+		if j == nil {
 			select {
 			case j = <-b.queue:
-				w.timer.Stop()
-			case <-w.timer.C:
-				return batch
-			case <-b.stop:
-				w.timer.Stop()
-				return batch
+			default:
+				wait := time.Until(deadline)
+				if wait <= 0 {
+					return batch
+				}
+				w.timer.Reset(wait)
+				select {
+				case j = <-b.queue:
+					w.timer.Stop()
+				case <-w.timer.C:
+					return batch
+				case <-b.stop:
+					w.timer.Stop()
+					return batch
+				}
 			}
 		}
 		if n+j.n > b.o.MaxBatch {
-			w.pending = j
+			w.hold(j)
 			return batch
 		}
 		batch = append(batch, j)

@@ -53,7 +53,13 @@
 // concurrent use are served safely) run whatever is queued, up to
 // [BatchOptions.MaxBatch] images, as one forward pass, waiting at most
 // [BatchOptions.MaxDelay] for more requests while the batch is not full, as
-// Triton's dynamic batcher does. Each request gets exactly its own rows. AAA
+// Triton's dynamic batcher does. When more requests are queued than one
+// block of the defense's rows ([BatchOptions.BatchMultiple]; AAA's SIMD
+// kernels optimise 16 rows at once with AVX-512), a batch is rounded down
+// to a multiple of the block and the rest run first in the next batch, so
+// that AAA pads no rows: as Triton's preferred batch sizes, this trades a
+// batch's wait for some requests against a cheaper defense. Each request
+// gets exactly its own rows. AAA
 // and the other defenses process rows independently, so batching does not
 // change what a defense does to a row; the model's own logits may differ in
 // the last bits with the batch's size (matrix products are blocked by size).

@@ -147,7 +147,7 @@ func Run(ctx context.Context, cfg Config) (err error) {
 	}
 	o := srv.o
 	attrs := []any{"url", "http://" + ln.Addr().String() + "/v2/models/" + o.Name, "defense", o.Defense,
-		"max_batch", o.Batch.MaxBatch, "max_delay", o.Batch.MaxDelay, "workers", o.Batch.Workers}
+		"max_batch", o.Batch.MaxBatch, "max_delay", o.Batch.MaxDelay, "batch_multiple", o.Batch.BatchMultiple, "workers", o.Batch.Workers}
 	if cfg.Upstream != "" {
 		attrs = append(attrs, "upstream", cfg.Upstream)
 	}

@@ -358,3 +358,89 @@ func FuzzInfer(f *testing.F) {
 		}
 	})
 }
+
+// TestKeptJobs checks how a batch is rounded down to a multiple of images.
+func TestKeptJobs(t *testing.T) {
+	for _, c := range []struct {
+		sizes    []int // images per job, oldest first
+		multiple int
+		want     int // jobs kept
+	}{
+		{[]int{1, 1, 1, 1, 1, 1}, 4, 4},                  // 6 → 4, two held
+		{[]int{1, 1, 1, 1, 1, 1, 1, 1}, 4, 8},            // a multiple: all kept
+		{[]int{1, 1, 1}, 4, 3},                           // at most one multiple: all kept
+		{[]int{1, 1, 1, 1, 1}, 1, 5},                     // rounding off
+		{[]int{1, 1, 1, 1, 1}, 0, 5},                     // (resolved to 1 before use)
+		{[]int{2, 2, 2, 1}, 4, 2},                        // 7 → 4
+		{[]int{1, 2, 2, 2}, 4, 3},                        // 7 → 5: the next job would leave 3
+		{[]int{9}, 4, 1},                                 // one large request runs whole
+		{[]int{1, 9}, 4, 2},                              // 10: holding the 9 would leave 1 < 4
+		{[]int{16, 1, 1, 1}, 16, 1},                      // 19 → 16
+		{slices.Repeat([]int{1}, 37), 16, 32},            // a serving batch
+		{append(slices.Repeat([]int{1}, 20), 3), 16, 16}, // 23 → 16
+	} {
+		batch := make([]*job, len(c.sizes))
+		for i, n := range c.sizes {
+			batch[i] = &job{n: n}
+		}
+		if got := keptJobs(batch, c.multiple); got != c.want {
+			t.Errorf("keptJobs(%v, %d) = %d, want %d", c.sizes, c.multiple, got, c.want)
+		}
+	}
+}
+
+// TestBatchMultiple queues requests behind a blocked forward pass and
+// checks that the next batch is rounded down to the multiple, that the
+// requests held over run in the batch after it, oldest first, and that
+// every client gets exactly its own rows.
+func TestBatchMultiple(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		multiple int
+		queued   int
+		want     []int // the model's batch sizes
+	}{
+		{"rounded", 4, 6, []int{1, 4, 2}},
+		{"multiple", 4, 8, []int{1, 8}},
+		{"below", 4, 3, []int{1, 3}},
+		{"off", 1, 6, []int{1, 6}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := newRowModel(3)
+			m.block = make(chan struct{})
+			m.entered = make(chan struct{}, 1)
+			none := func(int) (defense.Defense, error) { return defense.New("none", defense.Options{}) }
+			b, err := newBatcher(m, BatchOptions{MaxBatch: 64, BatchMultiple: c.multiple}, none, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.close(context.Background())
+			var wg sync.WaitGroup
+			send := func(i int) {
+				defer wg.Done()
+				x := images(uint64(200+i), 1, 16)
+				want := make([]float32, m.k)
+				m.rows(want, x)
+				got, _, err := b.do(context.Background(), x, 1, false)
+				if err != nil || !slices.Equal(got, want) {
+					t.Errorf("request %d: got %v, %v; want its own rows %v", i, got, err, want)
+				}
+			}
+			wg.Add(1)
+			go send(0)
+			<-m.entered // the first request's pass is running and blocked
+			for i := 1; i <= c.queued; i++ {
+				wg.Add(1)
+				go send(i)
+				for len(b.queue) < i { // queue the requests in order
+					time.Sleep(100 * time.Microsecond)
+				}
+			}
+			close(m.block)
+			wg.Wait()
+			if got := m.seenBatches(); !slices.Equal(got, c.want) {
+				t.Errorf("batches %v, want %v", got, c.want)
+			}
+		})
+	}
+}

@@ -41,8 +41,8 @@ extension); GET /metrics; with --grpc, KServe's v2 gRPC service. The model
 takes one FP32 input "input" [N dims...] with values in [0, 1] and returns
 "logits" and "probabilities" (or the defense's one output).
 
-Concurrent requests are batched (--max-batch, --max-delay). With --keys,
-inference needs "Authorization: Bearer TOKEN"; each image is one query,
+Concurrent requests are batched (--max-batch, --max-delay, --batch-multiple).
+With --keys, inference needs "Authorization: Bearer TOKEN"; each image is one query,
 counted per key in --counts against --budget and --rate (401 for unknown keys,
 429 with Retry-After over budget). Every flag can be set by TRUSTML_SERVE_ and
 its name in capitals ('_' for '-'); the command line wins. SIGTERM shuts down
