@@ -195,6 +195,11 @@ func AutoTau(v Variant, alpha float64, k int) float64 {
 // round-half-to-even, as torch.round. c.Tau must be positive (resolve 0
 // with [AutoTau]).
 func (c AAAConfig) Target(margin float64) (attractor, target float64) {
+	return c.target(margin)
+}
+
+// target is Target without copying c.
+func (c *AAAConfig) target(margin float64) (attractor, target float64) {
 	a := (math.RoundToEven(margin/c.Tau+0.5) - 0.5) * c.Tau
 	switch c.Variant {
 	case Sine:
@@ -475,22 +480,34 @@ func blockWidth(rest int) int {
 	return width
 }
 
-// top2 returns the indices of the largest and second-largest values of row,
-// the first index on ties.
+// top2 returns the indices of the largest and second-largest values of row
+// (finite, at least two), the first index on ties. It compares orderKeys,
+// so that the compiler selects with conditional moves: the branches of
+// "v > b1, else v > b2" are random for logits.
 func top2(row []float32) (int, int) {
-	i1, i2 := 0, 1
-	if row[1] > row[0] {
-		i1, i2 = 1, 0
+	i1, i2, b1, b2 := 0, 1, orderKey(row[0]), orderKey(row[1])
+	if b2 > b1 {
+		i1, i2, b1, b2 = 1, 0, b2, b1
 	}
 	for j := 2; j < len(row); j++ {
-		switch v := row[j]; {
-		case v > row[i1]:
-			i1, i2 = j, i1
-		case v > row[i2]:
-			i2 = j
+		v := orderKey(row[j])
+		if v > b2 {
+			i2, b2 = j, v
+		}
+		if v > b1 {
+			i2, b2 = i1, b1
+			i1, b1 = j, v
 		}
 	}
 	return i1, i2
+}
+
+// orderKey maps a float32 that is not NaN to an int32 of the same order,
+// with −0 equal to +0 (x + 0 turns −0 into +0): the bits of a negative
+// float32 count down as it grows, so they are flipped.
+func orderKey(x float32) int32 {
+	b := int32(math.Float32bits(x + 0))
+	return b ^ (b >> 31 & 0x7fff_ffff)
 }
 
 func sign(x float64) float64 {
@@ -511,20 +528,36 @@ type rowStart struct {
 }
 
 // start prepares one row: it sets z to the logits and, with exps, e to
-// exp(z_j − z_c) (the kernels compute those themselves), and returns the
-// row's targets, with the calibration target pref if asked for (the
-// kernels compute it too at temperature 1).
+// exp(z_j − z_c), and returns the row's targets (see targets).
 func (d *AAA) start(in []float32, z, e []float64, exps, pref bool) rowStart {
-	cfg := &d.run
 	var r rowStart
+	d.targets(&r, in, z, e, pref)
+	// e holds exp(z_j − max z) for the current z, s their sum.
+	for j, x := range in {
+		z[j] = float64(x)
+	}
+	if exps {
+		r.s = expShifted(e, z, z[r.c])
+		r.ec = e[r.c]
+	}
+	return r
+}
+
+// targets sets r to the targets of the row in, with the calibration
+// target pref if asked for (the kernels compute it themselves at
+// temperature 1), which uses z and e as scratch.
+func (d *AAA) targets(r *rowStart, in []float32, z, e []float64, pref bool) {
+	cfg := &d.run
 	r.c, r.i2 = top2(in)
 	c := r.c
 	r.m0 = float64(in[c]) - float64(in[r.i2])
-	r.a, r.t = cfg.Target(r.m0)
+	r.a, r.t = cfg.target(r.m0)
+	r.pref, r.s, r.ec = 0, 0, 0
 
 	// Calibration target pref = softmax(z⁰/T)_c, computed exactly as p_c is
-	// below: with T = 1 the first step must see p_c − pref = 0 (sign 0), as
-	// PyTorch does, or Adam's first, normalised step moves every logit.
+	// in the steps: with T = 1 the first step must see p_c − pref = 0 (sign
+	// 0), as PyTorch does, or Adam's first, normalised step moves every
+	// logit.
 	if pref {
 		for j, x := range in {
 			z[j] = float64(x) / cfg.Temperature
@@ -532,16 +565,6 @@ func (d *AAA) start(in []float32, z, e []float64, exps, pref bool) rowStart {
 		s := expShifted(e, z, z[c])
 		r.pref = e[c] * (1 / s)
 	}
-
-	// e holds exp(z_j − max z) for the current z, s their sum.
-	for j, x := range in {
-		z[j] = float64(x)
-	}
-	if exps {
-		r.s = expShifted(e, z, z[c])
-		r.ec = e[c]
-	}
-	return r
 }
 
 // row defends one row of logits with Adam constant eps; out may be the same
@@ -597,50 +620,53 @@ func (d *AAA) row(w *aaaScratch, out, in []float32, eps float64) {
 		i1, i2 = n1, n2
 		s = expShifted(e, z, best1)
 	}
-	d.finish(w, out, in, z, r)
+	d.finish(w, out, in, z, 1, &r)
 }
 
-// finish writes the defended logits z of the row in to out, or in itself
-// if the guard reverts it, and counts the row.
+// finish writes the defended logits of the row in, z[j·stride] for class
+// j, to out, or in itself if the guard reverts it, and counts the row.
 //
 // The guard keeps the argmax of the float32 output exactly, and keeps it
 // finite (an extreme learning rate could overflow float32). A row whose
 // Adam steps met a NaN (the break of [AAA.row]) has at least k − 1
 // logits that are NaN or −∞, and a non-finite logit stays non-finite under
 // further steps, so such a row is reverted whether or not its steps went on.
-func (d *AAA) finish(w *aaaScratch, out, in []float32, z []float64, r rowStart) {
+func (d *AAA) finish(w *aaaScratch, out, in []float32, z []float64, stride int, r *rowStart) {
 	k := len(in)
 	w.stats.Rows++
-	o1, o2 := 0, 1
-	if float32(z[1]) > float32(z[0]) {
-		o1, o2 = 1, 0
+	// The top two of the float32 outputs as top2 finds them, without its
+	// branches; they matter only if every output is finite, else the row
+	// is reverted. nonFinite is 1 once an output is ±∞ or NaN: its
+	// exponent bits are all ones, and adding one to them carries into the
+	// sign bit.
+	f1, f2 := float32(z[0]), float32(z[stride])
+	nonFinite := (math.Float32bits(f1)&0x7f80_0000+0x80_0000)>>31 | (math.Float32bits(f2)&0x7f80_0000+0x80_0000)>>31
+	o1, o2, b1, b2 := 0, 1, orderKey(f1), orderKey(f2)
+	if b2 > b1 {
+		o1, o2, b1, b2 = 1, 0, b2, b1
 	}
-	finite := true
-	for j := range k {
-		zj := float32(z[j])
-		if math.Float32bits(zj)&0x7f80_0000 == 0x7f80_0000 { // ±∞ or NaN
-			finite = false
+	for j := 2; j < k; j++ {
+		f := float32(z[j*stride])
+		nonFinite |= (math.Float32bits(f)&0x7f80_0000 + 0x80_0000) >> 31
+		v := orderKey(f)
+		if v > b2 {
+			o2, b2 = j, v
 		}
-		if j < 2 {
-			continue
-		}
-		switch {
-		case zj > float32(z[o1]):
-			o1, o2 = j, o1
-		case zj > float32(z[o2]):
-			o2 = j
+		if v > b1 {
+			o2, b2 = o1, b1
+			o1, b1 = j, v
 		}
 	}
-	if o1 != r.c || !finite {
+	if o1 != r.c || nonFinite != 0 {
 		w.stats.Reverted++
 		copy(out, in)
 		return
 	}
-	if mh := float64(float32(z[o1])) - float64(float32(z[o2])); (mh-r.a)*(r.m0-r.a) < 0 {
+	if mh := float64(float32(z[o1*stride])) - float64(float32(z[o2*stride])); (mh-r.a)*(r.m0-r.a) < 0 {
 		w.stats.Crossed++
 	}
 	for j := range out {
-		out[j] = float32(z[j])
+		out[j] = float32(z[j*stride])
 	}
 }
 
@@ -734,12 +760,13 @@ func (d *AAA) block(w *aaaScratch, out, in []float32, k, width int, eps []float6
 			l.eps[L] = l.eps[rows-1]
 			continue
 		}
-		r := d.start(in[L*k:(L+1)*k], z, e, false, !prefPc)
-		rs[L] = r
-		for j := range k {
-			Z[width*j+L] = z[j]
+		row := in[L*k : (L+1)*k]
+		r := &rs[L]
+		d.targets(r, row, z, e, !prefPc)
+		for j, x := range row {
+			Z[width*j+L] = float64(x)
 		}
-		l.zi1[L], l.zi2[L] = z[r.c], z[r.i2]
+		l.zi1[L], l.zi2[L] = float64(row[r.c]), float64(row[r.i2])
 		l.t[L], l.pref[L] = r.t, r.pref
 		l.c[L], l.i1[L], l.i2[L] = int64(r.c), int64(r.c), int64(r.i2)
 		l.eps[L] = eps[L]
@@ -754,10 +781,7 @@ func (d *AAA) block(w *aaaScratch, out, in []float32, k, width int, eps []float6
 	}
 	steps(l, &b, width)
 	for L := range rows {
-		for j := range k {
-			z[j] = Z[width*j+L]
-		}
-		d.finish(w, out[L*k:(L+1)*k], in[L*k:(L+1)*k], z, rs[L])
+		d.finish(w, out[L*k:(L+1)*k], in[L*k:(L+1)*k], Z[L:], width, &rs[L])
 	}
 }
 
