@@ -191,8 +191,7 @@ expo:
 	VFMADD213PD  aaaLanes_one(DI), Y12, Y15
 	VFMADD213PD  aaaLanes_one(DI), Y12, Y15    // p
 	VPAND        aaaLanes_mask15(DI), Y13, Y14
-	VPSRLQ       $4, Y13, Y13
-	VPSLLQ       $52, Y13, Y13                 // (k>>4)<<52
+	VPSLLQ       $48, Y13, Y13                 // k<<48 (see expTable)
 	VPCMPEQQ     Y3, Y3, Y3
 	VPGATHERQQ   Y3, (BX)(Y14*8), Y2           // expTable[k&15]
 	VPADDQ       Y13, Y2, Y2
@@ -291,8 +290,7 @@ done:
 	VFMADD213PD  aaaLanes_coef+640(DI), Z3, Z6; \
 	VFMADD213PD  Z23, Z3, Z6; \
 	VFMADD213PD  Z23, Z3, Z6; \
-	VPSRLQ       $4, Z4, Z5; \
-	VPSLLQ       $52, Z5, Z5; \
+	VPSLLQ       $48, Z4, Z5; \
 	VPERMI2PD    Z25, Z24, Z4; \
 	VPADDQ       Z5, Z4, Z4; \
 	VMULPD       Z6, Z4, Z4; \

@@ -6,9 +6,12 @@ import (
 )
 
 // expTable holds the bits of 2^(j/16) for j = 0…15, correctly rounded (from
-// 2^j's fourth square root in 128-bit arithmetic): the table of the
-// exponential of AAA's softmax, which its assembly kernels read with one
-// two-register permute.
+// 2^j's fourth square root in 128-bit arithmetic), minus j<<48: the table
+// of the exponential of AAA's softmax, which its assembly kernels read with
+// one two-register permute. 2^(k/16) for an integer k is 2^(k>>4)·2^((k&15)/16),
+// whose bits are those of the table's entry k&15 plus (k>>4)<<52; with j<<48
+// taken off the entries, that is entry k&15 plus k<<48 (mod 2⁶⁴), one shift
+// of k instead of two.
 var expTable = func() (t [16]uint64) {
 	for j := range t {
 		x := new(big.Float).SetPrec(128).SetInt64(1 << j)
@@ -16,7 +19,7 @@ var expTable = func() (t [16]uint64) {
 			x.Sqrt(x)
 		}
 		f, _ := x.Float64()
-		t[j] = math.Float64bits(f)
+		t[j] = math.Float64bits(f) - uint64(j)<<48
 	}
 	return t
 }()
@@ -67,7 +70,7 @@ func expShifted(e, z []float64, shift float64) float64 {
 		q = math.FMA(q, r, expCoef[4])
 		q = math.FMA(q, r, expCoef[5])
 		q = math.FMA(q, r, 1)
-		ej := math.Float64frombits(expTable[k&15]+uint64(k>>4)<<52) * math.FMA(q, r, 1)
+		ej := math.Float64frombits(expTable[k&15]+uint64(k)<<48) * math.FMA(q, r, 1)
 		e[j] = ej
 		s += ej
 	}

@@ -41,13 +41,22 @@ func TestExpShifted(t *testing.T) {
 }
 
 // TestExpConstants checks the table and the split of ln2/16 against the
-// standard library: each entry within an ulp of math.Exp2, hi the float64
-// nearest ln2/16 and lo below its half ulp.
+// standard library: each entry (plus j<<48) within an ulp of math.Exp2,
+// entry k&15 plus k<<48 the bits of 2^(k/16) for every k of the
+// exponential's range, hi the float64 nearest ln2/16 and lo below its half
+// ulp.
 func TestExpConstants(t *testing.T) {
 	for j, bits := range expTable {
-		got, want := math.Float64frombits(bits), math.Exp2(float64(j)/16)
+		got, want := math.Float64frombits(bits+uint64(j)<<48), math.Exp2(float64(j)/16)
 		if math.Abs(got-want) > math.Nextafter(want, 2)-want {
 			t.Errorf("expTable[%d] = %v, math.Exp2 %v", j, got, want)
+		}
+	}
+	for k := int64(-1022 * 16); k <= 16; k++ { // normal results; expMin keeps k ≥ −16343
+		got := math.Float64frombits(expTable[k&15] + uint64(k)<<48)
+		want := math.Ldexp(math.Float64frombits(expTable[k&15]+uint64(k&15)<<48), int(k>>4))
+		if got != want {
+			t.Fatalf("k = %d: table entry plus k<<48 is %v, want %v", k, got, want)
 		}
 	}
 	if want := math.Ln2 / 16; expLn2Hi != want {
