@@ -688,6 +688,7 @@ type aaaLanes struct {
 	expMin, invLn2, shifter, ln2Hi, ln2Lo [maxLanes]float64
 	coef                                  [len(expCoef)][maxLanes]float64 // expCoef
 	mask15, incr                          [maxLanes]uint64
+	signFix                               [maxLanes]uint64  // VFIXUPIMMPD's table for sign (see signFixTable)
 	ssbc, epsbc                           [maxLanes]float64 // the current step's
 
 	k, iters int
@@ -718,9 +719,15 @@ func (l *aaaLanes) setConsts(cfg *AAAConfig) {
 		l.coef[i] = bcast(c)
 	}
 	for i := range maxLanes {
-		l.mask15[i], l.incr[i] = 15, 1
+		l.mask15[i], l.incr[i], l.signFix[i] = 15, 1, signFixTable
 	}
 }
+
+// signFixTable makes the AVX-512 instruction VFIXUPIMMPD compute sign as
+// the scalar code does: one response (4 bits) per class of its operand,
+// class 0 in the lowest bits: QNaN, SNaN and ±0 give +0 (code 8), +1, +∞
+// and positive numbers +1 (code 10), −∞ and negative numbers −1 (code 9).
+const signFixTable = 0xa9a9_a888
 
 // bcast returns x in every lane.
 func bcast(x float64) (v [maxLanes]float64) {

@@ -310,12 +310,7 @@ done:
 	VMULPD       aaaLanes_ec+loff(DI), Z3, Z12; \
 	PREF(Z12, skip, loff); \
 	VSUBPD       aaaLanes_pref+loff(DI), Z12, Z13; \
-	VPXORQ       Z14, Z14, Z14; \
-	VPXORQ       Z15, Z15, Z15; \
-	VCMPPD       $0x1e, Z14, Z13, K1; \
-	VCMPPD       $0x11, Z14, Z13, K2; \
-	VMOVAPD      Z23, K1, Z15; \
-	VMOVUPD      aaaLanes_mone(DI), K2, Z15; \
+	VFIXUPIMMPD  $0, aaaLanes_signFix(DI), Z13, Z15; \
 	VMULPD       aaaLanes_kappa(DI), Z15, Z15; \
 	VMULPD       Z12, Z15, Z27; \
 	VPXORQ       aaaLanes_signBit(DI), Z27, Z15; \
@@ -323,12 +318,7 @@ done:
 	VMOVUPD      aaaLanes_zi1+loff(DI), Z13; \
 	VSUBPD       aaaLanes_zi2+loff(DI), Z13, Z13; \
 	VSUBPD       aaaLanes_t+loff(DI), Z13, Z13; \
-	VPXORQ       Z14, Z14, Z14; \
-	VPXORQ       Z28, Z28, Z28; \
-	VCMPPD       $0x1e, Z14, Z13, K1; \
-	VCMPPD       $0x11, Z14, Z13, K2; \
-	VMOVAPD      Z23, K1, Z28; \
-	VMOVUPD      aaaLanes_mone(DI), K2, Z28; \
+	VFIXUPIMMPD  $0, aaaLanes_signFix(DI), Z13, Z28; \
 	VMOVUPD      aaaLanes_negInf(DI), Z8; \
 	VMOVAPD      Z8, Z9; \
 	VPTERNLOGQ   $0xff, Z10, Z10, Z10; \
