@@ -183,11 +183,10 @@ expo:
 	VFNMADD231PD aaaLanes_ln2Hi(DI), Y14, Y12
 	VFNMADD231PD aaaLanes_ln2Lo(DI), Y14, Y12  // r
 	VMOVUPD      aaaLanes_coef+128(DI), Y15
-	VFMADD231PD  aaaLanes_coef(DI), Y12, Y15   // q = r/7! + 1/6!
+	VFMADD231PD  aaaLanes_coef(DI), Y12, Y15   // q = c₆r + c₅
 	VFMADD213PD  aaaLanes_coef+256(DI), Y12, Y15
 	VFMADD213PD  aaaLanes_coef+384(DI), Y12, Y15
 	VFMADD213PD  aaaLanes_coef+512(DI), Y12, Y15
-	VFMADD213PD  aaaLanes_coef+640(DI), Y12, Y15
 	VFMADD213PD  aaaLanes_one(DI), Y12, Y15
 	VFMADD213PD  aaaLanes_one(DI), Y12, Y15    // p
 	VPAND        aaaLanes_mask15(DI), Y13, Y14
@@ -287,7 +286,6 @@ done:
 	VFMADD213PD  aaaLanes_coef+256(DI), Z3, Z6; \
 	VFMADD213PD  aaaLanes_coef+384(DI), Z3, Z6; \
 	VFMADD213PD  aaaLanes_coef+512(DI), Z3, Z6; \
-	VFMADD213PD  aaaLanes_coef+640(DI), Z3, Z6; \
 	VFMADD213PD  Z23, Z3, Z6; \
 	VFMADD213PD  Z23, Z3, Z6; \
 	VPSLLQ       $48, Z4, Z5; \

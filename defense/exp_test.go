@@ -1,8 +1,12 @@
 package defense
 
 import (
+	"bufio"
 	"math"
 	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -64,5 +68,40 @@ func TestExpConstants(t *testing.T) {
 	}
 	if half := (math.Nextafter(expLn2Hi, 1) - expLn2Hi) / 2; !(math.Abs(expLn2Lo) < half && expLn2Lo != 0) {
 		t.Errorf("ln2/16 lo = %v, want nonzero and below %v", expLn2Lo, half)
+	}
+}
+
+// TestExpCoef checks expCoef against the fit of testdata/exp_coef.py (its
+// output, testdata/exp_coef.txt, one coefficient per line, highest degree
+// first).
+func TestExpCoef(t *testing.T) {
+	f, err := os.Open("testdata/exp_coef.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var want []float64
+	sc := bufio.NewScanner(f)
+	for line := 1; sc.Scan(); line++ {
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		c, err := strconv.ParseFloat(text, 64)
+		if err != nil {
+			t.Fatalf("testdata/exp_coef.txt:%d: %v", line, err)
+		}
+		want = append(want, c)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(want) != len(expCoef) {
+		t.Fatalf("testdata/exp_coef.txt holds %d coefficients, expCoef %d", len(want), len(expCoef))
+	}
+	for i, c := range want {
+		if expCoef[i] != c {
+			t.Errorf("expCoef[%d] = %v, the fit gives %v", i, expCoef[i], c)
+		}
 	}
 }
