@@ -253,8 +253,8 @@ type AAAStats struct {
 type AAA struct {
 	cfg      AAAConfig
 	name     string
-	stepSize []float64 // lr / (1 − β1^t)
-	bc2Sqrt  []float64 // √(1 − β2^t)
+	stepSize []float64 // lr·(1 − β1) / (1 − β1ᵗ)
+	bc2Sqrt  []float64 // √((1 − β2ᵗ) / (1 − β2))
 	work     []aaaScratch
 	stats    AAAStats
 	rowEps   []float64 // each row's Adam ε in the current call (×B in Official mode)
@@ -290,8 +290,11 @@ func NewAAA(cfg AAAConfig) (*AAA, error) {
 	d.bc2Sqrt = make([]float64, cfg.Iters)
 	for t := range cfg.Iters {
 		step := float64(t + 1)
-		d.stepSize[t] = cfg.LR / (1 - math.Pow(cfg.Beta1, step))
-		d.bc2Sqrt[t] = math.Sqrt(1 - math.Pow(cfg.Beta2, step))
+		// The steps keep Adam's moments divided by 1 − β1 and 1 − β2,
+		// m/(1−β1) = β1·m/(1−β1) + g and v/(1−β2) = β2·v/(1−β2) + g², one
+		// operation fewer each; these factors take the divisors back.
+		d.stepSize[t] = cfg.LR * (1 - cfg.Beta1) / (1 - math.Pow(cfg.Beta1, step))
+		d.bc2Sqrt[t] = math.Sqrt((1 - math.Pow(cfg.Beta2, step)) / (1 - cfg.Beta2))
 	}
 	return d, nil
 }
@@ -578,8 +581,7 @@ func (d *AAA) row(w *aaaScratch, out, in []float32, eps float64) {
 	for j := range k {
 		m[j], v[j] = 0, 0
 	}
-	w1 := 1 - cfg.Beta1
-	b2, w2 := cfg.Beta2, 1-cfg.Beta2
+	b1, b2 := cfg.Beta1, cfg.Beta2
 	kappa := cfg.Kappa
 	for it := range cfg.Iters {
 		inv := 1 / s
@@ -587,7 +589,8 @@ func (d *AAA) row(w *aaaScratch, out, in []float32, eps float64) {
 		gm := sign(z[i1] - z[i2] - t)    // ∂|m̂ − t|/∂z = gm·(e_i1 − e_i2)
 		gc := kappa * sign(pc-pref) * pc // ∂κ|p_c − pref|/∂z = gc·(e_c − p)
 		ngi := -gc * inv                 // −gc/Σe
-		// Adam: z −= lr/(1−β1ᵗ)·m/(√v/√(1−β2ᵗ) + ε), with one division.
+		// Adam: z −= lr/(1−β1ᵗ)·m/(√v/√(1−β2ᵗ) + ε), with one division,
+		// on the moments m/(1−β1) and v/(1−β2) (see stepSize).
 		ssbc, epsbc := d.stepSize[it]*d.bc2Sqrt[it], eps*d.bc2Sqrt[it]
 		n1, n2 := -1, -1
 		best1, best2 := math.Inf(-1), math.Inf(-1)
@@ -601,8 +604,8 @@ func (d *AAA) row(w *aaaScratch, out, in []float32, eps float64) {
 			} else if j == i2 {
 				g -= gm
 			}
-			mj := math.FMA(w1, g-m[j], m[j])
-			vj := math.FMA(w2*g, g, b2*v[j])
+			mj := math.FMA(b1, m[j], g)
+			vj := math.FMA(g, g, b2*v[j])
 			m[j], v[j] = mj, vj
 			zj := math.FMA(-ssbc, mj/(math.Sqrt(vj)+epsbc), z[j])
 			z[j] = zj
@@ -683,7 +686,7 @@ type aaaLanes struct {
 	eps                      [maxLanes]float64 // Adam's ε
 	c, i1, i2                [maxLanes]int64
 
-	kappa, w1, b2, w2                     [maxLanes]float64
+	kappa, b1, b2                         [maxLanes]float64
 	one, mone, signBit, negInf            [maxLanes]float64
 	expMin, invLn2, shifter, ln2Hi, ln2Lo [maxLanes]float64
 	coef                                  [len(expCoef)][maxLanes]float64 // expCoef
@@ -709,8 +712,7 @@ const maxLanes = 16
 
 // setConsts broadcasts the constants of the computation to l's lanes.
 func (l *aaaLanes) setConsts(cfg *AAAConfig) {
-	l.kappa, l.w1 = bcast(cfg.Kappa), bcast(1-cfg.Beta1)
-	l.b2, l.w2 = bcast(cfg.Beta2), bcast(1-cfg.Beta2)
+	l.kappa, l.b1, l.b2 = bcast(cfg.Kappa), bcast(cfg.Beta1), bcast(cfg.Beta2)
 	l.one, l.mone, l.signBit = bcast(1), bcast(-1), bcast(math.Copysign(0, -1))
 	l.negInf, l.expMin = bcast(math.Inf(-1)), bcast(expMin)
 	l.invLn2, l.shifter = bcast(expInvLn2), bcast(expShifter)

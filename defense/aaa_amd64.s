@@ -117,17 +117,15 @@ adam:
 	VSUBPD    Y3, Y12, Y14
 	VBLENDVPD Y13, Y14, Y12, Y12
 
-	// m_j = fma(w1, g − m_j, m_j)
+	// m_j = fma(β1, m_j, g)
 	VMOVUPD     (R9)(SI*1), Y13
-	VSUBPD      Y13, Y12, Y14
-	VFMADD231PD aaaLanes_w1(DI), Y14, Y13
+	VFMADD132PD aaaLanes_b1(DI), Y12, Y13
 	VMOVUPD     Y13, (R9)(SI*1)
 
-	// v_j = fma(w2·g, g, b2·v_j)
-	VMULPD      aaaLanes_w2(DI), Y12, Y14
+	// v_j = fma(g, g, β2·v_j)
 	VMOVUPD     (R10)(SI*1), Y15
 	VMULPD      aaaLanes_b2(DI), Y15, Y15
-	VFMADD231PD Y12, Y14, Y15
+	VFMADD231PD Y12, Y12, Y15
 	VMOVUPD     Y15, (R10)(SI*1)
 
 	// z_j = fma(−ssbc, m_j/(√v_j + epsbc), z_j)
@@ -216,8 +214,7 @@ done:
 
 // ZCONSTS loads the AVX-512 kernels' constants (see aaaSteps16).
 #define ZCONSTS \
-	VMOVUPD   aaaLanes_w1(DI), Z16 \
-	VMOVUPD   aaaLanes_w2(DI), Z17 \
+	VMOVUPD   aaaLanes_b1(DI), Z16 \
 	VMOVUPD   aaaLanes_b2(DI), Z18 \
 	VMOVUPD   aaaLanes_shifter(DI), Z20 \
 	VMOVDQU64 aaaLanes_incr(DI), Z21 \
@@ -246,13 +243,11 @@ done:
 	VPCMPEQQ     aaaLanes_i2+loff(DI), Z7, K3; \
 	VSUBPD       Z28, Z12, K3, Z12; \
 	VMOVUPD      off(R9)(SI*1), Z13; \
-	VSUBPD       Z13, Z12, Z14; \
-	VFMADD231PD  Z16, Z14, Z13; \
+	VFMADD132PD  Z16, Z12, Z13; \
 	VMOVUPD      Z13, off(R9)(SI*1); \
-	VMULPD       Z17, Z12, Z14; \
 	VMOVUPD      off(R10)(SI*1), Z15; \
 	VMULPD       Z18, Z15, Z15; \
-	VFMADD231PD  Z12, Z14, Z15; \
+	VFMADD231PD  Z12, Z12, Z15; \
 	VMOVUPD      Z15, off(R10)(SI*1); \
 	VSQRTPD      Z15, Z15; \
 	VADDPD       aaaLanes_epsbc+loff(DI), Z15, Z15; \
@@ -335,8 +330,8 @@ done:
 // after its last step are not computed: nothing reads them.
 // Registers: Z0–Z2 shift, Σe, e_c of the group in its exponentials, Z3–Z6
 // their temporaries; Z8–Z11 best1, best2, n1, n2 and Z26–Z28 −gc/s, gc, gm
-// of the group in its Adam step, Z12–Z15 its temporaries; Z7 j, Z16 w1,
-// Z17 w2, Z18 b2, Z19 ssbc, Z20 shifter, Z21 1 (int), Z22 −708, Z23 1,
+// of the group in its Adam step, Z12–Z15 its temporaries; Z7 j, Z16 β1,
+// Z18 β2, Z19 ssbc, Z20 shifter, Z21 1 (int), Z22 −708, Z23 1,
 // Z24–Z25 expTable, Z29 16/ln2, Z30–Z31 ln2/16 (hi, lo).
 TEXT ·aaaSteps16(SB), NOSPLIT, $0-16
 	ARGS
