@@ -685,6 +685,7 @@ type aaaLanes struct {
 	s, ec, zi1, zi2, t, pref [maxLanes]float64 // Σe, e_c (set by the kernel), z_i1, z_i2, targets
 	eps                      [maxLanes]float64 // Adam's ε
 	c, i1, i2                [maxLanes]int64
+	cIdx                     [maxLanes]int64 // c·width + lane: e_c's element of the block's e
 
 	kappa, b1, b2                         [maxLanes]float64
 	one, mone, signBit, negInf            [maxLanes]float64
@@ -779,6 +780,9 @@ func (d *AAA) block(w *aaaScratch, out, in []float32, k, width int, eps []float6
 		l.t[L], l.pref[L] = r.t, r.pref
 		l.c[L], l.i1[L], l.i2[L] = int64(r.c), int64(r.c), int64(r.i2)
 		l.eps[L] = eps[L]
+	}
+	for L := range width {
+		l.cIdx[L] = l.c[L]*int64(width) + int64(L)
 	}
 	M, V := w.ms[:width*k], w.vs[:width*k]
 	clear(M)

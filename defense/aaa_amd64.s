@@ -265,9 +265,10 @@ done:
 	VMOVDQA64    Z7, K1, Z10
 
 // ZEXP is one element j of a group's exponentials in the AVX-512 kernels,
-// as in aaaSteps4: e_j = exp(z_j − shift) with the shift in Z0, Σe in Z1 and e_c
-// in Z2, for the group at off and loff as in ZADAM. It uses Z3–Z6 and K4.
-#define ZEXP(off, loff) \
+// as in aaaSteps4: e_j = exp(z_j − shift) with the shift in Z0 and Σe in
+// Z1, for the group at byte off of each row of the block (see ZADAM). It
+// uses Z3–Z6.
+#define ZEXP(off) \
 	VMOVUPD      off(R8)(SI*1), Z3; \
 	VSUBPD       Z0, Z3, Z3; \
 	VMAXPD       Z3, Z22, Z3; \
@@ -288,9 +289,22 @@ done:
 	VPADDQ       Z5, Z4, Z4; \
 	VMULPD       Z6, Z4, Z4; \
 	VMOVUPD      Z4, off(R11)(SI*1); \
-	VADDPD       Z4, Z1, Z1; \
-	VPCMPEQQ     aaaLanes_c+loff(DI), Z7, K4; \
-	VMOVAPD      Z4, K4, Z2
+	VADDPD       Z4, Z1, Z1
+
+// ZEC sets Z2 to e_c of the group at lanes loff after its exponentials:
+// the shift is the top logit z_i1, so e_c = exp(0) = 1 exactly where the
+// original top class c is i1, as the exponentials give it; only a group
+// with a lane whose top class changed reads e_c back with a gather (at
+// element c·width + lane of e, l.cIdx). It uses Z3 and K4.
+#define ZEC(loff, skip) \
+	VMOVAPD      Z23, Z2; \
+	VMOVDQU64    aaaLanes_i1+loff(DI), Z3; \
+	VPCMPQ       $4, aaaLanes_c+loff(DI), Z3, K4; \
+	KORTESTW     K4, K4; \
+	JZ           skip; \
+	VMOVDQU64    aaaLanes_cIdx+loff(DI), Z3; \
+	VGATHERQPD   (R11)(Z3*8), K4, Z2; \
+skip:
 
 // ZSTART is the start of step AX of the group at lanes loff, as in
 // aaaSteps4: it sets its Adam ε (epsbc) and Z26–Z28 to −gc/s, gc and gm,
@@ -329,7 +343,7 @@ done:
 // read with one two-register permute instead of a gather. B's exponentials
 // after its last step are not computed: nothing reads them.
 // Registers: Z0–Z2 shift, Σe, e_c of the group in its exponentials, Z3–Z6
-// their temporaries; Z8–Z11 best1, best2, n1, n2 and Z26–Z28 −gc/s, gc, gm
+// their temporaries (e_c set after them by ZEC); Z8–Z11 best1, best2, n1, n2 and Z26–Z28 −gc/s, gc, gm
 // of the group in its Adam step, Z12–Z15 its temporaries; Z7 j, Z16 β1,
 // Z18 β2, Z19 ssbc, Z20 shifter, Z21 1 (int), Z22 −708, Z23 1,
 // Z24–Z25 expTable, Z29 16/ln2, Z30–Z31 ln2/16 (hi, lo).
@@ -343,22 +357,19 @@ TEXT ·aaaSteps16(SB), NOSPLIT, $0-16
 	ZCONSTS
 	XORQ      AX, AX                  // the step
 
-	// A's first exponentials, of its logits shifted by z_c.
+	// A's first exponentials, of its logits shifted by z_c (e_c = 1).
 	VMOVUPD aaaLanes_zi1(DI), Z0
 	VPXORQ  Z1, Z1, Z1
-	VMOVUPD aaaLanes_ec(DI), Z2
-	VPXORQ  Z7, Z7, Z7
 	XORQ    SI, SI
 
 yfirst:
-	ZEXP(0, 0)
-	VPADDQ Z21, Z7, Z7
+	ZEXP(0)
 	ADDQ   $128, SI
 	CMPQ   SI, CX
 	JLT    yfirst
 
 	VMOVUPD Z1, aaaLanes_s(DI)
-	VMOVUPD Z2, aaaLanes_ec(DI)
+	VMOVUPD Z23, aaaLanes_ec(DI)
 	VMOVUPD aaaLanes_zi1+64(DI), Z0   // B's first shift
 
 ystep:
@@ -369,13 +380,12 @@ ystep:
 	VBROADCASTSD X12, Z19
 	ZSTART(0, prefA)
 	VPXORQ  Z1, Z1, Z1
-	VMOVUPD aaaLanes_ec+64(DI), Z2
 	VPXORQ  Z7, Z7, Z7
 	XORQ    SI, SI
 
 yab:
 	ZADAM(0, 0)
-	ZEXP(64, 64)
+	ZEXP(64)
 	VPADDQ Z21, Z7, Z7
 	ADDQ   $128, SI
 	CMPQ   SI, CX
@@ -383,6 +393,7 @@ yab:
 
 	// i1, i2 = n1, n2 of A (a lane whose n2 < 0 met a NaN: the scalar
 	// code stops it there, and its row is reverted either way).
+	ZEC(64, ecB)
 	VMOVUPD   Z1, aaaLanes_s+64(DI)
 	VMOVUPD   Z2, aaaLanes_ec+64(DI)
 	VMOVUPD   Z8, aaaLanes_zi1(DI)
@@ -394,18 +405,18 @@ yab:
 	// B's start; A's exponentials with B's Adam step.
 	ZSTART(64, prefB)
 	VPXORQ  Z1, Z1, Z1
-	VMOVUPD aaaLanes_ec(DI), Z2
 	VPXORQ  Z7, Z7, Z7
 	XORQ    SI, SI
 
 yba:
-	ZEXP(0, 0)
+	ZEXP(0)
 	ZADAM(64, 64)
 	VPADDQ Z21, Z7, Z7
 	ADDQ   $128, SI
 	CMPQ   SI, CX
 	JLT    yba
 
+	ZEC(0, ecA)
 	VMOVUPD   Z1, aaaLanes_s(DI)
 	VMOVUPD   Z2, aaaLanes_ec(DI)
 	VMOVUPD   Z8, aaaLanes_zi1+64(DI)
@@ -439,17 +450,15 @@ TEXT ·aaaSteps8(SB), NOSPLIT, $0-16
 
 zexps:
 	VPXORQ  Z1, Z1, Z1
-	VMOVUPD aaaLanes_ec(DI), Z2
-	VPXORQ  Z7, Z7, Z7
 	XORQ    SI, SI
 
 zexpo:
-	ZEXP(0, 0)
-	VPADDQ Z21, Z7, Z7
+	ZEXP(0)
 	ADDQ   $64, SI
 	CMPQ   SI, CX
 	JLT    zexpo
 
+	ZEC(0, ec8)
 	VMOVUPD Z1, aaaLanes_s(DI)
 	VMOVUPD Z2, aaaLanes_ec(DI)
 	VMOVSD       (R12)(AX*8), X12
