@@ -229,10 +229,10 @@ done:
 // ZADAM is one element j of the Adam step of a group of 8 lanes in the
 // AVX-512 kernels, as in aaaSteps4, for the group whose vectors sit at byte
 // off of each row of the block and whose lanes at byte loff of l's fields. It uses Z8–Z11
-// (best1, best2, n1, n2), Z26–Z28 (−gc/s, gc, gm), Z12–Z15 and K1–K3.
-// The top two are kept with minimum and maximum, which pick the operand
-// the scalar comparisons pick (NaN skipped, the first index on ties):
-// best2 = max(min(best1, z_j), best2), best1 = max(z_j, best1).
+// (best1, n1), Z26–Z28 (−gc/s, gc, gm), Z12–Z15 and K1–K3. It keeps the
+// top logit: best1 = max(z_j, best1), which picks the operand the scalar
+// comparison picks (NaN skipped, the first index on ties); the group's
+// exponentials then find the second (see ZEXP).
 #define ZADAM(off, loff) \
 	VMOVUPD      off(R11)(SI*1), Z12; \
 	VMULPD       Z26, Z12, Z12; \
@@ -256,20 +256,22 @@ done:
 	VFNMADD231PD Z19, Z13, Z14; \
 	VMOVUPD      Z14, off(R8)(SI*1); \
 	VCMPPD       $0x1e, Z8, Z14, K1; \
-	VCMPPD       $0x1e, Z9, Z14, K2; \
-	VMINPD       Z14, Z8, Z13; \
 	VMAXPD       Z8, Z14, Z8; \
-	VMAXPD       Z9, Z13, Z9; \
-	VMOVDQA64    Z7, K2, Z11; \
-	VMOVDQA64    Z10, K1, Z11; \
 	VMOVDQA64    Z7, K1, Z10
 
 // ZEXP is one element j of a group's exponentials in the AVX-512 kernels,
 // as in aaaSteps4: e_j = exp(z_j − shift) with the shift in Z0 and Σe in
-// Z1, for the group at byte off of each row of the block (see ZADAM). It
-// uses Z3–Z6.
-#define ZEXP(off) \
+// Z1, for the group at off and loff as in ZADAM. It also keeps the second
+// logit, best2 and n2 in Z9 and Z11: the top of the logits other than the
+// top one's (l.i1), which is what the scalar loop's top two find as the
+// second (best2 = max(z_j, best2) over j ≠ n1, NaN skipped, the first
+// index on ties). It uses Z3–Z6, K4 and K5.
+#define ZEXP(off, loff) \
 	VMOVUPD      off(R8)(SI*1), Z3; \
+	VPCMPQ       $4, aaaLanes_i1+loff(DI), Z7, K5; \
+	VCMPPD       $0x1e, Z9, Z3, K5, K4; \
+	VMAXPD       Z9, Z3, K5, Z9; \
+	VMOVDQA64    Z7, K4, Z11; \
 	VSUBPD       Z0, Z3, Z3; \
 	VMAXPD       Z3, Z22, Z3; \
 	VMOVAPD      Z20, Z4; \
@@ -308,7 +310,7 @@ skip:
 
 // ZSTART is the start of step AX of the group at lanes loff, as in
 // aaaSteps4: it sets its Adam ε (epsbc) and Z26–Z28 to −gc/s, gc and gm,
-// and resets the top two Z8–Z11. It uses Z3 and Z12–Z15.
+// and resets the top logit Z8 and Z10. It uses Z3 and Z12–Z15.
 #define ZSTART(loff, skip) \
 	VBROADCASTSD (R13)(AX*8), Z13; \
 	VMULPD       aaaLanes_eps+loff(DI), Z13, Z14; \
@@ -327,8 +329,12 @@ skip:
 	VSUBPD       aaaLanes_t+loff(DI), Z13, Z13; \
 	VFIXUPIMMPD  $0, aaaLanes_signFix(DI), Z13, Z28; \
 	VMOVUPD      aaaLanes_negInf(DI), Z8; \
-	VMOVAPD      Z8, Z9; \
-	VPTERNLOGQ   $0xff, Z10, Z10, Z10; \
+	VPTERNLOGQ   $0xff, Z10, Z10, Z10
+
+// ZSECOND resets the second logit, Z9 and Z11, before a group's
+// exponentials.
+#define ZSECOND \
+	VMOVUPD      aaaLanes_negInf(DI), Z9; \
 	VPTERNLOGQ   $0xff, Z11, Z11, Z11
 
 // func aaaSteps16(l *aaaLanes, b *aaaBufs)
@@ -360,16 +366,21 @@ TEXT ·aaaSteps16(SB), NOSPLIT, $0-16
 	// A's first exponentials, of its logits shifted by z_c (e_c = 1).
 	VMOVUPD aaaLanes_zi1(DI), Z0
 	VPXORQ  Z1, Z1, Z1
+	ZSECOND
+	VPXORQ  Z7, Z7, Z7
 	XORQ    SI, SI
 
 yfirst:
-	ZEXP(0)
+	ZEXP(0, 0)
+	VPADDQ Z21, Z7, Z7
 	ADDQ   $128, SI
 	CMPQ   SI, CX
 	JLT    yfirst
 
-	VMOVUPD Z1, aaaLanes_s(DI)
-	VMOVUPD Z23, aaaLanes_ec(DI)
+	VMOVUPD   Z1, aaaLanes_s(DI)
+	VMOVUPD   Z23, aaaLanes_ec(DI)
+	VMOVUPD   Z9, aaaLanes_zi2(DI)
+	VMOVDQU64 Z11, aaaLanes_i2(DI)
 	VMOVUPD aaaLanes_zi1+64(DI), Z0   // B's first shift
 
 ystep:
@@ -380,49 +391,53 @@ ystep:
 	VBROADCASTSD X12, Z19
 	ZSTART(0, prefA)
 	VPXORQ  Z1, Z1, Z1
+	ZSECOND
 	VPXORQ  Z7, Z7, Z7
 	XORQ    SI, SI
 
 yab:
 	ZADAM(0, 0)
-	ZEXP(64)
+	ZEXP(64, 64)
 	VPADDQ Z21, Z7, Z7
 	ADDQ   $128, SI
 	CMPQ   SI, CX
 	JLT    yab
 
-	// i1, i2 = n1, n2 of A (a lane whose n2 < 0 met a NaN: the scalar
-	// code stops it there, and its row is reverted either way).
+	// B's e_c, Σe and second logit; A's top logit, i1 = n1.
 	ZEC(64, ecB)
 	VMOVUPD   Z1, aaaLanes_s+64(DI)
 	VMOVUPD   Z2, aaaLanes_ec+64(DI)
+	VMOVUPD   Z9, aaaLanes_zi2+64(DI)
+	VMOVDQU64 Z11, aaaLanes_i2+64(DI)
 	VMOVUPD   Z8, aaaLanes_zi1(DI)
-	VMOVUPD   Z9, aaaLanes_zi2(DI)
 	VMOVDQU64 Z10, aaaLanes_i1(DI)
-	VMOVDQU64 Z11, aaaLanes_i2(DI)
 	VMOVAPD   Z8, Z0                  // A's shift
 
 	// B's start; A's exponentials with B's Adam step.
 	ZSTART(64, prefB)
 	VPXORQ  Z1, Z1, Z1
+	ZSECOND
 	VPXORQ  Z7, Z7, Z7
 	XORQ    SI, SI
 
 yba:
-	ZEXP(0)
+	ZEXP(0, 0)
 	ZADAM(64, 64)
 	VPADDQ Z21, Z7, Z7
 	ADDQ   $128, SI
 	CMPQ   SI, CX
 	JLT    yba
 
+	// A's e_c, Σe and second logit, i2 = n2 (a lane whose n2 < 0 met a
+	// NaN: the scalar code stops it there, and its row is reverted either
+	// way); B's top logit.
 	ZEC(0, ecA)
 	VMOVUPD   Z1, aaaLanes_s(DI)
 	VMOVUPD   Z2, aaaLanes_ec(DI)
+	VMOVUPD   Z9, aaaLanes_zi2(DI)
+	VMOVDQU64 Z11, aaaLanes_i2(DI)
 	VMOVUPD   Z8, aaaLanes_zi1+64(DI)
-	VMOVUPD   Z9, aaaLanes_zi2+64(DI)
 	VMOVDQU64 Z10, aaaLanes_i1+64(DI)
-	VMOVDQU64 Z11, aaaLanes_i2+64(DI)
 	VMOVAPD   Z8, Z0                  // B's shift
 	INCQ      AX
 	CMPQ      AX, DX
@@ -450,17 +465,25 @@ TEXT ·aaaSteps8(SB), NOSPLIT, $0-16
 
 zexps:
 	VPXORQ  Z1, Z1, Z1
+	ZSECOND
+	VPXORQ  Z7, Z7, Z7
 	XORQ    SI, SI
 
 zexpo:
-	ZEXP(0)
+	ZEXP(0, 0)
+	VPADDQ Z21, Z7, Z7
 	ADDQ   $64, SI
 	CMPQ   SI, CX
 	JLT    zexpo
 
+	// e_c, Σe and the second logit, i2 = n2 (a lane whose n2 < 0 met a
+	// NaN: the scalar code stops it there, and its row is reverted either
+	// way).
 	ZEC(0, ec8)
-	VMOVUPD Z1, aaaLanes_s(DI)
-	VMOVUPD Z2, aaaLanes_ec(DI)
+	VMOVUPD   Z1, aaaLanes_s(DI)
+	VMOVUPD   Z2, aaaLanes_ec(DI)
+	VMOVUPD   Z9, aaaLanes_zi2(DI)
+	VMOVDQU64 Z11, aaaLanes_i2(DI)
 	VMOVSD       (R12)(AX*8), X12
 	VMULSD       (R13)(AX*8), X12, X12
 	VBROADCASTSD X12, Z19
@@ -475,12 +498,9 @@ zadam:
 	CMPQ   SI, CX
 	JLT    zadam
 
-	// i1, i2 = n1, n2 (a lane whose n2 < 0 met a NaN: the scalar code
-	// stops it there, and its row is reverted either way).
+	// The top logit, i1 = n1.
 	VMOVUPD   Z8, aaaLanes_zi1(DI)
-	VMOVUPD   Z9, aaaLanes_zi2(DI)
 	VMOVDQU64 Z10, aaaLanes_i1(DI)
-	VMOVDQU64 Z11, aaaLanes_i2(DI)
 	VMOVAPD   Z8, Z0                  // the next shift
 	INCQ      AX
 	CMPQ      AX, DX
