@@ -242,9 +242,10 @@ type AAAStats struct {
 //
 // On amd64, rows are optimised in blocks of 16 or 8 (AVX-512) or 4 (AVX2
 // with FMA) by assembly kernels, one row per float64 lane, which compute
-// exactly what the portable scalar loop computes (bit for bit: the same
-// operations in the same order, with its fused multiply-adds where it has
-// them); other CPUs and platforms run the scalar loop. [AAA.ApplyGroups]
+// exactly what the portable scalar loop computes (bit for bit: its
+// arithmetic in the same order, with its fused multiply-adds where it has
+// them; the top two logits and e_c are found in other ways that give the
+// same values); other CPUs and platforms run the scalar loop. [AAA.ApplyGroups]
 // fills the lanes with the rows of several requests.
 //
 // On one worker, Apply allocates nothing once its scratch buffers have

@@ -11,9 +11,9 @@ import (
 // aaaWidths lists the SIMD kernels the CPU can run, by their number of
 // float64 lanes (rows per block), widest first: 16 (two interleaved groups
 // of 8) and 8 with AVX-512F, 4 with AVX2 and FMA. Each runs AAA's Adam
-// steps exactly as the scalar [AAA.row] does (the same operations in the
-// same order, fused multiply-adds where it calls math.FMA, so the outputs
-// are bit-for-bit the same). They are chosen at run time from the CPU's
+// steps exactly as the scalar [AAA.row] does (its arithmetic in the same
+// order, fused multiply-adds where it calls math.FMA, the same top two
+// logits and e_c, so the outputs are bit-for-bit the same). They are chosen at run time from the CPU's
 // (and the OS's) features, as internal/linalg chooses its SGEMM.
 var aaaWidths = func() []int {
 	var w []int

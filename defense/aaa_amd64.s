@@ -342,15 +342,18 @@ skip:
 // aaaSteps4 on sixteen lanes with AVX-512, in two groups of eight (A:
 // lanes 0–7, B: lanes 8–15) half a step apart: A's Adam loop over j runs interleaved with B's
 // exponentials, then A's exponentials with B's Adam loop, so that each
-// group's waits (its top two before its exponentials, its Σe before its
-// next step) overlap the other group's work. The same operations in the
+// group's waits (its top logit before its exponentials, its Σe before its
+// next step) overlap the other group's work. The same arithmetic in the
 // same order per lane, on zmm registers, with masked operations in place
 // of blends; the exponential's table of 16 entries sits in Z24–Z25 and is
-// read with one two-register permute instead of a gather. B's exponentials
-// after its last step are not computed: nothing reads them.
-// Registers: Z0–Z2 shift, Σe, e_c of the group in its exponentials, Z3–Z6
-// their temporaries (e_c set after them by ZEC); Z8–Z11 best1, best2, n1, n2 and Z26–Z28 −gc/s, gc, gm
-// of the group in its Adam step, Z12–Z15 its temporaries; Z7 j, Z16 β1,
+// read with one two-register permute instead of a gather; the Adam loop
+// finds the top logit and the exponentials the second (ZEXP), and e_c is
+// set after them (ZEC). B's exponentials after its last step are not
+// computed: nothing reads them.
+// Registers: Z0–Z2 shift, Σe, e_c and Z9, Z11 best2, n2 of the group in
+// its exponentials, Z3–Z6 their temporaries; Z8, Z10 best1, n1 and
+// Z26–Z28 −gc/s, gc, gm of the group in its Adam step, Z12–Z15 its
+// temporaries; Z7 j, Z16 β1,
 // Z18 β2, Z19 ssbc, Z20 shifter, Z21 1 (int), Z22 −708, Z23 1,
 // Z24–Z25 expTable, Z29 16/ln2, Z30–Z31 ln2/16 (hi, lo).
 TEXT ·aaaSteps16(SB), NOSPLIT, $0-16
