@@ -536,11 +536,10 @@ type rowStart struct {
 func (d *AAA) start(in []float32, z, e []float64, exps, pref bool) rowStart {
 	var r rowStart
 	d.targets(&r, in, z, e, pref)
-	// e holds exp(z_j − max z) for the current z, s their sum.
 	for j, x := range in {
 		z[j] = float64(x)
 	}
-	if exps {
+	if exps { // e_j = exp(z_j − z_c), the top logit; s their sum
 		r.s = expShifted(e, z, z[r.c])
 		r.ec = e[r.c]
 	}
