@@ -277,6 +277,13 @@ func (w *worker) hold(jobs ...*job) {
 // kept.
 func (w *worker) holdOver(batch []*job) []*job {
 	keep := keptJobs(batch, w.multiple)
+	if w.b.metrics != nil && keep < len(batch) {
+		n := 0
+		for _, j := range batch[keep:] {
+			n += j.n
+		}
+		w.b.metrics.held.Add(float64(n))
+	}
 	w.hold(batch[keep:]...)
 	clear(batch[keep:])
 	return batch[:keep]

@@ -78,8 +78,9 @@
 //
 // Prometheus metrics (trustml_serve_*) at /metrics: requests by endpoint
 // and status, latency histograms of whole inference requests, of the model
-// and of the defense alone (per forward pass), batch sizes, queries per key
-// and requests in flight, plus the Go runtime's. Structured logs (log/slog):
+// and of the defense alone (per forward pass), batch sizes, images held
+// over to round a batch to the defense's block, queries per key and
+// requests in flight, plus the Go runtime's. Structured logs (log/slog):
 // server errors at level error, every inference request at level debug.
 // [Serve] adds read and write timeouts and a graceful shutdown that lets
 // in-flight requests finish.

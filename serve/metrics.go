@@ -13,6 +13,7 @@ type instruments struct {
 	defense  prometheus.Histogram   // defense per forward pass
 	forward  prometheus.Histogram   // model per forward pass
 	batch    prometheus.Histogram   // images per forward pass
+	held     prometheus.Counter     // images held over to the next batch
 	queries  *prometheus.CounterVec // images answered, by API key
 	inflight prometheus.Gauge
 }
@@ -45,6 +46,10 @@ func newMetrics(reg prometheus.Registerer, model, defenseName string) (*instrume
 			Help:    "Images per forward pass (dynamic batching gathers concurrent requests).",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 11), // 1 to 1024
 		}),
+		held: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "trustml_serve_held_images_total", ConstLabels: labels,
+			Help: "Images held over to the next forward pass to round a batch to a multiple of the defense's block of rows (--batch-multiple).",
+		}),
 		queries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "trustml_serve_queries_total", ConstLabels: labels,
 			Help: "Queries (input images) admitted, by API key name (\"\" without API keys).",
@@ -54,7 +59,7 @@ func newMetrics(reg prometheus.Registerer, model, defenseName string) (*instrume
 			Help: "Inference requests being answered.",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.defense, m.forward, m.batch, m.queries, m.inflight} {
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.defense, m.forward, m.batch, m.held, m.queries, m.inflight} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/trustml/trustml/defense"
 	"github.com/trustml/trustml/metrics"
 	"github.com/trustml/trustml/nn"
@@ -292,6 +295,7 @@ func TestMetrics(t *testing.T) {
 		`trustml_serve_request_duration_seconds_count{defense="aaa-linear",model="m"} 2`,
 		`trustml_serve_defense_duration_seconds_count{defense="aaa-linear",model="m"} 1`,
 		`trustml_serve_model_duration_seconds_count{defense="aaa-linear",model="m"} 1`,
+		`trustml_serve_held_images_total{defense="aaa-linear",model="m"} 0`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(text, want) {
@@ -410,7 +414,11 @@ func TestBatchMultiple(t *testing.T) {
 			m.block = make(chan struct{})
 			m.entered = make(chan struct{}, 1)
 			none := func(int) (defense.Defense, error) { return defense.New("none", defense.Options{}) }
-			b, err := newBatcher(m, BatchOptions{MaxBatch: 64, BatchMultiple: c.multiple}, none, nil, 0)
+			mt, err := newMetrics(prometheus.NewRegistry(), "m", "none")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := newBatcher(m, BatchOptions{MaxBatch: 64, BatchMultiple: c.multiple}, none, mt, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -440,6 +448,13 @@ func TestBatchMultiple(t *testing.T) {
 			wg.Wait()
 			if got := m.seenBatches(); !slices.Equal(got, c.want) {
 				t.Errorf("batches %v, want %v", got, c.want)
+			}
+			var held dto.Metric
+			if err := mt.held.Write(&held); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := held.GetCounter().GetValue(), float64(c.queued-c.want[1]); got != want { // the queued images the second batch left
+				t.Errorf("held images counted %v, want %v", got, want)
 			}
 		})
 	}
