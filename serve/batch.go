@@ -35,7 +35,7 @@ type BatchOptions struct {
 	// the head of the queue for the next batch, which starts as soon as
 	// the worker is free, as with Triton's preferred batch sizes. 0 (the
 	// default) takes the defense's block of rows: AAA's SIMD kernels
-	// optimise 16 rows at once with AVX-512 (4 with AVX2), so a batch of 20
+	// optimise 16 rows at once with AVX-512 (4 with AVX2), so a batch of 30
 	// costs it as much as one of 32. 1 turns rounding off. A batch that
 	// holds at most one multiple, or a request larger than the multiple,
 	// is never split or held.
